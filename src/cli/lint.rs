@@ -1,0 +1,19 @@
+//! `toolwright lint`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::compile;
+use crate::diag::{self, Format};
+
+/// Lints the paths and prints the diagnostics to stdout in the chosen format.
+pub fn run(paths: Vec<PathBuf>, format: Format, deny_warnings: bool) -> anyhow::Result<ExitCode> {
+    let compiled = compile::compile_paths(&paths);
+    let color = format == Format::Text && super::use_color(std::io::stdout().is_terminal());
+    let out = diag::render(format, &compiled.diagnostics, &compiled.sources, color);
+    std::io::stdout().write_all(out.as_bytes())?;
+    let errors = compiled.diagnostics.iter().any(diag::Diagnostic::is_error);
+    let warnings = compiled.diagnostics.iter().any(|d| !d.is_error());
+    Ok(if errors || (deny_warnings && warnings) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

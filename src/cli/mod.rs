@@ -1,0 +1,165 @@
+//! Subcommands. The only module that uses `anyhow`.
+
+mod lint;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::compile::{self, Compiled};
+use crate::diag::Format;
+
+/// toolwright: YAML tool specs in, MCP tools out.
+#[derive(Debug, Parser)]
+#[command(name = "toolwright", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check spec files and report every problem with file:line:column.
+    Lint {
+        /// Files or directories to lint (default: ./tools.d).
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Exit 1 on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Print the compiled catalog.
+    List {
+        /// Tool spec directories (default: ./tools.d).
+        #[arg(long = "tools")]
+        tools: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+    /// Print the backend request a call would send; nothing is sent, secrets are redacted.
+    Render {
+        /// Tool name.
+        tool: String,
+        /// Arguments as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+        /// Tool spec directories (default: ./tools.d).
+        #[arg(long = "tools")]
+        tools: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the spec format.
+    Schema,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+}
+
+/// Exit code for usage or internal errors.
+pub const EXIT_USAGE: u8 = 2;
+
+fn tools_dirs(dirs: Vec<PathBuf>) -> Vec<PathBuf> {
+    if dirs.is_empty() { vec![PathBuf::from("tools.d")] } else { dirs }
+}
+
+/// Whether stderr/stdout is a terminal and colour is not turned off.
+fn use_color(stream_is_tty: bool) -> bool {
+    stream_is_tty && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Compiles the catalog for a command that needs one, printing diagnostics to stderr;
+/// `None` when it has errors.
+fn load_catalog(dirs: Vec<PathBuf>) -> Option<compile::Catalog> {
+    let Compiled { catalog, diagnostics, sources } = compile::compile_paths(&tools_dirs(dirs));
+    if catalog.is_none() || !diagnostics.is_empty() {
+        let text = crate::diag::render(Format::Text, &diagnostics, &sources, use_color(std::io::stderr().is_terminal()));
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+    catalog
+}
+
+/// Runs the CLI.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Lint { paths, format, deny_warnings } => lint::run(tools_dirs(paths), format, deny_warnings),
+        Command::Schema => {
+            let mut s = serde_json::to_string_pretty(&crate::spec::schema::format_schema())?;
+            s.push('\n');
+            std::io::stdout().write_all(s.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List { tools, format } => {
+            let Some(catalog) = load_catalog(tools) else { return Ok(ExitCode::from(1)) };
+            let mut out = String::new();
+            match format {
+                ListFormat::Json => {
+                    let items: Vec<_> = catalog
+                        .tools()
+                        .iter()
+                        .map(|t| serde_json::json!({"name": t.name, "action": t.action.kind(), "title": t.title, "description": t.description, "source": t.source}))
+                        .collect();
+                    out = serde_json::to_string_pretty(&items)?;
+                    out.push('\n');
+                }
+                ListFormat::Text => {
+                    let width = catalog.tools().iter().map(|t| t.name.len()).max().unwrap_or(4);
+                    for t in catalog.tools() {
+                        let first = t.description.lines().next().unwrap_or("");
+                        out.push_str(&format!("{:width$}  {:13}  {first}\n", t.name, t.action.kind()));
+                    }
+                }
+            }
+            std::io::stdout().write_all(out.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Render { tool, args, tools } => {
+            let args: serde_json::Value = serde_json::from_str(&args).map_err(|e| anyhow::anyhow!("--args is not JSON: {e}"))?;
+            let Some(args) = args.as_object() else { anyhow::bail!("--args must be a JSON object") };
+            let Some(catalog) = load_catalog(tools) else { return Ok(ExitCode::from(1)) };
+            let Some(t) = catalog.tool(&tool) else {
+                let near = crate::util::did_you_mean(&tool, catalog.tools().iter().map(|t| t.name.as_str()));
+                anyhow::bail!("no tool named `{tool}`{}", near.map(|n| format!("; did you mean `{n}`?")).unwrap_or_default());
+            };
+            let rendered = t
+                .prepare_args(Some(args))
+                .and_then(|a| compile::render(&catalog, t, &a, std::time::SystemTime::now(), compile::templates::SecretMode::Redact));
+            match rendered {
+                Ok(r) => {
+                    let mut s = serde_json::to_string_pretty(&r.to_json())?;
+                    s.push('\n');
+                    std::io::stdout().write_all(s.as_bytes())?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! Templates: one minijinja environment per catalog, with escaping chosen by where a
+//! template's output lands (the contextual escaping table of DESIGN.md).
+//!
+//! A template's context is encoded in the first character of its name, so the
+//! formatter decides the escaping from the name: `{% autoescape false %}` cannot turn
+//! it off, and the `safe` family of filters is removed. The one opt-out is `| raw`.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use minijinja::value::{Object, Value};
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// Where a template's output lands, which decides how values are escaped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ctx {
+    /// A Logs Insights query: strings become double-quoted literals, numbers stay numbers.
+    LogsQuery,
+    /// A log group name: values must be name characters (no `/`).
+    LogGroup,
+    /// A metric dimension value.
+    Dimension,
+    /// A metric math expression: numbers and plain identifiers only.
+    Expression,
+    /// A URL: each value becomes one percent-encoded path segment.
+    Url,
+    /// A query parameter value (encoded when the URL is built).
+    QueryParam,
+    /// A header value: CR and LF are refused.
+    Header,
+    /// A JSON body string.
+    BodyString,
+    /// A JSON body leaf that is exactly `{{ x }}`: the value keeps its JSON type.
+    BodyValue,
+    /// Operator text such as a duration, a timestamp or a metric name.
+    Plain,
+}
+
+impl Ctx {
+    fn tag(self) -> char {
+        match self {
+            Ctx::LogsQuery => 'q',
+            Ctx::LogGroup => 'g',
+            Ctx::Dimension => 'd',
+            Ctx::Expression => 'e',
+            Ctx::Url => 'u',
+            Ctx::QueryParam => 'p',
+            Ctx::Header => 'h',
+            Ctx::BodyString => 'b',
+            Ctx::BodyValue => 'j',
+            Ctx::Plain => 't',
+        }
+    }
+
+    fn from_tag(c: char) -> Option<Ctx> {
+        Some(match c {
+            'q' => Ctx::LogsQuery,
+            'g' => Ctx::LogGroup,
+            'd' => Ctx::Dimension,
+            'e' => Ctx::Expression,
+            'u' => Ctx::Url,
+            'p' => Ctx::QueryParam,
+            'h' => Ctx::Header,
+            'b' => Ctx::BodyString,
+            'j' => Ctx::BodyValue,
+            't' => Ctx::Plain,
+            _ => return None,
+        })
+    }
+
+    /// Where this context is, in words, for error messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Ctx::LogsQuery => "the Logs Insights query",
+            Ctx::LogGroup => "a log group name",
+            Ctx::Dimension => "a metric dimension",
+            Ctx::Expression => "a metric expression",
+            Ctx::Url => "the URL",
+            Ctx::QueryParam => "a query parameter",
+            Ctx::Header => "a header",
+            Ctx::BodyString | Ctx::BodyValue => "the request body",
+            Ctx::Plain => "the request",
+        }
+    }
+
+    /// Whether `secret()` may be used here.
+    pub fn allows_secrets(self) -> bool {
+        self == Ctx::Header
+    }
+
+    /// Checks one caller value for this context. `Err` says what is wrong with it.
+    pub fn check(self, value: &serde_json::Value) -> Result<(), String> {
+        use serde_json::Value as J;
+        match value {
+            J::String(s) => self.check_str(s),
+            J::Array(items) if self == Ctx::LogsQuery => items.iter().try_for_each(|v| match v {
+                J::Array(_) | J::Object(_) => Err("a list inside a list cannot go into a Logs Insights query".to_owned()),
+                v => self.check(v),
+            }),
+            J::Array(_) | J::Object(_) if !matches!(self, Ctx::BodyValue | Ctx::BodyString | Ctx::Plain) => {
+                Err(format!("a {} cannot go into {}", if value.is_array() { "list" } else { "object" }, self.describe()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_str(self, s: &str) -> Result<(), String> {
+        let control = s.chars().find(|c| c.is_control() && *c != '\t');
+        match self {
+            Ctx::LogsQuery => {
+                if let Some(c) = s.chars().find(|c| matches!(c, '"' | '\'' | '\\' | '`' | '|' | '#') || c.is_control()) {
+                    return Err(format!(
+                        "{} is not allowed in a Logs Insights query value",
+                        describe_char(c)
+                    ));
+                }
+                Ok(())
+            }
+            Ctx::LogGroup => {
+                if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '#')) {
+                    return Err("a log group name part may hold only letters, digits, `.`, `-`, `_` and `#`".to_owned());
+                }
+                Ok(())
+            }
+            Ctx::Dimension => {
+                if s.is_empty() || s.chars().count() > 1024 || control.is_some() {
+                    return Err("a dimension value must be 1 to 1024 characters without control characters".to_owned());
+                }
+                Ok(())
+            }
+            Ctx::Expression => {
+                if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+                    return Err("a metric expression value may hold only letters, digits, `.`, `-` and `_`".to_owned());
+                }
+                Ok(())
+            }
+            Ctx::Url => {
+                if s == "." || s == ".." {
+                    return Err(format!("`{s}` cannot be a URL path segment"));
+                }
+                if s.is_empty() {
+                    return Err("an empty value cannot be a URL path segment".to_owned());
+                }
+                Ok(())
+            }
+            Ctx::Header => {
+                if s.contains(['\r', '\n', '\0']) {
+                    return Err("a header value cannot hold CR, LF or NUL".to_owned());
+                }
+                Ok(())
+            }
+            Ctx::Plain => match control {
+                Some(c) => Err(format!("{} is not allowed here", describe_char(c))),
+                None => Ok(()),
+            },
+            Ctx::QueryParam | Ctx::BodyString | Ctx::BodyValue => Ok(()),
+        }
+    }
+}
+
+fn describe_char(c: char) -> String {
+    match c {
+        '\n' => "a newline".to_owned(),
+        '\r' => "a carriage return".to_owned(),
+        '\t' => "a tab".to_owned(),
+        c if c.is_control() => format!("the control character U+{:04X}", c as u32),
+        c => format!("the character `{c}`"),
+    }
+}
+
+/// A template's name in the environment: the context tag, then a unique id.
+pub fn template_name(ctx: Ctx, id: &str) -> String {
+    let mut s = String::with_capacity(id.len() + 2);
+    s.push(ctx.tag());
+    s.push('|');
+    s.push_str(id);
+    s
+}
+
+/// The context of a template, from its name.
+pub fn ctx_of(name: &str) -> Option<Ctx> {
+    name.chars().next().and_then(Ctx::from_tag)
+}
+
+/// Bytes a path segment keeps unencoded: RFC 3986 unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Marks a value that `| raw` let through unescaped.
+#[derive(Debug)]
+struct RawText(String);
+
+impl Object for RawText {
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How `secret('NAME')` behaves during one render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretMode {
+    /// Read the secret (to send a request).
+    Resolve,
+    /// Print `***` instead (for `render`).
+    Redact,
+    /// Print `<secret:NAME>` (lint renders examples without secrets).
+    Placeholder,
+}
+
+thread_local! {
+    static SECRET_MODE: Cell<SecretMode> = const { Cell::new(SecretMode::Placeholder) };
+}
+
+/// Runs `f` with `secret()` in the given mode on this thread. Rendering is synchronous,
+/// so a thread-local scoped around it is enough; the default is `Placeholder`, so
+/// forgetting to choose never sends nor prints a secret.
+pub fn with_secret_mode<T>(mode: SecretMode, f: impl FnOnce() -> T) -> T {
+    let prev = SECRET_MODE.with(|m| m.replace(mode));
+    let out = f();
+    SECRET_MODE.with(|m| m.set(prev));
+    out
+}
+
+/// Reads a secret: a file named NAME under `$TOOLWRIGHT_SECRETS_DIR` if that is set and
+/// the file exists, else the environment variable NAME.
+pub fn read_secret(name: &str) -> Result<String, String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("`{name}` is not a valid secret name (letters, digits and `_`)"));
+    }
+    if let Some(dir) = std::env::var_os("TOOLWRIGHT_SECRETS_DIR") {
+        let path = std::path::Path::new(&dir).join(name);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return Ok(text.trim_end_matches(['\n', '\r']).to_owned());
+        }
+    }
+    std::env::var(name).map_err(|_| format!("secret `{name}` is not set (environment variable or file in TOOLWRIGHT_SECRETS_DIR)"))
+}
+
+fn secret_fn(state: &minijinja::State, name: String) -> Result<Value, Error> {
+    if !ctx_of(state.name()).is_some_and(Ctx::allows_secrets) {
+        return Err(Error::new(ErrorKind::InvalidOperation, "secret() is allowed only in headers and connections"));
+    }
+    match SECRET_MODE.with(Cell::get) {
+        SecretMode::Redact => Ok(Value::from("***")),
+        SecretMode::Placeholder => Ok(Value::from(format!("<secret:{name}>"))),
+        SecretMode::Resolve => read_secret(&name).map(Value::from).map_err(|m| Error::new(ErrorKind::InvalidOperation, m)),
+    }
+}
+
+/// Names that templates may use that are not caller arguments.
+pub const GLOBALS: &[&str] = &["secret", "range", "dict", "namespace", "debug", "lipsum", "cycler", "joiner", "loop"];
+
+/// A fresh environment with toolwright's escaping. Fuel bounds the work of any one render.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(100_000));
+    env.set_recursion_limit(64);
+    for f in ["safe", "escape", "e", "tojson", "urlencode", "pprint", "debug"] {
+        env.remove_filter(f);
+    }
+    env.remove_global("debug");
+    env.add_filter("raw", |v: Value| Value::from_object(RawText(v.to_string())));
+    env.add_function("secret", secret_fn);
+    env.set_formatter(format_value);
+    env
+}
+
+fn invalid(msg: String) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg)
+}
+
+fn format_value(out: &mut minijinja::Output, state: &mut minijinja::State, value: &Value) -> Result<(), Error> {
+    let write = |out: &mut minijinja::Output, s: &str| out.write_str(s).map_err(|_| invalid("write failed".to_owned()));
+    if let Some(raw) = value.downcast_object_ref::<RawText>() {
+        return write(out, &raw.0);
+    }
+    let ctx = ctx_of(state.name()).unwrap_or(Ctx::Plain);
+    let json: serde_json::Value = serde_json::to_value(value).map_err(|e| invalid(format!("value cannot be rendered: {e}")))?;
+    if value.is_undefined() {
+        return Err(Error::new(ErrorKind::UndefinedError, "undefined value"));
+    }
+    ctx.check(&json).map_err(invalid)?;
+    match ctx {
+        Ctx::BodyValue => write(out, &json.to_string()),
+        Ctx::LogsQuery => write(out, &logs_literal(&json)),
+        Ctx::Url => write(out, &utf8_percent_encode(&plain_text(&json), SEGMENT).to_string()),
+        _ => write(out, &plain_text(&json)),
+    }
+}
+
+/// A value as text: strings unquoted, everything else as JSON.
+fn plain_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A value as a Logs Insights literal (already checked by `Ctx::check`).
+fn logs_literal(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => format!("\"{s}\""),
+        serde_json::Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(logs_literal).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        other => other.to_string(),
+    }
+}

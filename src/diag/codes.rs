@@ -1,0 +1,101 @@
+//! The rule codes. Each code is a kebab-case name of the pattern it catches; the
+//! names are a contract with CI pipelines (`--format json`, SARIF rule ids).
+
+use super::Severity;
+
+macro_rules! codes {
+    ($($variant:ident = $name:literal, $sev:ident, $summary:literal;)*) => {
+        /// A diagnostic's rule.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $(#[doc = $summary] $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The kebab-case name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// The severity this code reports with.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev,)* }
+            }
+
+            /// One line on what the rule checks.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    Io = "io-error", Error, "A file or directory could not be read.";
+    InvalidUtf8 = "invalid-utf8", Error, "A spec file is not valid UTF-8.";
+    NoSpecs = "no-specs", Warning, "A tools directory holds no tool or connection.";
+    YamlSyntax = "yaml-syntax", Error, "The file is not valid YAML.";
+    DuplicateKey = "duplicate-key", Error, "A mapping has the same key twice.";
+    UnknownKind = "unknown-kind", Error, "A document's `kind` is missing or is not `tool` or `connection`.";
+    UnknownField = "unknown-field", Error, "A key that the spec format does not define.";
+    MissingField = "missing-field", Error, "A required key is absent.";
+    WrongType = "wrong-type", Error, "A value has the wrong type.";
+    InvalidValue = "invalid-value", Error, "A value is outside what the field accepts.";
+    InvalidName = "invalid-name", Error, "A tool or connection name does not match ^[A-Za-z0-9_.-]{1,128}$.";
+    DuplicateToolName = "duplicate-tool-name", Error, "Two tools have the same name.";
+    DuplicateConnectionName = "duplicate-connection-name", Error, "Two connections have the same name.";
+    BlankDescription = "blank-description", Error, "A tool's description is empty or only whitespace.";
+    InvalidInputSchema = "invalid-input-schema", Error, "`input` is not a valid JSON Schema 2020-12.";
+    InputNotObject = "input-not-object", Error, "The root of `input` is not `type: object`.";
+    RequiredNotDeclared = "required-not-declared", Error, "`required` names a property that `properties` does not declare.";
+    InvalidDefault = "invalid-default", Error, "A property's `default` is not valid for that property.";
+    InvalidOutputSchema = "invalid-output-schema", Error, "`output.schema` is not a valid JSON Schema 2020-12 object schema.";
+    ActionCount = "action-count", Error, "`action` must hold exactly one of logs_insights, metrics or http.";
+    InvalidDuration = "invalid-duration", Error, "A duration does not parse (use 30s, 15m, 2h, 7d).";
+    InvalidHttpMethod = "invalid-http-method", Error, "An HTTP method is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS.";
+    InvalidUrl = "invalid-url", Error, "A URL or base URL does not parse, or a relative URL has no base URL.";
+    UnknownConnection = "unknown-connection", Error, "A `connection:` names no connection.";
+    ConnectionKindMismatch = "connection-kind-mismatch", Error, "A connection of the wrong kind (aws for CloudWatch actions, http for HTTP).";
+    ConnectionBlock = "connection-block", Error, "A connection must hold exactly one of `aws` or `http`.";
+    TemplateSyntax = "template-syntax", Error, "A template does not compile.";
+    UndeclaredVariable = "undeclared-variable", Error, "A template reads a variable that `input` does not declare.";
+    UnusedInput = "unused-input", Warning, "An input property that no template reads.";
+    SecretOutsideHeader = "secret-outside-header", Error, "`secret()` is used outside connections and headers.";
+    InlineSecret = "inline-secret", Error, "A literal that looks like a credential.";
+    RawInterpolation = "raw-interpolation", Warning, "`| raw` turns off contextual escaping.";
+    LogGroupCount = "log-group-count", Error, "A Logs Insights action needs 1 to 50 log groups.";
+    InvalidLogGroup = "invalid-log-group", Error, "A literal log group name does not match the AWS pattern.";
+    LimitRange = "limit-range", Error, "A Logs Insights `limit` must be 1 to 10,000.";
+    EmptyQuery = "empty-query", Error, "A Logs Insights query is empty.";
+    TimeRange = "time-range", Error, "The time range mixes `since`/`until` with `start`/`end`, or gives neither.";
+    InvalidQueryId = "invalid-query-id", Error, "A metric query id does not match ^[a-z][A-Za-z0-9_]*$.";
+    DuplicateQueryId = "duplicate-query-id", Error, "Two metric queries have the same id.";
+    MetricOrExpression = "metric-or-expression", Error, "A metric query needs exactly one of `metric` (with `namespace` and `stat`) or `expression`.";
+    InvalidPeriod = "invalid-period", Error, "A metric period must be 1, 5, 10, 20 or 30 seconds or a multiple of 60.";
+    InvalidJq = "invalid-jq", Error, "`response.jq` does not compile.";
+    ExampleInvalidArgs = "example-invalid-args", Error, "An example's `args` do not validate against `input`.";
+    ExampleRenderFailed = "example-render-failed", Error, "An example does not render into a backend request.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_kebab_case() {
+        let mut seen = HashSet::new();
+        for code in Code::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "duplicate diagnostic code {name}");
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "code {name} is not kebab-case"
+            );
+            assert!(!code.summary().is_empty());
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Diagnostics: one model for every problem toolwright finds, and one renderer per output format.
+//!
+//! Every stage (loading, parsing, structure checks, compilation) reports into a
+//! `Vec<Diagnostic>`; nothing stops at the first problem.
+
+mod codes;
+mod render;
+
+pub use codes::Code;
+pub use render::{Format, render};
+
+use std::path::Path;
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The catalog cannot be built.
+    Error,
+    /// The catalog builds, but something looks wrong.
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// A region of a file, 1-based, columns counted in characters; `end_column` is exclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    /// First line.
+    pub line: u32,
+    /// First column.
+    pub column: u32,
+    /// Last line.
+    pub end_line: u32,
+    /// Column just past the end.
+    pub end_column: u32,
+}
+
+/// One problem, where it is and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The rule that fired.
+    pub code: Code,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// The file, as the user named it (relative to the directory they passed).
+    pub file: String,
+    /// Where in the file.
+    pub span: Span,
+    /// What to do about it, when we know.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with the code's default severity.
+    pub fn new(code: Code, file: impl Into<String>, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            file: file.into(),
+            span,
+            help: None,
+        }
+    }
+
+    /// Adds a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Sort key: file, position, code, message.
+    fn sort_key(&self) -> (&str, Span, &'static str, &str) {
+        (&self.file, self.span, self.code.as_str(), &self.message)
+    }
+}
+
+/// Sorts diagnostics into their reporting order and drops exact duplicates.
+pub fn sort(diags: &mut Vec<Diagnostic>) {
+    diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diags.dedup();
+}
+
+/// Line starts of a file, to turn (line, column, length in characters) into spans
+/// and to show source lines.
+#[derive(Clone, Debug)]
+pub struct LineIndex {
+    text: String,
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes a text.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { text: text.to_owned(), starts }
+    }
+
+    /// The text of a 1-based line, without its line break.
+    pub fn line(&self, line: u32) -> Option<&str> {
+        let i = usize::try_from(line).ok()?.checked_sub(1)?;
+        let start = *self.starts.get(i)?;
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.text.len());
+        Some(self.text[start..end].trim_end_matches(['\n', '\r']))
+    }
+
+    /// The span that starts at (line, column) and runs `len` characters; a zero length
+    /// runs to the end of the line's non-blank text (at least one character).
+    pub fn span(&self, line: u32, column: u32, len: u32) -> Span {
+        if line == 0 {
+            return Span { line: 1, column: 1, end_line: 1, end_column: 1 };
+        }
+        let column = column.max(1);
+        let Some(text) = self.line(line) else {
+            return Span { line, column, end_line: line, end_column: column + 1 };
+        };
+        if len == 0 {
+            let width = u32::try_from(text.trim_end().chars().count()).unwrap_or(u32::MAX);
+            let end = width.max(column) + 1;
+            return Span { line, column, end_line: line, end_column: end };
+        }
+        // Walk `len` characters from the start, across lines if need be.
+        let mut cur_line = line;
+        let mut cur_col = column;
+        let mut remaining = len;
+        let mut chars = text.chars().skip(usize::try_from(column - 1).unwrap_or(0));
+        while remaining > 0 {
+            match chars.next() {
+                Some(_) => cur_col += 1,
+                None => match self.line(cur_line + 1) {
+                    Some(next) => {
+                        cur_line += 1;
+                        cur_col = 1;
+                        chars = next.chars().skip(0);
+                    }
+                    None => break,
+                },
+            }
+            remaining -= 1;
+        }
+        // A span that ends at the very start of a line reads better as ending at the previous line's end.
+        if cur_col == 1 && cur_line > line {
+            cur_line -= 1;
+            let width = self.line(cur_line).map_or(0, |t| t.chars().count());
+            cur_col = u32::try_from(width).unwrap_or(u32::MAX) + 1;
+        }
+        Span { line, column, end_line: cur_line, end_column: cur_col.max(if cur_line == line { column + 1 } else { 1 }) }
+    }
+
+    /// The span of a whole line's text.
+    pub fn line_span(&self, line: u32) -> Span {
+        self.span(line, 1, 0)
+    }
+}
+
+/// Shows a path the way the user will recognise it: relative to the working
+/// directory when it is below it, forward slashes always.
+pub fn display_path(path: &Path) -> String {
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let s = shown.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
+}

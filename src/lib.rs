@@ -1,0 +1,9 @@
+//! toolwright: YAML tool specs in, MCP tools out.
+//!
+//! See ARCHITECTURE.md for the map of the code.
+
+pub mod cli;
+pub mod compile;
+pub mod diag;
+pub mod spec;
+pub mod util;

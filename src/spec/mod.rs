@@ -1,0 +1,267 @@
+//! Loading spec files and turning each YAML document into a checked `Spec`.
+//!
+//! Architecture invariant: nothing here does network I/O or panics on any input;
+//! every problem becomes a [`Diagnostic`](crate::diag::Diagnostic).
+
+pub mod load;
+pub mod model;
+pub mod schema;
+pub mod yaml;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::Value;
+
+use crate::diag::{Code, Diagnostic, LineIndex, Span};
+pub use load::{SourceFile, load};
+use model::{ConnectionSpec, ToolSpec};
+use yaml::{Node, NodeValue, Parsed, PointerMap, Pos};
+
+/// A document's meaning once its structure is known to be right.
+#[derive(Clone, Debug)]
+pub enum Spec {
+    /// `kind: tool`.
+    Tool(Box<ToolSpec>),
+    /// `kind: connection`.
+    Connection(Box<ConnectionSpec>),
+}
+
+/// One checked document with what is needed to point into its source.
+#[derive(Clone, Debug)]
+pub struct Document {
+    /// Index of the file in the loaded sources.
+    pub file: usize,
+    /// The typed spec.
+    pub spec: Spec,
+    /// The document as YAML nodes (positions of everything).
+    pub root: Node,
+    /// Positions by JSON pointer.
+    pub pointers: PointerMap,
+}
+
+/// Positions inside one file, with the helpers diagnostics need.
+pub struct Locator<'a> {
+    /// The file's display name.
+    pub file: &'a str,
+    /// Its line index.
+    pub index: &'a LineIndex,
+}
+
+impl Locator<'_> {
+    /// The span of a node position.
+    pub fn span(&self, pos: Pos) -> Span {
+        yaml::span_of(self.index, pos)
+    }
+
+    /// A diagnostic at a position.
+    pub fn diag(&self, code: Code, pos: Pos, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(code, self.file, self.span(pos), message)
+    }
+}
+
+/// Parses a file's documents and checks each against the spec format.
+/// Documents with structural errors are left out; their problems are in `diags`.
+pub fn parse_file(file: usize, source: &SourceFile, index: &LineIndex, diags: &mut Vec<Diagnostic>) -> Vec<Document> {
+    let loc = Locator { file: &source.name, index };
+    let mut docs = Vec::new();
+    for parsed in yaml::parse_documents(&source.text) {
+        match parsed {
+            Parsed::Error { pos, message, duplicate_key } => {
+                let code = if duplicate_key { Code::DuplicateKey } else { Code::YamlSyntax };
+                let pos = pos.unwrap_or(Pos { line: 1, column: 1, len: 0 });
+                diags.push(loc.diag(code, pos, message));
+            }
+            Parsed::Doc(root) => {
+                if let Some(doc) = check_document(file, root, &loc, diags) {
+                    docs.push(doc);
+                }
+            }
+        }
+    }
+    docs
+}
+
+fn check_document(file: usize, root: Node, loc: &Locator<'_>, diags: &mut Vec<Diagnostic>) -> Option<Document> {
+    if !matches!(root.value, NodeValue::Map(_)) {
+        diags.push(
+            loc.diag(Code::WrongType, root.pos, format!("expected a mapping (a tool or a connection), found {}", root.value.type_name()))
+                .with_help("each YAML document starts with `kind: tool` or `kind: connection`"),
+        );
+        return None;
+    }
+    let kind = match root.get("kind") {
+        None => {
+            diags.push(
+                loc.diag(Code::UnknownKind, root.pos, "missing `kind`; expected `tool` or `connection`")
+                    .with_help("add `kind: tool` or `kind: connection` at the top of the document"),
+            );
+            return None;
+        }
+        Some(k) => match k.as_str() {
+            Some("tool") => "ToolSpec",
+            Some("connection") => "ConnectionSpec",
+            _ => {
+                let shown = match &k.value {
+                    NodeValue::Str(s) => format!("`{s}`"),
+                    other => other.type_name().to_owned(),
+                };
+                diags.push(loc.diag(Code::UnknownKind, k.pos, format!("unknown kind {shown}; expected `tool` or `connection`")));
+                return None;
+            }
+        },
+    };
+    let mut pointers = PointerMap::default();
+    let json = root.to_json(&mut String::new(), &mut pointers);
+    let Some(structure) = schema::structure() else {
+        diags.push(loc.diag(Code::InvalidValue, root.pos, "internal error: the spec format schema does not compile"));
+        return None;
+    };
+    let validator = if kind == "ToolSpec" { &structure.tool } else { &structure.connection };
+    let before = diags.len();
+    for err in validator.iter_errors(&json) {
+        let path = err.instance_path().as_str().to_owned();
+        structure_diag(structure, kind, &path, err.kind(), &err.to_string(), &json, &pointers, loc, diags);
+    }
+    if diags.len() > before {
+        return None;
+    }
+    let spec = if kind == "ToolSpec" {
+        serde_json::from_value::<ToolSpec>(json).map(|t| Spec::Tool(Box::new(t)))
+    } else {
+        serde_json::from_value::<ConnectionSpec>(json).map(|c| Spec::Connection(Box::new(c)))
+    };
+    match spec {
+        Ok(spec) => Some(Document { file, spec, root, pointers }),
+        Err(e) => {
+            // The schema and the types are generated from one source; reaching this is a bug.
+            diags.push(loc.diag(Code::InvalidValue, root.pos, format!("internal error: {e}")));
+            None
+        }
+    }
+}
+
+fn value_at<'a>(json: &'a Value, pointer: &str) -> Option<&'a Value> {
+    json.pointer(pointer)
+}
+
+fn json_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn type_kind_name(kind: &TypeKind) -> String {
+    match kind {
+        TypeKind::Single(t) => t.to_string(),
+        TypeKind::Multiple(ts) => {
+            let names: Vec<String> = ts.iter().map(|t| t.to_string()).collect();
+            names.join(" or ")
+        }
+    }
+}
+
+fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items.map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn structure_diag(
+    structure: &schema::Structure,
+    root_def: &str,
+    path: &str,
+    kind: &ValidationErrorKind,
+    display: &str,
+    json: &Value,
+    pointers: &PointerMap,
+    loc: &Locator<'_>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let found = value_at(json, path);
+    let found_name = found.map_or("nothing", json_type_name);
+    match kind {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let expected: Vec<&str> = structure
+                .schema_at(root_def, path)
+                .and_then(|s| s.get("properties"))
+                .and_then(Value::as_object)
+                .map(|p| p.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            for name in unexpected {
+                let mut ptr = path.to_owned();
+                ptr.push('/');
+                yaml::push_escaped(&mut ptr, name);
+                let mut d = loc.diag(
+                    Code::UnknownField,
+                    pointers.key(&ptr),
+                    format!("unknown field `{name}`; expected one of {}", quoted_list(expected.iter().copied())),
+                );
+                if let Some(near) = crate::util::did_you_mean(name, expected.iter().copied()) {
+                    d = d.with_help(format!("did you mean `{near}`?"));
+                }
+                diags.push(d);
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or("?");
+            let where_ = if path.is_empty() { "the document".to_owned() } else { format!("`{}`", last_token(path)) };
+            diags.push(loc.diag(Code::MissingField, pointers.key(path), format!("missing field `{name}` in {where_}")));
+        }
+        ValidationErrorKind::Type { kind } => {
+            diags.push(loc.diag(
+                Code::WrongType,
+                pointers.node(path),
+                format!("`{}` must be {}, found {found_name}", last_token(path), article(&type_kind_name(kind))),
+            ));
+        }
+        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+            let expected = structure
+                .schema_at(root_def, path)
+                .and_then(|s| s.get("description"))
+                .and_then(Value::as_str)
+                .unwrap_or("a different value");
+            diags.push(loc.diag(
+                Code::WrongType,
+                pointers.node(path),
+                format!("`{}` has the wrong shape ({found_name}); expected {}", last_token(path), lower_first(expected)),
+            ));
+        }
+        ValidationErrorKind::Enum { options } => {
+            let opts: Vec<String> = options.as_array().map(|a| a.iter().map(ToString::to_string).collect()).unwrap_or_default();
+            diags.push(loc.diag(
+                Code::InvalidValue,
+                pointers.node(path),
+                format!("`{}` must be one of {}", last_token(path), opts.join(", ")),
+            ));
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            diags.push(loc.diag(Code::InvalidValue, pointers.node(path), format!("`{}` must be {expected_value}", last_token(path))));
+        }
+        _ => {
+            diags.push(loc.diag(Code::InvalidValue, pointers.node(path), format!("`{}`: {display}", last_token(path))));
+        }
+    }
+}
+
+fn last_token(path: &str) -> String {
+    path.rsplit('/').next().unwrap_or("").replace("~1", "/").replace("~0", "~")
+}
+
+fn article(t: &str) -> String {
+    match t.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {t}"),
+        _ => format!("a {t}"),
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str().trim_end_matches('.'),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,117 @@
+//! The JSON Schema of the spec format, generated from the types in `model.rs`, and
+//! the structural check of a document against it.
+
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+use super::model::{ConnectionSpec, ToolSpec};
+
+/// The published schema (`toolwright schema`, `schemas/toolwright.schema.json`).
+pub fn format_schema() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let tool = generator.subschema_for::<ToolSpec>();
+    let connection = generator.subschema_for::<ConnectionSpec>();
+    let defs: serde_json::Map<String, Value> = generator.take_definitions(true);
+    let mut schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://toolwright.dev/schemas/toolwright.schema.json",
+        "title": "toolwright spec",
+        "description": "One YAML document of tools.d/: a `kind: tool` or a `kind: connection`.",
+        "oneOf": [tool.to_value(), connection.to_value()],
+        "$defs": defs,
+    });
+    drop_null(&mut schema);
+    schema
+}
+
+/// schemars lets `Option` fields be `null`; in a spec an absent key is the way to say
+/// "not set", so the published schema (and the structural check) leave `null` out.
+fn drop_null(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".to_owned(), only);
+                }
+            }
+            if let Some(Value::Array(any)) = map.get_mut("anyOf") {
+                any.retain(|s| s.get("type").and_then(Value::as_str) != Some("null"));
+                if any.len() == 1 {
+                    let only = any.remove(0);
+                    map.remove("anyOf");
+                    if let Value::Object(inner) = only {
+                        for (k, val) in inner {
+                            map.entry(k).or_insert(val);
+                        }
+                    }
+                }
+            }
+            if map.get("default").is_some_and(Value::is_null) {
+                map.remove("default");
+            }
+            for val in map.values_mut() {
+                drop_null(val);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null),
+        _ => {}
+    }
+}
+
+/// Validators for one document kind: the format schema with its root pointed at one definition.
+pub(crate) struct Structure {
+    pub tool: jsonschema::Validator,
+    pub connection: jsonschema::Validator,
+    pub schema: Value,
+}
+
+/// Builds the structural validators once per process.
+pub(crate) fn structure() -> Option<&'static Structure> {
+    static CELL: OnceLock<Option<Structure>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let schema = format_schema();
+        let defs = schema.get("$defs").cloned().unwrap_or(Value::Null);
+        let tool = jsonschema::draft202012::new(&json!({"$ref": "#/$defs/ToolSpec", "$defs": defs})).ok()?;
+        let connection = jsonschema::draft202012::new(&json!({"$ref": "#/$defs/ConnectionSpec", "$defs": defs})).ok()?;
+        Some(Structure { tool, connection, schema })
+    })
+    .as_ref()
+}
+
+impl Structure {
+    /// The subschema that describes the value at `instance_path` of a document of
+    /// the given root definition, following `$ref`, `properties`, `items` and maps.
+    pub fn schema_at(&self, root_def: &str, instance_path: &str) -> Option<&Value> {
+        let mut cur = self.resolve(self.schema.get("$defs")?.get(root_def)?)?;
+        for token in instance_path.split('/').skip(1) {
+            let token = token.replace("~1", "/").replace("~0", "~");
+            let next = if let Some(p) = cur.get("properties").and_then(|p| p.get(&token)) {
+                p
+            } else if let Some(items) = cur.get("items") {
+                items
+            } else if let Some(ap) = cur.get("additionalProperties").filter(|v| v.is_object()) {
+                ap
+            } else {
+                return None;
+            };
+            cur = self.resolve(next)?;
+        }
+        Some(cur)
+    }
+
+    fn resolve<'a>(&'a self, mut v: &'a Value) -> Option<&'a Value> {
+        // Bounded: the format's definitions do not nest references deeply.
+        for _ in 0..8 {
+            if let Some(r) = v.get("$ref").and_then(Value::as_str) {
+                let name = r.strip_prefix("#/$defs/")?;
+                v = self.schema.get("$defs")?.get(name)?;
+            } else {
+                return Some(v);
+            }
+        }
+        None
+    }
+}
