@@ -891,7 +891,7 @@ impl Compiler<'_> {
             ok = false;
         } else {
             let base_ok = h.connection.as_ref().and_then(|c| conns.get(c)).is_some_and(|c| matches!(c.as_ref(), Connection::Http(hc) if hc.base_url.is_some()));
-            if !base_ok && ok {
+            if !base_ok {
                 self.push(doc, Code::InvalidUrl, &url_pointer, format!("relative URL `{}` needs a `connection` with a base_url", h.url))
                     .help = Some("set `connection:` to an http connection, or write an absolute https:// URL".to_owned());
                 ok = false;

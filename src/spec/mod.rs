@@ -116,13 +116,32 @@ fn check_document(file: usize, root: Node, loc: &Locator<'_>, diags: &mut Vec<Di
         return None;
     };
     let validator = if kind == "ToolSpec" { &structure.tool } else { &structure.connection };
-    let before = diags.len();
+    let mut json = json;
+    let mut unknown: Vec<(String, String)> = Vec::new();
+    let mut other_errors = false;
     for err in validator.iter_errors(&json) {
         let path = err.instance_path().as_str().to_owned();
+        if let ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
+            unknown.extend(unexpected.iter().map(|u| (path.clone(), u.clone())));
+        } else {
+            other_errors = true;
+        }
         structure_diag(structure, kind, &path, err.kind(), &err.to_string(), &json, &pointers, loc, diags);
     }
-    if diags.len() > before {
+    if other_errors {
         return None;
+    }
+    if !unknown.is_empty() {
+        // Unknown fields are reported above; leaving them out lets the rest of the document
+        // be checked too, so one typo does not hide every other problem.
+        for (path, name) in &unknown {
+            if let Some(Value::Object(map)) = json.pointer_mut(path) {
+                map.shift_remove(name);
+            }
+        }
+        if !validator.is_valid(&json) {
+            return None;
+        }
     }
     let spec = if kind == "ToolSpec" {
         serde_json::from_value::<ToolSpec>(json).map(|t| Spec::Tool(Box::new(t)))
