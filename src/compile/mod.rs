@@ -4,7 +4,6 @@
 //! Architecture invariant: no network I/O and no panic on any input.
 
 pub mod catalog;
-#[path = "jq_stub.rs"]
 pub mod jq;
 pub mod render;
 pub mod templates;
