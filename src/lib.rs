@@ -2,8 +2,11 @@
 //!
 //! See ARCHITECTURE.md for the map of the code.
 
+pub mod backend;
 pub mod cli;
 pub mod compile;
 pub mod diag;
+pub mod runtime;
+pub mod server;
 pub mod spec;
 pub mod util;

@@ -1,6 +1,7 @@
 //! Subcommands. The only module that uses `anyhow`.
 
 mod lint;
+mod serve;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -52,6 +53,19 @@ enum Command {
         #[arg(long = "tools")]
         tools: Vec<PathBuf>,
     },
+    /// Run one tool from the shell and print its result.
+    Call {
+        /// Tool name.
+        tool: String,
+        /// Arguments as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+        /// Tool spec directories (default: ./tools.d).
+        #[arg(long = "tools")]
+        tools: Vec<PathBuf>,
+    },
+    /// Serve the catalog as MCP tools: stdio unless --http.
+    Serve(serve::ServeArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
 }
@@ -64,6 +78,14 @@ enum ListFormat {
 
 /// Exit code for usage or internal errors.
 pub const EXIT_USAGE: u8 = 2;
+
+fn parse_args(args: &str) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let v: serde_json::Value = serde_json::from_str(args).map_err(|e| anyhow::anyhow!("--args is not JSON: {e}"))?;
+    match v {
+        serde_json::Value::Object(o) => Ok(o),
+        _ => anyhow::bail!("--args must be a JSON object, such as '{{\"service\": \"checkout\"}}'"),
+    }
+}
 
 fn tools_dirs(dirs: Vec<PathBuf>) -> Vec<PathBuf> {
     if dirs.is_empty() { vec![PathBuf::from("tools.d")] } else { dirs }
@@ -138,19 +160,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Render { tool, args, tools } => {
-            let args: serde_json::Value = serde_json::from_str(&args).map_err(|e| anyhow::anyhow!("--args is not JSON: {e}"))?;
-            let Some(args) = args.as_object() else { anyhow::bail!("--args must be a JSON object") };
+            let args = parse_args(&args)?;
             let Some(catalog) = load_catalog(tools) else { return Ok(ExitCode::from(1)) };
-            let Some(t) = catalog.tool(&tool) else {
-                let near = crate::util::did_you_mean(&tool, catalog.tools().iter().map(|t| t.name.as_str()));
-                anyhow::bail!("no tool named `{tool}`{}", near.map(|n| format!("; did you mean `{n}`?")).unwrap_or_default());
-            };
-            let rendered = t
-                .prepare_args(Some(args))
-                .and_then(|a| compile::render(&catalog, t, &a, std::time::SystemTime::now(), compile::templates::SecretMode::Redact));
-            match rendered {
-                Ok(r) => {
-                    let mut s = serde_json::to_string_pretty(&r.to_json())?;
+            match crate::runtime::render_only(&catalog, &tool, Some(&args))? {
+                Ok(v) => {
+                    let mut s = serde_json::to_string_pretty(&v)?;
                     s.push('\n');
                     std::io::stdout().write_all(s.as_bytes())?;
                     Ok(ExitCode::SUCCESS)
@@ -161,5 +175,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Call { tool, args, tools } => {
+            let args = parse_args(&args)?;
+            let Some(catalog) = load_catalog(tools) else { return Ok(ExitCode::from(1)) };
+            let runtime = crate::runtime::Runtime::new(catalog).map_err(|e| anyhow::anyhow!(e))?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let outcome = rt.block_on(async {
+                let loaded = runtime.current();
+                crate::runtime::call(&loaded, &tool, Some(&args), &tokio_util::sync::CancellationToken::new()).await
+            })?;
+            if outcome.is_error {
+                eprintln!("error: {}", outcome.text);
+                return Ok(ExitCode::from(1));
+            }
+            let mut s = match &outcome.structured {
+                Some(v) => serde_json::to_string_pretty(v)?,
+                None => outcome.text.clone(),
+            };
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            std::io::stdout().write_all(s.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => serve::run(args),
     }
 }

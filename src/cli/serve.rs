@@ -1,0 +1,84 @@
+//! `toolwright serve`.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::compile;
+use crate::diag::{self, Format};
+use crate::runtime::Runtime;
+use crate::server::{self, Shared, http::HttpOptions};
+
+/// Exit code when the first load has errors (EX_CONFIG).
+pub const EXIT_CONFIG: u8 = 78;
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Tool spec directories (default: ./tools.d).
+    #[arg(long = "tools")]
+    tools: Vec<PathBuf>,
+    /// Serve Streamable HTTP at this address (for example 127.0.0.1:8000) instead of stdio.
+    #[arg(long)]
+    http: Option<String>,
+    /// HTTP without sessions: JSON responses, no server-to-client notifications.
+    #[arg(long)]
+    stateless: bool,
+    /// Do not watch the tool directories for changes.
+    #[arg(long)]
+    no_watch: bool,
+    /// Host header values accepted (DNS-rebinding protection); loopback names by default.
+    #[arg(long, value_delimiter = ',')]
+    allowed_hosts: Vec<String>,
+    /// Origin header values accepted, such as https://app.example.com:443; loopback origins by default.
+    #[arg(long, value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    max_body_bytes: usize,
+}
+
+fn init_logging() {
+    // Logs go to stderr: on stdio, stdout carries the protocol.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOOLWRIGHT_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).try_init();
+}
+
+/// Runs the server until stdin closes (stdio) or a signal arrives (HTTP).
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let dirs = super::tools_dirs(args.tools);
+    let compiled = compile::compile_paths(&dirs);
+    let text = diag::render(Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
+    let Some(catalog) = compiled.catalog else {
+        let _ = std::io::stderr().write_all(text.as_bytes());
+        eprintln!("toolwright: the catalog has errors; not serving");
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    };
+    if !compiled.diagnostics.is_empty() {
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+    tracing::info!(tools = catalog.tools().len(), hash = %catalog.hash(), "catalog loaded");
+    let runtime = Arc::new(Runtime::new(catalog).map_err(|e| anyhow::anyhow!(e))?);
+    let shared = Shared::new(runtime);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        match args.http {
+            None => server::serve_stdio(shared).await,
+            Some(addr) => {
+                let addr: SocketAddr = addr.parse().map_err(|e| anyhow::anyhow!("--http `{addr}` is not an address such as 127.0.0.1:8000: {e}"))?;
+                let opts = HttpOptions {
+                    addr,
+                    stateless: args.stateless,
+                    allowed_hosts: if args.allowed_hosts.is_empty() { server::http::default_hosts() } else { args.allowed_hosts },
+                    allowed_origins: if args.allowed_origins.is_empty() { server::http::default_origins() } else { args.allowed_origins },
+                    max_body_bytes: args.max_body_bytes,
+                };
+                server::http::serve(shared, opts).await
+            }
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,110 @@
+//! Streamable HTTP: rmcp's tower service at `/mcp` under axum, plus health and status.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
+
+use super::events::MemoryEventStore;
+use super::{Handler, Shared};
+
+/// How the HTTP transport is set up.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// Address to bind.
+    pub addr: SocketAddr,
+    /// JSON responses without sessions.
+    pub stateless: bool,
+    /// `Host` values accepted (DNS-rebinding protection); loopback names by default.
+    pub allowed_hosts: Vec<String>,
+    /// `Origin` values accepted; empty accepts requests without an Origin and browser
+    /// requests from loopback origins only.
+    pub allowed_origins: Vec<String>,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+/// Default `Host` allow list: loopback names.
+pub fn default_hosts() -> Vec<String> {
+    vec!["localhost".into(), "127.0.0.1".into(), "::1".into(), "[::1]".into()]
+}
+
+/// Default `Origin` allow list: loopback origins on any port.
+pub fn default_origins() -> Vec<String> {
+    vec!["http://localhost:*".into(), "http://127.0.0.1:*".into(), "http://[::1]:*".into(), "https://localhost:*".into(), "https://127.0.0.1:*".into()]
+}
+
+/// Builds the axum app.
+pub fn router(shared: Arc<Shared>, opts: &HttpOptions) -> Router {
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(!opts.stateless)
+        .with_json_response(opts.stateless)
+        .with_allowed_hosts(opts.allowed_hosts.clone())
+        .with_allowed_origins(opts.allowed_origins.clone())
+        .enforce_origin_validation()
+        .with_sse_keep_alive(Some(Duration::from_secs(15)))
+        .with_max_request_body_bytes(opts.max_body_bytes);
+    let sessions = LocalSessionManager::default().with_event_store(Arc::new(MemoryEventStore::default()));
+    let factory_shared = shared.clone();
+    let mcp = StreamableHttpService::new(move || Ok(Handler::new(factory_shared.clone())), Arc::new(sessions), config);
+    Router::new()
+        .nest_service("/mcp", mcp)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/status", get(status))
+        .with_state(shared)
+}
+
+async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let loaded = shared.runtime().current();
+    Json(json!({
+        "catalog_hash": loaded.catalog.hash(),
+        "generation": loaded.generation,
+        "tools": loaded.catalog.tools().len(),
+    }))
+}
+
+/// Binds and serves until the process is stopped. Sets `TCP_NODELAY` on every accepted
+/// socket: with Nagle on, the last small write of a streamed reply stalls 40 ms.
+pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = tokio::net::TcpListener::bind(opts.addr).await.map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", opts.addr))?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, stateless = opts.stateless, "serving MCP over Streamable HTTP at /mcp");
+    eprintln!("toolwright: serving MCP at http://{local}/mcp");
+    let app = router(shared, &opts);
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,177 @@
+//! The MCP server: an rmcp handler over the current catalog, on stdio or Streamable HTTP.
+//!
+//! Architecture invariant: this is the only module that imports rmcp; it never parses YAML.
+
+// Logging is deprecated in 2026-07-28 but still part of the 2025 revisions we serve (and of the
+// conformance suite), so we implement `logging/setLevel`.
+#![allow(deprecated)]
+
+mod events;
+pub mod http;
+
+use std::sync::{Arc, Mutex};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult, LoggingLevel,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool, ToolAnnotations,
+};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler, ServiceExt};
+
+use crate::compile::{Catalog, CompiledTool};
+use crate::runtime::{self, Loaded, Runtime};
+
+/// The MCP description of one compiled tool.
+fn mcp_tool(t: &CompiledTool) -> Tool {
+    let mut tool = Tool::new(t.name.clone(), t.description.clone(), t.input_schema.clone());
+    if let Some(title) = &t.title {
+        tool = tool.with_title(title.clone());
+    }
+    if let Some(out) = &t.output_schema {
+        tool = tool.with_raw_output_schema(out.clone());
+    }
+    let a = &t.annotations;
+    if a.read_only.is_some() || a.destructive.is_some() || a.idempotent.is_some() || a.open_world.is_some() || t.title.is_some() {
+        let mut ann = ToolAnnotations::new();
+        ann.title = t.title.clone();
+        ann.read_only_hint = a.read_only;
+        ann.destructive_hint = a.destructive;
+        ann.idempotent_hint = a.idempotent;
+        ann.open_world_hint = a.open_world;
+        tool = tool.with_annotations(ann);
+    }
+    tool
+}
+
+/// The MCP tool list of a catalog, built once per catalog.
+pub struct ToolList {
+    generation: u64,
+    tools: Arc<Vec<Tool>>,
+}
+
+/// State shared by every session: the runtime, the MCP tool list cache and the peers
+/// that asked to hear about list changes.
+pub struct Shared {
+    runtime: Arc<Runtime>,
+    list: arc_swap::ArcSwap<ToolList>,
+    peers: Mutex<Vec<Peer<RoleServer>>>,
+    log_level: Mutex<LoggingLevel>,
+    info: ServerConfig,
+}
+
+impl Shared {
+    /// Shared state over a runtime.
+    pub fn new(runtime: Arc<Runtime>) -> Arc<Self> {
+        let loaded = runtime.current();
+        let list = ToolList { generation: loaded.generation, tools: Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect()) };
+        let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_prompts()
+            .enable_resources()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        let mut info = ServerConfig::new(capabilities);
+        info.server_info = Implementation::new("toolwright", env!("CARGO_PKG_VERSION"));
+        info.instructions = Some("Tools generated from the operator's tool specs. Arguments are validated against each tool's input schema.".to_owned());
+        Arc::new(Shared { runtime, list: arc_swap::ArcSwap::from_pointee(list), peers: Mutex::new(Vec::new()), log_level: Mutex::new(LoggingLevel::Info), info })
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    fn tools(&self, loaded: &Loaded) -> Arc<Vec<Tool>> {
+        let cached = self.list.load();
+        if cached.generation == loaded.generation {
+            return cached.tools.clone();
+        }
+        let tools = Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect::<Vec<_>>());
+        self.list.store(Arc::new(ToolList { generation: loaded.generation, tools: tools.clone() }));
+        tools
+    }
+
+    /// Swaps in a new catalog and tells every connected session that the list changed.
+    pub async fn swap(&self, catalog: Catalog) -> Result<u64, String> {
+        let loaded = self.runtime.swap(catalog)?;
+        let _ = self.tools(&loaded);
+        let peers: Vec<Peer<RoleServer>> = match self.peers.lock() {
+            Ok(mut p) => {
+                p.retain(|peer| !peer.is_transport_closed());
+                p.clone()
+            }
+            Err(_) => Vec::new(),
+        };
+        for peer in peers {
+            let _ = peer.notify_tool_list_changed().await;
+        }
+        Ok(loaded.generation)
+    }
+}
+
+/// The rmcp handler; one per session (cheap: it holds an `Arc`).
+#[derive(Clone)]
+pub struct Handler {
+    shared: Arc<Shared>,
+}
+
+impl Handler {
+    /// A handler over shared state.
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Handler { shared }
+    }
+}
+
+fn to_result(outcome: runtime::Outcome) -> CallToolResult {
+    let content = vec![ContentBlock::text(outcome.text)];
+    let mut result = if outcome.is_error { CallToolResult::error(content) } else { CallToolResult::success(content) };
+    result.structured_content = outcome.structured;
+    result
+}
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> ServerConfig {
+        self.shared.info.clone()
+    }
+
+    async fn list_tools(&self, _request: Option<PaginatedRequestParams>, _context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
+        let loaded = self.shared.runtime.current();
+        let tools = self.shared.tools(&loaded);
+        Ok(ListToolsResult::with_all_items((*tools).clone()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        let loaded = self.shared.runtime.current();
+        loaded.catalog.tool(name).map(|t| mcp_tool(t))
+    }
+
+    async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
+        let loaded = self.shared.runtime.current();
+        match runtime::call(&loaded, &request.name, request.arguments.as_ref(), &context.ct).await {
+            Ok(outcome) => Ok(to_result(outcome).into()),
+            Err(unknown) => Err(McpError::invalid_params(unknown.to_string(), None)),
+        }
+    }
+
+    async fn set_level(&self, request: SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), McpError> {
+        if let Ok(mut level) = self.shared.log_level.lock() {
+            *level = request.level;
+        }
+        Ok(())
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        if let Ok(mut peers) = self.shared.peers.lock() {
+            peers.retain(|p| !p.is_transport_closed());
+            peers.push(context.peer.clone());
+        }
+    }
+}
+
+/// Serves MCP on stdin/stdout until the client closes the stream.
+pub async fn serve_stdio(shared: Arc<Shared>) -> anyhow::Result<()> {
+    let service = Handler::new(shared).serve(rmcp::transport::stdio()).await?;
+    service.waiting().await?;
+    Ok(())
+}
