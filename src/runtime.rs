@@ -54,16 +54,46 @@ pub struct UnknownTool {
     pub suggestion: Option<String>,
 }
 
+/// What the last reloads did, for `/status` and logs.
+#[derive(Clone, Debug, Default)]
+pub struct ReloadInfo {
+    /// When the catalog in force was loaded.
+    pub last_success: Option<SystemTime>,
+    /// When the last failed reload happened, and its diagnostics as `lint --format json` shows them.
+    pub last_failure: Option<(SystemTime, Value)>,
+    /// Successful reloads since start (not counting the first load).
+    pub reloads_ok: u64,
+    /// Failed reloads since start.
+    pub reloads_failed: u64,
+}
+
 /// The current catalog, swappable.
 pub struct Runtime {
     current: ArcSwap<Loaded>,
+    reloads: std::sync::Mutex<ReloadInfo>,
 }
 
 impl Runtime {
     /// A runtime serving `catalog`. Fails when a backend client cannot be built.
     pub fn new(catalog: Catalog) -> Result<Self, String> {
         let backends = Backends::new(&catalog)?;
-        Ok(Runtime { current: ArcSwap::from_pointee(Loaded { catalog: Arc::new(catalog), backends: Arc::new(backends), generation: 1 }) })
+        Ok(Runtime {
+            current: ArcSwap::from_pointee(Loaded { catalog: Arc::new(catalog), backends: Arc::new(backends), generation: 1 }),
+            reloads: std::sync::Mutex::new(ReloadInfo { last_success: Some(SystemTime::now()), ..ReloadInfo::default() }),
+        })
+    }
+
+    /// What the reloads did so far.
+    pub fn reload_info(&self) -> ReloadInfo {
+        self.reloads.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Records a failed reload; the catalog in force stays.
+    pub fn record_failure(&self, diagnostics: Value) {
+        if let Ok(mut r) = self.reloads.lock() {
+            r.reloads_failed += 1;
+            r.last_failure = Some((SystemTime::now(), diagnostics));
+        }
     }
 
     /// The catalog in force now.
@@ -77,6 +107,10 @@ impl Runtime {
         let generation = self.current.load().generation + 1;
         let loaded = Arc::new(Loaded { catalog: Arc::new(catalog), backends: Arc::new(backends), generation });
         self.current.store(loaded.clone());
+        if let Ok(mut r) = self.reloads.lock() {
+            r.reloads_ok += 1;
+            r.last_success = Some(SystemTime::now());
+        }
         Ok(loaded)
     }
 }
@@ -101,9 +135,13 @@ pub async fn call(loaded: &Loaded, name: &str, args: Option<&JsonObject>, cancel
         Ok(r) => r,
         Err(e) => return Ok(Outcome::error(e.message)),
     };
-    let run = backend::execute(&loaded.backends, &loaded.catalog, tool, rendered);
+    let ctx = backend::CallContext { cancel: cancel.clone(), deadline: tokio::time::Instant::now() + tool.timeout, progress: None };
+    let run = backend::execute(&loaded.backends, &loaded.catalog, tool, rendered, &ctx);
+    // `execute` keeps to `ctx.deadline` itself (leaving a Logs Insights query time to be
+    // stopped), so this bound is only a backstop past it. A cancelled call's future is
+    // dropped; a started Logs Insights query is then stopped in the background.
     let result = tokio::select! {
-        r = tokio::time::timeout(tool.timeout, run) => match r {
+        r = tokio::time::timeout_at(ctx.deadline + backend::aws::STOP_GRACE, run) => match r {
             Ok(r) => r,
             Err(_) => Err(format!("the call timed out after {}; try a narrower request", humantime::format_duration(tool.timeout))),
         },

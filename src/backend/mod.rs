@@ -3,17 +3,35 @@
 //! Architecture invariant: this module never sees YAML or spans. It gets [`Rendered`]
 //! requests and the compiled connection settings of a [`Catalog`].
 
+pub mod aws;
 pub mod http;
+pub mod logs_insights;
+pub mod metrics;
 pub mod output;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::compile::{Catalog, CompiledTool, Connection, Rendered};
+use aws::AwsClients;
 use http::HttpClient;
 
+/// What a call runs under, besides its request: the client's cancellation, the deadline
+/// (the tool's `timeout` from the start of the call) and, when the client asked for them,
+/// progress notifications (`progress`, optional `total`, message).
+pub struct CallContext {
+    /// Fires when the client cancels the request (`notifications/cancelled`).
+    pub cancel: tokio_util::sync::CancellationToken,
+    /// When the call must be over.
+    pub deadline: tokio::time::Instant,
+    /// Sends a progress notification, when the client gave a progress token.
+    pub progress: Option<std::sync::Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>>,
+}
+
 /// Clients built once per catalog: one pooled `reqwest::Client` per http connection (plus one
-/// for tools without a connection). Reused across calls; cheap to share (`Arc` inside).
+/// for tools without a connection), and one AWS SDK configuration with its CloudWatch Logs and
+/// CloudWatch clients per aws connection (plus one for CloudWatch actions without a connection),
+/// loaded on first use. Reused across calls; cheap to share (`Arc` inside).
 ///
 /// Build a new one whenever the catalog is rebuilt: [`execute`] refuses to use a client with a
 /// connection of another catalog, whose network policy may differ.
@@ -26,18 +44,30 @@ pub struct Backends {
 struct Clients {
     http: HashMap<String, HttpClient>,
     without_connection: HttpClient,
+    /// One SDK configuration and client pair per aws connection, loaded on first use.
+    aws: HashMap<String, AwsClients>,
+    aws_without_connection: AwsClients,
 }
 
 impl Backends {
     /// Builds the clients of every http connection of `catalog`.
     pub fn new(catalog: &Catalog) -> Result<Backends, String> {
         let mut http = HashMap::new();
+        let mut aws = HashMap::new();
         for (name, connection) in catalog.connections() {
-            if let Connection::Http(settings) = connection.as_ref() {
-                http.insert(
-                    name.clone(),
-                    HttpClient::for_connection(name, connection, settings)?,
-                );
+            match connection.as_ref() {
+                Connection::Http(settings) => {
+                    http.insert(
+                        name.clone(),
+                        HttpClient::for_connection(name, connection, settings)?,
+                    );
+                }
+                Connection::Aws(settings) => {
+                    aws.insert(
+                        name.clone(),
+                        AwsClients::for_connection(name, connection, settings),
+                    );
+                }
             }
         }
         let without_connection = HttpClient::without_connection()?;
@@ -45,6 +75,8 @@ impl Backends {
             inner: Arc::new(Clients {
                 http,
                 without_connection,
+                aws,
+                aws_without_connection: AwsClients::without_connection(),
             }),
         })
     }
@@ -63,6 +95,24 @@ impl Backends {
             (Some(current), Some(built)) if Arc::ptr_eq(current, built) => Ok(client),
             _ => Err(format!(
                 "internal: the HTTP client for connection `{name}` was built for another catalog; rebuild the backends when the catalog changes"
+            )),
+        }
+    }
+
+    /// The AWS clients for a request's connection, checked to belong to `catalog`.
+    fn aws_clients(
+        &self,
+        catalog: &Catalog,
+        connection: Option<&str>,
+    ) -> Result<&AwsClients, String> {
+        let Some(name) = connection else {
+            return Ok(&self.inner.aws_without_connection);
+        };
+        let clients = self.inner.aws.get(name).ok_or_else(|| format!("internal: no AWS clients for connection `{name}`; the backends were built for another catalog"))?;
+        match (catalog.connection(name), &clients.connection) {
+            (Some(current), Some(built)) if Arc::ptr_eq(current, built) => Ok(clients),
+            _ => Err(format!(
+                "internal: the AWS clients for connection `{name}` were built for another catalog; rebuild the backends when the catalog changes"
             )),
         }
     }
@@ -93,25 +143,37 @@ impl ToolOutput {
 /// Runs a rendered request for a tool and shapes the output (jq projection, max_bytes cut). Errors are messages written for a model (what failed, what to do), never containing secrets (header values are never echoed).
 ///
 /// The tool's `timeout` bounds the whole call, including reading and shaping the response.
+/// The CloudWatch backends watch `ctx.deadline` and `ctx.cancel` themselves (a Logs Insights
+/// query is stopped with StopQuery then), so their bound here leaves them [`aws::STOP_GRACE`]
+/// beyond the deadline to say what happened.
 pub async fn execute(
     backends: &Backends,
     catalog: &Catalog,
     tool: &CompiledTool,
     rendered: Rendered,
+    ctx: &CallContext,
 ) -> Result<ToolOutput, String> {
+    let bound = match &rendered {
+        Rendered::Http(_) => tokio::time::Instant::now() + tool.timeout,
+        Rendered::LogsInsights(_) | Rendered::Metrics(_) => ctx.deadline + aws::STOP_GRACE,
+    };
     let call = async {
         match rendered {
             Rendered::Http(request) => {
                 let client = backends.http_client(catalog, request.connection.as_deref())?;
                 client.execute(tool, request).await
             }
-            // Another issue adds the CloudWatch backends; until then these tools fail clearly.
-            Rendered::LogsInsights(_) | Rendered::Metrics(_) => {
-                Err("CloudWatch actions are not available in this build yet".to_owned())
+            Rendered::LogsInsights(request) => {
+                let clients = backends.aws_clients(catalog, request.connection.as_deref())?;
+                logs_insights::run(clients.logs().await?, &request, tool.max_bytes, ctx).await
+            }
+            Rendered::Metrics(request) => {
+                let clients = backends.aws_clients(catalog, request.connection.as_deref())?;
+                metrics::run(clients.metrics().await?, &request, tool.max_bytes, ctx).await
             }
         }
     };
-    match tokio::time::timeout(tool.timeout, call).await {
+    match tokio::time::timeout_at(bound, call).await {
         Ok(result) => result,
         Err(_) => Err(format!(
             "the call timed out after {}",

@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Do not watch the tool directories for changes.
     #[arg(long)]
     no_watch: bool,
+    /// Also re-read the tool directories on this interval, such as 5s (for filesystems that send no events).
+    #[arg(long, value_parser = parse_interval)]
+    poll_interval: Option<std::time::Duration>,
     /// Host header values accepted (DNS-rebinding protection); loopback names by default.
     #[arg(long, value_delimiter = ',')]
     allowed_hosts: Vec<String>,
@@ -38,6 +41,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
+}
+
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    crate::util::parse_duration(s)
 }
 
 fn init_logging() {
@@ -64,7 +71,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = Arc::new(Runtime::new(catalog).map_err(|e| anyhow::anyhow!(e))?);
     let shared = Shared::new(runtime);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let reload = crate::reload::ReloadOptions {
+        dirs: dirs.clone(),
+        watch: !args.no_watch,
+        poll_interval: args.poll_interval,
+        debounce: std::time::Duration::from_millis(20),
+    };
     rt.block_on(async move {
+        tokio::spawn(crate::reload::run(shared.clone(), reload));
         match args.http {
             None => server::serve_stdio(shared).await,
             Some(addr) => {

@@ -64,10 +64,16 @@ pub fn router(shared: Arc<Shared>, opts: &HttpOptions) -> Router {
 
 async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     let loaded = shared.runtime().current();
+    let info = shared.runtime().reload_info();
+    let stamp = |t: std::time::SystemTime| humantime::format_rfc3339_millis(t).to_string();
     Json(json!({
         "catalog_hash": loaded.catalog.hash(),
         "generation": loaded.generation,
         "tools": loaded.catalog.tools().len(),
+        "last_reload": info.last_success.map(stamp),
+        "reloads_ok": info.reloads_ok,
+        "reloads_failed": info.reloads_failed,
+        "last_failed_reload": info.last_failure.map(|(t, diags)| json!({"time": stamp(t), "diagnostics": diags})),
     }))
 }
 

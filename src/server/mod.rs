@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult, LoggingLevel,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool, ToolAnnotations,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool, ToolAnnotations,
 };
+use rmcp::service::SubscriptionContext;
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler, ServiceExt};
 
@@ -57,6 +58,8 @@ pub struct Shared {
     peers: Mutex<Vec<Peer<RoleServer>>>,
     log_level: Mutex<LoggingLevel>,
     info: ServerConfig,
+    /// The generation of the catalog in force; `subscriptions/listen` waits on it.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Shared {
@@ -74,7 +77,7 @@ impl Shared {
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("toolwright", env!("CARGO_PKG_VERSION"));
         info.instructions = Some("Tools generated from the operator's tool specs. Arguments are validated against each tool's input schema.".to_owned());
-        Arc::new(Shared { runtime, list: arc_swap::ArcSwap::from_pointee(list), peers: Mutex::new(Vec::new()), log_level: Mutex::new(LoggingLevel::Info), info })
+        Arc::new(Shared { runtime, list: arc_swap::ArcSwap::from_pointee(list), peers: Mutex::new(Vec::new()), log_level: Mutex::new(LoggingLevel::Info), info, changes: tokio::sync::watch::Sender::new(loaded.generation) })
     }
 
     /// The runtime.
@@ -96,6 +99,7 @@ impl Shared {
     pub async fn swap(&self, catalog: Catalog) -> Result<u64, String> {
         let loaded = self.runtime.swap(catalog)?;
         let _ = self.tools(&loaded);
+        self.changes.send_replace(loaded.generation);
         let peers: Vec<Peer<RoleServer>> = match self.peers.lock() {
             Ok(mut p) => {
                 p.retain(|peer| !peer.is_transport_closed());
@@ -159,6 +163,29 @@ impl ServerHandler for Handler {
             *level = request.level;
         }
         Ok(())
+    }
+
+    fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        // Only the tool list ever changes here.
+        Some(if requested.tools_list_changed == Some(true) { SubscriptionFilter::builder().tools_list_changed().build() } else { SubscriptionFilter::new() })
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let mut changes = self.shared.changes.subscribe();
+        changes.mark_unchanged();
+        loop {
+            tokio::select! {
+                () = context.cancelled() => return Ok(()),
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    if context.sink().notify_tool_list_changed().await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Creates .venv-test in the repository root with the official MCP Python SDK, pytest and httpx
+# (all from PyPI, exact pins). Idempotent: a stamp file with the pins makes a second run instant.
+# Usage: scripts/setup-python.sh   (prints the virtualenv's python path last)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${TOOLWRIGHT_VENV:-$ROOT/.venv-test}"
+PY="${PYTHON:-python3}"
+
+# Exact pins. Change them here; the stamp makes the next run reinstall.
+PINS=(
+  "mcp==2.3.0"
+  "pytest==9.2.0"
+  "httpx==0.28.1"
+)
+STAMP="$VENV/.toolwright-pins"
+WANT="$(printf '%s\n' "${PINS[@]}")"
+
+if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; then
+  echo "$VENV/bin/python"
+  exit 0
+fi
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  echo "setup-python: creating $VENV" >&2
+  "$PY" -m venv "$VENV"
+fi
+echo "setup-python: installing ${PINS[*]}" >&2
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}" >&2
+# Fail early if the SDK is not importable the way the tests use it.
+"$VENV/bin/python" - <<'PY' >&2
+import mcp, pytest, httpx  # noqa: F401
+from mcp import ClientSession, StdioServerParameters  # noqa: F401
+from mcp.client.stdio import stdio_client  # noqa: F401
+import mcp.client.streamable_http  # noqa: F401
+PY
+printf '%s\n' "$WANT" > "$STAMP"
+echo "$VENV/bin/python"

@@ -1,0 +1,387 @@
+"""Fixtures for the end-to-end tests: the real toolwright binary, a real HTTP backend on
+127.0.0.1, a temporary tools.d that points at it, and `toolwright serve --http` processes.
+
+Every subprocess is killed in teardown and every wait is bounded. Only 127.0.0.1 is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HEALTH_TIMEOUT_S = 20.0
+
+
+# --------------------------------------------------------------------------- the binary
+
+
+def _default_bin() -> Path:
+    if os.environ.get("TOOLWRIGHT_BIN"):
+        return Path(os.environ["TOOLWRIGHT_BIN"])
+    target = os.environ.get("CARGO_TARGET_DIR")
+    if target:
+        return Path(target) / "debug" / "toolwright"
+    return REPO / "target" / "debug" / "toolwright"
+
+
+@pytest.fixture(scope="session")
+def toolwright_bin() -> str:
+    path = _default_bin()
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(
+            f"toolwright binary not found at {path}: build it with `cargo build` "
+            "or point TOOLWRIGHT_BIN at it",
+            pytrace=False,
+        )
+    return str(path)
+
+
+# --------------------------------------------------------------------------- ports
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- the backend
+
+BIG_COUNT = 500
+TEXT_BODY = "status: all good\nqueue depth: 3\n"
+FAIL_BODY = "database exploded: connection pool exhausted on db-7"
+
+
+def item(item_id: str) -> dict:
+    n = int(item_id) if item_id.isdigit() else item_id
+    return {"id": n, "name": f"item-{item_id}", "tags": ["red", "blue"]}
+
+
+def big_rows() -> list[dict]:
+    # About 100 bytes each in compact JSON.
+    return [
+        {"id": i, "name": f"row-{i:04d}", "note": "x" * 50, "ok": i % 2 == 0}
+        for i in range(BIG_COUNT)
+    ]
+
+
+class Backend:
+    """A real HTTP server on 127.0.0.1 that counts the requests it serves."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.hits: Counter[str] = Counter()
+        self.paths: list[str] = []
+        backend = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt, *args):  # keep pytest output clean
+                pass
+
+            def _send(self, status: int, body: bytes, ctype: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _json(self, status: int, value) -> None:
+                self._send(status, json.dumps(value).encode(), "application/json")
+
+            def do_GET(self):  # noqa: N802 (stdlib naming)
+                raw = self.path
+                path = raw.split("?", 1)[0]
+                with backend.lock:
+                    backend.paths.append(raw)
+                    backend.hits[path.split("/")[1] if "/" in path else path] += 1
+                if path.startswith("/items/"):
+                    self._json(200, item(path[len("/items/"):]))
+                elif path == "/big":
+                    self._json(200, big_rows())
+                elif path == "/fail":
+                    self._send(500, FAIL_BODY.encode(), "text/plain; charset=utf-8")
+                elif path.startswith("/echo-path/"):
+                    self._json(200, {"path": raw})
+                elif path == "/text":
+                    self._send(200, TEXT_BODY.encode(), "text/plain; charset=utf-8")
+                else:
+                    self._json(404, {"error": f"no route {path}"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+
+    def start(self) -> "Backend":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def total(self) -> int:
+        with self.lock:
+            return sum(self.hits.values())
+
+    def seen(self) -> list[str]:
+        with self.lock:
+            return list(self.paths)
+
+
+@pytest.fixture(scope="session")
+def backend() -> Iterator[Backend]:
+    b = Backend().start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+# --------------------------------------------------------------------------- tools.d
+
+TOOL_NAMES = {"get_item", "list_big", "always_fails", "echo_path", "get_text"}
+
+
+def tools_yaml(base_url: str) -> dict[str, str]:
+    return {
+        "connections.yaml": f"""\
+kind: connection
+name: local
+description: The test backend on 127.0.0.1.
+http:
+  base_url: {base_url}
+  allow_private_networks: true
+  timeout: 5s
+""",
+        "items.yaml": """\
+kind: tool
+name: get_item
+title: One item
+description: Fetch one item by its numeric id.
+annotations: {read_only: true}
+input:
+  type: object
+  properties:
+    id:
+      type: integer
+      description: The item id.
+      minimum: 1
+      maximum: 1000000
+  required: [id]
+  additionalProperties: false
+timeout: 10s
+action:
+  http:
+    connection: local
+    method: GET
+    url: /items/{{ id }}
+examples:
+  - args: {id: 1}
+---
+kind: tool
+name: list_big
+description: List every row of the big table (500 rows), capped at 2000 bytes.
+input:
+  type: object
+  properties: {}
+  additionalProperties: false
+output:
+  max_bytes: 2000
+action:
+  http:
+    connection: local
+    method: GET
+    url: /big
+---
+kind: tool
+name: always_fails
+description: Call an endpoint that always answers 500.
+input:
+  type: object
+  properties: {}
+  additionalProperties: false
+action:
+  http:
+    connection: local
+    method: GET
+    url: /fail
+---
+kind: tool
+name: echo_path
+description: Echo the request path the backend saw for one path segment.
+input:
+  type: object
+  properties:
+    segment:
+      type: string
+      description: One path segment; it is percent-encoded, never interpreted.
+      minLength: 1
+      maxLength: 200
+  required: [segment]
+  additionalProperties: false
+action:
+  http:
+    connection: local
+    method: GET
+    url: /echo-path/{{ segment }}
+---
+kind: tool
+name: get_text
+description: Fetch a plain-text status page.
+input:
+  type: object
+  properties: {}
+  additionalProperties: false
+action:
+  http:
+    connection: local
+    method: GET
+    url: /text
+""",
+    }
+
+
+@pytest.fixture(scope="session")
+def tools_dir(backend: Backend, toolwright_bin: str, tmp_path_factory) -> str:
+    d = tmp_path_factory.mktemp("tools.d")
+    for name, text in tools_yaml(backend.base_url).items():
+        (d / name).write_text(text)
+    lint = subprocess.run(
+        [toolwright_bin, "lint", str(d)], capture_output=True, text=True, timeout=60, env=_env()
+    )
+    assert lint.returncode == 0, f"toolwright lint {d} failed:\n{lint.stdout}\n{lint.stderr}"
+    return str(d)
+
+
+# --------------------------------------------------------------------------- serve --http
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TOOLWRIGHT_LOG", "info,rmcp=warn")
+    env["NO_COLOR"] = "1"
+    return env
+
+
+@dataclass
+class HttpServer:
+    proc: subprocess.Popen
+    port: int
+    log_path: Path
+    args: list[str] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/mcp"
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def _wait_healthy(server: HttpServer, timeout: float = HEALTH_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"toolwright serve exited with {server.proc.returncode}:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(f"{server.base}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except Exception as e:  # noqa: BLE001 (not up yet)
+            last = e
+        time.sleep(0.1)
+    raise RuntimeError(f"toolwright serve did not answer /healthz within {timeout}s ({last}):\n{server.log()}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def run_http_server(toolwright_bin: str, tools_dir: str, *extra: str) -> Iterator[HttpServer]:
+    """Starts `toolwright serve --http 127.0.0.1:<free port>` and stops it afterwards."""
+    log = tempfile.NamedTemporaryFile(prefix="toolwright-serve-", suffix=".log", delete=False)
+    log_path = Path(log.name)
+    server = None
+    try:
+        for _attempt in range(3):  # a free port can be taken between probe and bind
+            port = free_port()
+            args = [toolwright_bin, "serve", "--http", f"127.0.0.1:{port}", "--tools", tools_dir, "--no-watch", *extra]
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=_env())
+            server = HttpServer(proc, port, log_path, args)
+            try:
+                _wait_healthy(server)
+                break
+            except RuntimeError:
+                _stop(proc)
+                if "cannot bind" not in server.log() or _attempt == 2:
+                    raise
+        yield server
+    finally:
+        if server is not None:
+            _stop(server.proc)
+        log.close()
+        if server is not None and os.environ.get("TOOLWRIGHT_KEEP_LOGS"):
+            sys.stderr.write(f"serve log kept at {log_path}\n")
+        else:
+            log_path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def http_server(toolwright_bin: str, tools_dir: str) -> Iterator[HttpServer]:
+    """A sessionful Streamable HTTP server shared by the MCP tests."""
+    with run_http_server(toolwright_bin, tools_dir) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def stateless_server(toolwright_bin: str, tools_dir: str) -> Iterator[HttpServer]:
+    with run_http_server(toolwright_bin, tools_dir, "--stateless") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def small_body_server(toolwright_bin: str, tools_dir: str) -> Iterator[HttpServer]:
+    """A server with a 10,000-byte body cap, for the raw HTTP robustness tests."""
+    with run_http_server(toolwright_bin, tools_dir, "--max-body-bytes", "10000") as s:
+        yield s
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,110 @@
+"""`toolwright call` and `toolwright render` from the shell, against the real backend."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from conftest import BIG_COUNT, _env, item
+
+TIMEOUT_S = 30
+
+
+def run(toolwright_bin: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [toolwright_bin, *args], capture_output=True, text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL, env=_env()
+    )
+
+
+# --------------------------------------------------------------------------- call
+
+
+def test_call_success(toolwright_bin, tools_dir, backend):
+    before = backend.seen()
+    p = run(toolwright_bin, "call", "get_item", "--args", '{"id": 3}', "--tools", tools_dir)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == item("3")
+    assert backend.seen()[len(before):] == ["/items/3"]
+
+
+def test_call_truncated_output_says_so(toolwright_bin, tools_dir):
+    p = run(toolwright_bin, "call", "list_big", "--tools", tools_dir)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["truncated"] is True and out["total"] == BIG_COUNT and 0 < out["kept"] < BIG_COUNT
+
+
+def test_call_invalid_arguments_exit_1(toolwright_bin, tools_dir, backend):
+    before = backend.total()
+    p = run(toolwright_bin, "call", "get_item", "--args", '{"id": "x"}', "--tools", tools_dir)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "id" in p.stderr
+    assert p.stdout == ""
+    assert backend.total() == before
+
+
+def test_call_backend_500_exit_1(toolwright_bin, tools_dir):
+    p = run(toolwright_bin, "call", "always_fails", "--tools", tools_dir)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "500" in p.stderr
+    assert "database exploded" in p.stderr
+
+
+def test_call_unknown_tool_fails_with_suggestion(toolwright_bin, tools_dir):
+    p = run(toolwright_bin, "call", "get_iteem", "--args", '{"id": 1}', "--tools", tools_dir)
+    assert p.returncode != 0
+    assert "get_iteem" in p.stderr and "get_item" in p.stderr, p.stderr
+
+
+def test_call_args_not_json_is_usage_error(toolwright_bin, tools_dir, backend):
+    before = backend.total()
+    p = run(toolwright_bin, "call", "get_item", "--args", "{id: 3", "--tools", tools_dir)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert "--args" in p.stderr
+    p = run(toolwright_bin, "call", "get_item", "--args", "[1, 2]", "--tools", tools_dir)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert backend.total() == before
+
+
+# --------------------------------------------------------------------------- render
+
+
+def test_render_shows_the_url_and_sends_nothing(toolwright_bin, tools_dir, backend):
+    before = backend.total()
+    p = run(toolwright_bin, "render", "get_item", "--args", '{"id": 3}', "--tools", tools_dir)
+    assert p.returncode == 0, p.stderr
+    assert f"{backend.base_url}/items/3" in p.stdout, p.stdout
+    json.loads(p.stdout)  # the rendering is JSON
+    assert "GET" in p.stdout
+    p = run(toolwright_bin, "render", "echo_path", "--args", '{"segment": "../admin"}', "--tools", tools_dir)
+    assert p.returncode == 0, p.stderr
+    assert f"{backend.base_url}/echo-path/..%2Fadmin" in p.stdout, p.stdout
+    assert backend.total() == before, "render must not send anything"
+
+
+def test_render_invalid_arguments_exit_1(toolwright_bin, tools_dir, backend):
+    before = backend.total()
+    p = run(toolwright_bin, "render", "get_item", "--args", '{"id": 0}', "--tools", tools_dir)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "id" in p.stderr
+    assert backend.total() == before
+
+
+def test_render_unknown_tool_fails(toolwright_bin, tools_dir):
+    p = run(toolwright_bin, "render", "nope", "--tools", tools_dir)
+    assert p.returncode != 0
+    assert "nope" in p.stderr
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def test_serve_refuses_a_broken_catalog_with_78(toolwright_bin, tmp_path):
+    (tmp_path / "bad.yaml").write_text("kind: tool\nname: broken\ndescription: x\nlog_group: nope\n")
+    p = subprocess.run(
+        [toolwright_bin, "serve", "--tools", str(tmp_path), "--no-watch"],
+        capture_output=True, text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL, env=_env(),
+    )
+    assert p.returncode == 78, (p.returncode, p.stderr)
+    assert "bad.yaml" in p.stderr
+    assert p.stdout == "", "nothing may reach stdout (it carries the protocol on stdio)"

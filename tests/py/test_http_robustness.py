@@ -1,0 +1,183 @@
+"""Raw HTTP against `toolwright serve --http` (httpx): malformed, mistyped, oversized and
+rebinding requests are refused clearly, and the server keeps serving afterwards."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import httpx
+import pytest
+
+TIMEOUT = httpx.Timeout(10.0)
+ACCEPT = "application/json, text/event-stream"
+MAX_BODY = 10_000  # the fixture's --max-body-bytes
+
+
+def initialize_body(request_id: int = 1, padding: str = "") -> dict:
+    info = {"name": "raw-httpx", "version": "0"}
+    if padding:
+        info["description"] = padding
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": info},
+    }
+
+
+def read_jsonrpc(response: httpx.Response) -> dict:
+    """The first JSON-RPC message of a JSON or SSE response body."""
+    ctype = response.headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        return response.json()
+    assert ctype.startswith("text/event-stream"), ctype
+    for line in response.text.splitlines():
+        if line.startswith("data:") and line[5:].strip():
+            return json.loads(line[5:])
+    raise AssertionError(f"no data in SSE body: {response.text[:500]!r}")
+
+
+def post(url: str, content: bytes | str, **headers: str) -> httpx.Response:
+    """One POST on its own connection.
+
+    Never reuse a connection after a refused request: after answering 403/415 without reading
+    the request body, the server sometimes (about 1 in 100 here) closes the kept-alive
+    connection without a `Connection: close` header, and a POST reusing it then fails with
+    "Server disconnected without sending a response" (reported to the lead). These tests check
+    what the server answers and that it keeps serving, so each request gets a new connection."""
+    h = {"Accept": ACCEPT, "Content-Type": "application/json"}
+    h.update({k.replace("_", "-"): v for k, v in headers.items()})
+    # trust_env=False: no proxy settings from the environment; only 127.0.0.1 is contacted.
+    with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
+        r = client.post(url, content=content, headers=h)
+        r.read()
+        return r
+
+
+def assert_still_serves(url: str, **headers: str) -> None:
+    """A valid initialize succeeds (then the session is closed)."""
+    r = post(url, json.dumps(initialize_body(99)), **headers)
+    assert r.status_code == 200, (r.status_code, r.text[:500])
+    msg = read_jsonrpc(r)
+    assert msg.get("id") == 99, msg
+    assert msg["result"]["serverInfo"]["name"] == "toolwright", msg
+    sid = r.headers.get("mcp-session-id")
+    if sid:
+        with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
+            client.delete(url, headers={"Mcp-Session-Id": sid})
+
+
+def test_health_and_status(small_body_server):
+    r = httpx.get(f"{small_body_server.base}/healthz", timeout=TIMEOUT, trust_env=False)
+    assert r.status_code == 200
+    r = httpx.get(f"{small_body_server.base}/status", timeout=TIMEOUT, trust_env=False)
+    assert r.status_code == 200 and r.json()["tools"] == 5
+
+
+def test_invalid_json_body(small_body_server):
+    url = small_body_server.url
+    r = post(url, b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", ')
+    if r.status_code == 200:
+        msg = read_jsonrpc(r)
+        assert msg.get("error", {}).get("code") == -32700, msg
+    else:
+        assert 400 <= r.status_code < 500, (r.status_code, r.text)
+        assert r.text.strip(), "a 4xx needs a message a person can read"
+        body = r.text.lower()
+        assert any(w in body for w in ("json", "parse", "deserializ")), r.text
+    assert_still_serves(url)
+
+
+def test_wrong_content_type(small_body_server):
+    url = small_body_server.url
+    r = post(url, json.dumps(initialize_body()), Content_Type="text/plain")
+    assert r.status_code in (400, 406, 415), (r.status_code, r.text)
+    assert_still_serves(url)
+
+
+def test_missing_accept(small_body_server):
+    url = small_body_server.url
+    r = post(url, json.dumps(initialize_body()), Accept="text/html")
+    assert r.status_code in (400, 406), (r.status_code, r.text)
+    assert_still_serves(url)
+
+
+def test_oversized_body_is_413(small_body_server):
+    url = small_body_server.url
+    body = json.dumps(initialize_body(padding="x" * 20_000)).encode()
+    assert len(body) > 2 * MAX_BODY
+    r = post(url, body)
+    assert r.status_code == 413, (r.status_code, r.text[:300])
+    # Just under the cap is accepted.
+    body = json.dumps(initialize_body(padding="x" * (MAX_BODY - 400))).encode()
+    assert len(body) <= MAX_BODY
+    r = post(url, body)
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert_still_serves(url)
+
+
+def test_foreign_host_is_refused(small_body_server):
+    url = small_body_server.url
+    r = post(url, json.dumps(initialize_body()), Host="evil.example")
+    assert r.status_code == 403 or 400 <= r.status_code < 500, (r.status_code, r.text)
+    assert r.status_code != 404
+    r = post(url, json.dumps(initialize_body()), Host=f"evil.example:{small_body_server.port}")
+    assert 400 <= r.status_code < 500 and r.status_code != 404, (r.status_code, r.text)
+    assert_still_serves(url)
+
+
+def test_foreign_origin_is_refused(small_body_server):
+    url = small_body_server.url
+    r = post(url, json.dumps(initialize_body()), Origin="http://evil.example")
+    assert 400 <= r.status_code < 500 and r.status_code != 404, (r.status_code, r.text)
+    # A loopback origin is fine.
+    assert_still_serves(url, Origin=f"http://127.0.0.1:{small_body_server.port}")
+
+
+def test_request_without_session_is_refused(small_body_server):
+    url = small_body_server.url
+    body = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}
+    r = post(url, json.dumps(body), Mcp_Protocol_Version="2025-11-25")
+    assert 400 <= r.status_code < 500, (r.status_code, r.text)
+    r = post(url, json.dumps(body), Mcp_Session_Id="no-such-session", Mcp_Protocol_Version="2025-11-25")
+    assert r.status_code in (400, 404), (r.status_code, r.text)
+    assert_still_serves(url)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server bug (reported): a request refused before its body arrived closes the kept-alive "
+    "connection without `Connection: close`, so a client reusing it loses its next request",
+)
+@pytest.mark.parametrize("refusal", ["origin-403", "content-type-415"])
+def test_refusal_keeps_or_announces_closing_the_connection(small_body_server, refusal):
+    """After a refusal the connection is either still usable or announced as closing."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+    extra = b"Origin: http://evil.example\r\n" if refusal == "origin-403" else b""
+    ctype = b"application/json" if refusal == "origin-403" else b"text/plain"
+    head = (
+        b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: application/json, text/event-stream\r\n"
+        b"Content-Type: %s\r\nContent-Length: %d\r\n%s\r\n" % (small_body_server.port, ctype, len(body), extra)
+    )
+    with socket.create_connection(("127.0.0.1", small_body_server.port), timeout=5) as s:
+        s.sendall(head)  # the body follows only after the answer, as on a slow network
+        first = _read_response_head(s)
+        assert first.startswith(b"HTTP/1.1 4"), first
+        if b"\r\nconnection: close" in first.lower():
+            return
+        time.sleep(0.3)  # the body arrives late: a server that waits for it must keep the connection
+        s.sendall(body + b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        rest = _read_response_head(s)
+        assert b"HTTP/1.1 200" in rest, f"the connection was closed without notice after: {first!r}"
+
+
+def _read_response_head(s: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
