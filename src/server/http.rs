@@ -56,10 +56,33 @@ pub fn router(shared: Arc<Shared>, opts: &HttpOptions) -> Router {
     let mcp = StreamableHttpService::new(move || Ok(Handler::new(factory_shared.clone())), Arc::new(sessions), config);
     Router::new()
         .nest_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn(refusals))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/status", get(status))
         .with_state(shared)
+}
+
+/// Mends two things about rmcp's refusals. A request refused before its body was read
+/// leaves unread bytes on a kept-alive connection, which hyper then closes without saying
+/// so; `Connection: close` tells the client to open a new one. And a body that is not JSON
+/// under a JSON content type is a JSON-RPC parse error (400, -32700), not a media-type error.
+async fn refusals(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let json_body = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if status == http::StatusCode::UNSUPPORTED_MEDIA_TYPE && json_body {
+        let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "parse error: the request body is not valid JSON-RPC"}});
+        response = (http::StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
+    if response.status().is_client_error() {
+        response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    }
+    response
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

@@ -146,11 +146,6 @@ def test_request_without_session_is_refused(small_body_server):
     assert_still_serves(url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug (reported): a request refused before its body arrived closes the kept-alive "
-    "connection without `Connection: close`, so a client reusing it loses its next request",
-)
 @pytest.mark.parametrize("refusal", ["origin-403", "content-type-415"])
 def test_refusal_keeps_or_announces_closing_the_connection(small_body_server, refusal):
     """After a refusal the connection is either still usable or announced as closing."""
