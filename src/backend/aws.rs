@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudwatchlogs::config::SharedCredentialsProvider;
-use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use regex::Regex;
 use tokio::sync::OnceCell;
 
@@ -186,7 +186,7 @@ const BAD_CREDENTIALS: &[&str] = &[
 pub(crate) fn describe_error<E, R>(attempt: &Attempt<'_>, err: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
+    R: fmt::Debug + 'static,
 {
     let Attempt { service, action, resource } = attempt;
     let on = resource.as_deref().map(|r| format!(" on {r}")).unwrap_or_default();
@@ -199,9 +199,10 @@ where
                 "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "NotAuthorized" => format!(
                     "access denied: the AWS credentials in use may not call `{action}`{on}; grant `{action}` in their IAM policy{said}"
                 ),
-                "ResourceNotFoundException" | "ResourceNotFound" => format!(
-                    "{service} found nothing for `{action}`{on}: check that it exists in this account and region{said}"
-                ),
+                "ResourceNotFoundException" | "ResourceNotFound" => match resource {
+                    Some(r) => format!("{service} could not find {r} (`{action}`): check the name, the account and the region{said}"),
+                    None => format!("{service} could not find what `{action}` asked for{said}"),
+                },
                 "MalformedQueryException" => format!(
                     "CloudWatch Logs refused the query as malformed{said}; the query comes from the tool's spec, see it with `toolwright render`"
                 ),
@@ -222,17 +223,34 @@ where
         }
         SdkError::TimeoutError(_) => format!("{service} did not answer `{action}` in time; try again"),
         other => {
-            let detail = redact(&DisplayErrorContext(other).to_string());
+            let detail = redact(&causes(other));
             let lower = detail.to_ascii_lowercase();
             if lower.contains("credential") || lower.contains("identity") {
                 format!(
                     "no usable AWS credentials for `{action}`: provide them through the standard chain (environment, profile, web identity or instance role); {detail}"
                 )
             } else {
-                format!("could not reach {service} for `{action}`: {detail}")
+                format!(
+                    "could not reach {service} for `{action}`: {detail}; check the network and any endpoint override (the connection's `endpoint_url`, AWS_ENDPOINT_URL)"
+                )
             }
         }
     }
+}
+
+/// An error and its sources, as text: each cause once, without the Debug dumps that
+/// `DisplayErrorContext` appends.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 static KEY_ID_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA|AROA|AIDA)[0-9A-Z]{12,}\b").expect("static regex"));

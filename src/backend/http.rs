@@ -243,7 +243,8 @@ impl Resolve for PolicyResolver {
 }
 
 /// Follows at most [`MAX_REDIRECTS`] redirects, never to a refused IP literal, to a scheme
-/// other than http(s), or from https down to http (which would send the headers in clear).
+/// other than http(s), from https down to http (which would send the headers in clear), or
+/// to another origin (which would send custom secret headers to another host).
 fn redirect_policy(policy: Arc<NetworkPolicy>) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         // `previous()` starts with the original URL, so it holds one entry per hop taken plus one.
@@ -276,6 +277,17 @@ fn redirect_policy(policy: Arc<NetworkPolicy>) -> reqwest::redirect::Policy {
             && let Err(why) = policy.check(ip)
         {
             return attempt.error(Refusal(format!("refused redirect: {why}")));
+        }
+        // reqwest drops Authorization on a cross-host hop but not custom headers such as
+        // X-Api-Key, which may hold a secret: never follow a redirect to another origin.
+        if let Some(first) = attempt.previous().first()
+            && first.origin() != next.origin()
+        {
+            let msg = format!(
+                "refused redirect: the backend redirected to another origin ({}); request headers may hold secrets, so toolwright follows redirects only within the same scheme, host and port",
+                host_of(next)
+            );
+            return attempt.error(Refusal(msg));
         }
         attempt.follow()
     })

@@ -25,8 +25,11 @@ pub struct CallContext {
     /// When the call must be over.
     pub deadline: tokio::time::Instant,
     /// Sends a progress notification, when the client gave a progress token.
-    pub progress: Option<std::sync::Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>>,
+    pub progress: Option<ProgressFn>,
 }
+
+/// Sends one progress notification: progress so far, the total when known, and a message.
+pub type ProgressFn = std::sync::Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
 
 /// Clients built once per catalog: one pooled `reqwest::Client` per http connection (plus one
 /// for tools without a connection), and one AWS SDK configuration with its CloudWatch Logs and

@@ -899,6 +899,16 @@ impl Compiler<'_> {
                 ok = false;
             }
         }
+        // The caller may fill in path segments, never the scheme or the host.
+        if absolute {
+            let after_scheme = h.url.find("://").map_or(0, |i| i + 3);
+            let authority_end = h.url[after_scheme..].find('/').map_or(h.url.len(), |i| after_scheme + i);
+            if is_template(&h.url[..authority_end]) {
+                self.push(doc, Code::InvalidUrl, &url_pointer, format!("URL `{}` has a template in its scheme or host; only the path may hold templates", h.url))
+                    .help = Some("put the host in a connection's base_url, or write it literally".to_owned());
+                ok = false;
+            }
+        }
         let url = self.template(doc, &url_pointer, &h.url, Ctx::Url, uses);
         let mut query = Vec::new();
         for (k, v) in h.query.iter().flatten() {

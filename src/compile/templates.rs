@@ -144,12 +144,10 @@ impl Ctx {
                 }
                 Ok(())
             }
-            Ctx::Header => {
-                if s.contains(['\r', '\n', '\0']) {
-                    return Err("a header value cannot hold CR, LF or NUL".to_owned());
-                }
-                Ok(())
-            }
+            Ctx::Header => match control {
+                Some(c) => Err(format!("{} is not allowed in a header value", describe_char(c))),
+                None => Ok(()),
+            },
             Ctx::Plain => match control {
                 Some(c) => Err(format!("{} is not allowed here", describe_char(c))),
                 None => Ok(()),

@@ -309,7 +309,8 @@ pub enum Parsed {
 /// Parses every document of a file. A syntax error ends the file; other errors
 /// (such as a duplicate key) end only their document.
 pub fn parse_documents(text: &str) -> Vec<Parsed> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    // YAML 1.2 booleans only: `n`, `no`, `on` stay strings (a property named `n` is a name).
+    let options = serde_saphyr::options! { with_snippet: false, strict_booleans: true };
     let mut reader = std::io::Cursor::new(text.as_bytes());
     let mut out = Vec::new();
     // A bound on documents per file keeps a pathological input from looping forever.
