@@ -125,7 +125,13 @@ fn find<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Arc<CompiledTool>, U
 /// Runs one tool call: validate and default the arguments, render with contextual
 /// escaping, run the backend under the tool's deadline, shape the output. Everything
 /// but an unknown tool is an [`Outcome`]; `cancel` stops the call early.
-pub async fn call(loaded: &Loaded, name: &str, args: Option<&JsonObject>, cancel: &CancellationToken) -> Result<Outcome, UnknownTool> {
+pub async fn call(
+    loaded: &Loaded,
+    name: &str,
+    args: Option<&JsonObject>,
+    cancel: &CancellationToken,
+    progress: Option<backend::ProgressFn>,
+) -> Result<Outcome, UnknownTool> {
     let tool = find(&loaded.catalog, name)?;
     let args = match tool.prepare_args(args) {
         Ok(a) => a,
@@ -135,7 +141,7 @@ pub async fn call(loaded: &Loaded, name: &str, args: Option<&JsonObject>, cancel
         Ok(r) => r,
         Err(e) => return Ok(Outcome::error(e.message)),
     };
-    let ctx = backend::CallContext { cancel: cancel.clone(), deadline: tokio::time::Instant::now() + tool.timeout, progress: None };
+    let ctx = backend::CallContext { cancel: cancel.clone(), deadline: tokio::time::Instant::now() + tool.timeout, progress };
     let run = backend::execute(&loaded.backends, &loaded.catalog, tool, rendered, &ctx);
     // `execute` keeps to `ctx.deadline` itself (leaving a Logs Insights query time to be
     // stopped), so this bound is only a backstop past it. A cancelled call's future is

@@ -42,7 +42,9 @@ static TYPED_LEAF_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\{-?\s*
 static RAW_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\|\s*raw\b").expect("static regex"));
 static SECRET_CALL_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bsecret\s*\(").expect("static regex"));
 static AWS_KEY_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b").expect("static regex"));
-static BEARER_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{12,}").expect("static regex"));
+// `Bearer`/`Basic` followed by a long credential-looking word; plain prose ("token expired")
+// does not match because the word must be long and carry a digit.
+static BEARER_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]*[0-9][A-Za-z0-9._~+/=-]*").expect("static regex"));
 static SECRET_KEY_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(password|passwd|pwd|secret|client[_-]?secret|api[_-]?key|x-api-key|token|access[_-]?token|auth[_-]?token|private[_-]?key|authorization)$").expect("static regex")
 });
@@ -325,7 +327,7 @@ impl Compiler<'_> {
                 if AWS_KEY_RE.is_match(s) {
                     self.push(doc, Code::InlineSecret, pointer, "this looks like an AWS access key id")
                         .help = Some("never put credentials in a spec; use the AWS credential chain or `secret('NAME')`".to_owned());
-                } else if !is_template(s) && BEARER_RE.is_match(s) {
+                } else if !is_template(s) && BEARER_RE.find_iter(s).any(|m| m.as_str().split_whitespace().nth(1).is_some_and(|w| w.len() >= 16)) {
                     self.push(doc, Code::InlineSecret, pointer, "this looks like a literal credential")
                         .help = Some("use `{{ secret('NAME') }}` in a header instead".to_owned());
                 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult, LoggingLevel,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool, ToolAnnotations,
+    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool, ToolAnnotations,
 };
 use rmcp::service::SubscriptionContext;
 use rmcp::service::{NotificationContext, RequestContext};
@@ -152,7 +152,21 @@ impl ServerHandler for Handler {
 
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
         let loaded = self.shared.runtime.current();
-        match runtime::call(&loaded, &request.name, request.arguments.as_ref(), &context.ct).await {
+        // Progress notifications go out only when the client asked for them with a token.
+        let progress = context.meta.get_progress_token().map(|token| {
+            let peer = context.peer.clone();
+            let send: crate::backend::ProgressFn = Arc::new(move |progress: f64, total: Option<f64>, message: String| {
+                let mut param = ProgressNotificationParam::new(token.clone(), progress);
+                param.total = total;
+                param.message = Some(message);
+                let peer = peer.clone();
+                tokio::spawn(async move {
+                    let _ = peer.notify_progress(param).await;
+                });
+            });
+            send
+        });
+        match runtime::call(&loaded, &request.name, request.arguments.as_ref(), &context.ct, progress).await {
             Ok(outcome) => Ok(to_result(outcome).into()),
             Err(unknown) => Err(McpError::invalid_params(unknown.to_string(), None)),
         }
