@@ -6,6 +6,7 @@ pub mod backend;
 pub mod cli;
 pub mod compile;
 pub mod diag;
+pub mod metrics;
 pub mod reload;
 pub mod runtime;
 pub mod server;

@@ -4,16 +4,19 @@
 //! [`Loaded`] catalog sits behind an `ArcSwap`; a call takes one `Arc` at its start and
 //! finishes on that catalog even if a reload swaps in another meanwhile.
 
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use serde_json::Value;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{self, Backends};
 use crate::compile::templates::SecretMode;
 use crate::compile::{self, Catalog, CompiledTool};
+use crate::metrics::{CallOutcome, Metrics};
 use crate::spec::model::JsonObject;
 
 /// A compiled catalog with the backend clients built for it.
@@ -24,6 +27,71 @@ pub struct Loaded {
     pub backends: Arc<Backends>,
     /// Increases by one on every successful load.
     pub generation: u64,
+    /// Per-tool limits (kept across reloads while a tool's limits stay the same).
+    limiters: HashMap<String, Arc<ToolLimiter>>,
+    /// Process-wide state every generation shares.
+    process: Arc<Process>,
+}
+
+/// What outlives catalogs: metrics and the global cap on calls in flight.
+struct Process {
+    metrics: Arc<Metrics>,
+    in_flight: Option<(usize, Arc<Semaphore>)>,
+}
+
+/// The limits of one tool.
+struct ToolLimiter {
+    concurrency: Option<(u32, Arc<Semaphore>)>,
+    per_minute: Option<(u32, Mutex<Bucket>)>,
+}
+
+/// A token bucket: `per_minute` tokens at most, refilled continuously.
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl ToolLimiter {
+    fn new(tool: &CompiledTool) -> Option<Self> {
+        if tool.concurrency.is_none() && tool.per_minute.is_none() {
+            return None;
+        }
+        Some(ToolLimiter {
+            concurrency: tool.concurrency.map(|n| (n, Arc::new(Semaphore::new(n as usize)))),
+            per_minute: tool.per_minute.map(|n| (n, Mutex::new(Bucket { tokens: f64::from(n), last: Instant::now() }))),
+        })
+    }
+
+    fn same_limits(&self, tool: &CompiledTool) -> bool {
+        self.concurrency.as_ref().map(|c| c.0) == tool.concurrency && self.per_minute.as_ref().map(|p| p.0) == tool.per_minute
+    }
+
+    /// Takes one call's worth of the rate limit, or says how long to wait.
+    fn take_rate(&self) -> Result<(), Duration> {
+        let Some((per_minute, bucket)) = &self.per_minute else { return Ok(()) };
+        let Ok(mut b) = bucket.lock() else { return Ok(()) };
+        let rate = f64::from(*per_minute) / 60.0;
+        let now = Instant::now();
+        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(f64::from(*per_minute));
+        b.last = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - b.tokens) / rate))
+        }
+    }
+}
+
+fn limiters_for(catalog: &Catalog, previous: Option<&Loaded>) -> HashMap<String, Arc<ToolLimiter>> {
+    let mut out = HashMap::new();
+    for tool in catalog.tools() {
+        let kept = previous.and_then(|p| p.limiters.get(&tool.name)).filter(|l| l.same_limits(tool)).cloned();
+        if let Some(l) = kept.or_else(|| ToolLimiter::new(tool).map(Arc::new)) {
+            out.insert(tool.name.clone(), l);
+        }
+    }
+    out
 }
 
 /// What a call produced, independent of the transport.
@@ -74,13 +142,28 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime serving `catalog`. Fails when a backend client cannot be built.
+    /// A runtime serving `catalog`, with at most `max_in_flight` calls running at once
+    /// (`None`: no global cap). Fails when a backend client cannot be built.
     pub fn new(catalog: Catalog) -> Result<Self, String> {
+        Self::with_max_in_flight(catalog, None)
+    }
+
+    /// [`Runtime::new`] with a global cap on calls in flight.
+    pub fn with_max_in_flight(catalog: Catalog, max_in_flight: Option<usize>) -> Result<Self, String> {
         let backends = Backends::new(&catalog)?;
+        let metrics = Arc::new(Metrics::default());
+        metrics.catalog_size(catalog.tools().len());
+        let process = Arc::new(Process { metrics, in_flight: max_in_flight.map(|n| (n, Arc::new(Semaphore::new(n)))) });
+        let limiters = limiters_for(&catalog, None);
         Ok(Runtime {
-            current: ArcSwap::from_pointee(Loaded { catalog: Arc::new(catalog), backends: Arc::new(backends), generation: 1 }),
+            current: ArcSwap::from_pointee(Loaded { catalog: Arc::new(catalog), backends: Arc::new(backends), generation: 1, limiters, process }),
             reloads: std::sync::Mutex::new(ReloadInfo { last_success: Some(SystemTime::now()), ..ReloadInfo::default() }),
         })
+    }
+
+    /// The process's metrics.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.current.load().process.metrics.clone()
     }
 
     /// What the reloads did so far.
@@ -90,6 +173,7 @@ impl Runtime {
 
     /// Records a failed reload; the catalog in force stays.
     pub fn record_failure(&self, diagnostics: Value) {
+        self.current.load().process.metrics.reload(false);
         if let Ok(mut r) = self.reloads.lock() {
             r.reloads_failed += 1;
             r.last_failure = Some((SystemTime::now(), diagnostics));
@@ -104,8 +188,17 @@ impl Runtime {
     /// Swaps in a new catalog; calls already running keep the one they started with.
     pub fn swap(&self, catalog: Catalog) -> Result<Arc<Loaded>, String> {
         let backends = Backends::new(&catalog)?;
-        let generation = self.current.load().generation + 1;
-        let loaded = Arc::new(Loaded { catalog: Arc::new(catalog), backends: Arc::new(backends), generation });
+        let previous = self.current.load_full();
+        let limiters = limiters_for(&catalog, Some(&previous));
+        previous.process.metrics.reload(true);
+        previous.process.metrics.catalog_size(catalog.tools().len());
+        let loaded = Arc::new(Loaded {
+            catalog: Arc::new(catalog),
+            backends: Arc::new(backends),
+            generation: previous.generation + 1,
+            limiters,
+            process: previous.process.clone(),
+        });
         self.current.store(loaded.clone());
         if let Ok(mut r) = self.reloads.lock() {
             r.reloads_ok += 1;
@@ -133,15 +226,64 @@ pub async fn call(
     progress: Option<backend::ProgressFn>,
 ) -> Result<Outcome, UnknownTool> {
     let tool = find(&loaded.catalog, name)?;
+    let started = Instant::now();
+    let metrics = &loaded.process.metrics;
+    metrics.in_flight(1);
+    let (outcome, kind) = run_call(loaded, tool, args, cancel, progress).await;
+    metrics.in_flight(-1);
+    metrics.call(&tool.name, kind, started.elapsed());
+    Ok(outcome)
+}
+
+/// Refuses a call that a limit does not allow, at once, with a retry hint.
+fn admit(loaded: &Loaded, tool: &CompiledTool) -> Result<Vec<tokio::sync::OwnedSemaphorePermit>, String> {
+    let mut permits = Vec::new();
+    if let Some((n, sem)) = &loaded.process.in_flight {
+        match sem.clone().try_acquire_owned() {
+            Ok(p) => permits.push(p),
+            Err(_) => return Err(format!("toolwright is busy: {n} calls are already running (its limit); retry in about a second")),
+        }
+    }
+    if let Some(limiter) = loaded.limiters.get(&tool.name) {
+        if let Some((n, sem)) = &limiter.concurrency {
+            match sem.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => return Err(format!("tool `{}` allows {n} calls at once and {n} are running; retry in about a second", tool.name)),
+            }
+        }
+        if let Err(wait) = limiter.take_rate() {
+            let per_minute = limiter.per_minute.as_ref().map_or(0, |p| p.0);
+            return Err(format!(
+                "tool `{}` allows {per_minute} calls per minute and that rate is used up; retry in {:.1} s",
+                tool.name,
+                wait.as_secs_f64().max(0.1)
+            ));
+        }
+    }
+    Ok(permits)
+}
+
+async fn run_call(
+    loaded: &Loaded,
+    tool: &CompiledTool,
+    args: Option<&JsonObject>,
+    cancel: &CancellationToken,
+    progress: Option<backend::ProgressFn>,
+) -> (Outcome, CallOutcome) {
+    let _permits = match admit(loaded, tool) {
+        Ok(p) => p,
+        Err(m) => return (Outcome::error(m), CallOutcome::Overloaded),
+    };
     let args = match tool.prepare_args(args) {
         Ok(a) => a,
-        Err(e) => return Ok(Outcome::error(e.message)),
+        Err(e) => return (Outcome::error(e.message), CallOutcome::Rejected),
     };
     let rendered = match compile::render(&loaded.catalog, tool, &args, SystemTime::now(), SecretMode::Resolve) {
         Ok(r) => r,
-        Err(e) => return Ok(Outcome::error(e.message)),
+        Err(e) => return (Outcome::error(e.message), CallOutcome::Rejected),
     };
     let ctx = backend::CallContext { cancel: cancel.clone(), deadline: tokio::time::Instant::now() + tool.timeout, progress };
+    let backend_started = Instant::now();
     let run = backend::execute(&loaded.backends, &loaded.catalog, tool, rendered, &ctx);
     // `execute` keeps to `ctx.deadline` itself (leaving a Logs Insights query time to be
     // stopped), so this bound is only a backstop past it. A cancelled call's future is
@@ -153,18 +295,19 @@ pub async fn call(
         },
         () = cancel.cancelled() => Err("the call was cancelled by the client".to_owned()),
     };
-    Ok(match result {
+    loaded.process.metrics.backend(&tool.name, backend_started.elapsed());
+    match result {
         Ok(out) => {
             // A cut result is missing rows by design; only a whole one is held to the schema.
             if let (Some(v), Some(validator), false) = (&out.structured, &tool.output_validator, out.truncated) {
                 if let Some(err) = validator.iter_errors(v).next() {
-                    return Ok(Outcome::error(format!("the backend's answer does not match the tool's output schema: {err}")));
+                    return (Outcome::error(format!("the backend's answer does not match the tool's output schema: {err}")), CallOutcome::Error);
                 }
             }
-            Outcome { is_error: false, structured: out.structured, text: out.text }
+            (Outcome { is_error: false, structured: out.structured, text: out.text }, CallOutcome::Ok)
         }
-        Err(message) => Outcome::error(message),
-    })
+        Err(message) => (Outcome::error(message), CallOutcome::Error),
+    }
 }
 
 /// Renders a call without sending anything (`toolwright render`): the exact request,

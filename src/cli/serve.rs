@@ -38,6 +38,15 @@ pub struct ServeArgs {
     /// Origin header values accepted, such as https://app.example.com:443; loopback origins by default.
     #[arg(long, value_delimiter = ',')]
     allowed_origins: Vec<String>,
+    /// Most tool calls running at once across all tools; more fail at once with a retry hint.
+    #[arg(long, default_value_t = 1024)]
+    max_in_flight: usize,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Put argument values (not only their names) into the audit line of each call.
+    #[arg(long)]
+    audit_argument_values: bool,
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
@@ -47,15 +56,28 @@ fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
     crate::util::parse_duration(s)
 }
 
-fn init_logging() {
+/// Log formats.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
     // Logs go to stderr: on stdio, stdout carries the protocol.
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOOLWRIGHT_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 /// Runs the server until stdin closes (stdio) or a signal arrives (HTTP).
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logging();
+    init_logging(args.log_format);
     let dirs = super::tools_dirs(args.tools);
     let compiled = compile::compile_paths(&dirs);
     let text = diag::render(Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
@@ -68,8 +90,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _ = std::io::stderr().write_all(text.as_bytes());
     }
     tracing::info!(tools = catalog.tools().len(), hash = %catalog.hash(), "catalog loaded");
-    let runtime = Arc::new(Runtime::new(catalog).map_err(|e| anyhow::anyhow!(e))?);
+    let runtime = Arc::new(Runtime::with_max_in_flight(catalog, Some(args.max_in_flight.max(1))).map_err(|e| anyhow::anyhow!(e))?);
     let shared = Shared::new(runtime);
+    shared.audit_argument_values(args.audit_argument_values);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let reload = crate::reload::ReloadOptions {
         dirs: dirs.clone(),

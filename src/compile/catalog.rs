@@ -221,6 +221,12 @@ pub struct CompiledTool {
     pub action: Action,
     /// Where the tool is defined (`file:line`).
     pub source: String,
+    /// Scopes a caller needs to see and call the tool (empty: everyone).
+    pub scopes: Vec<String>,
+    /// Calls in flight at once, if limited.
+    pub concurrency: Option<u32>,
+    /// Calls started per minute, if limited.
+    pub per_minute: Option<u32>,
 }
 
 /// The compiled catalog. Never mutated: a reload builds a new one.

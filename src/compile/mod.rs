@@ -39,6 +39,7 @@ pub const DEFAULT_LIMIT: i64 = 1_000;
 static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_.-]{1,128}$").expect("static regex"));
 static QUERY_ID_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][A-Za-z0-9_]*$").expect("static regex"));
 static TYPED_LEAF_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\{-?\s*[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]{}]*\])*\s*-?\}\}$").expect("static regex"));
+static QUOTED_PLACEHOLDER_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"["'/]\{\{[^}]*\}\}["'/]"#).expect("static regex"));
 static RAW_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\|\s*raw\b").expect("static regex"));
 static SECRET_CALL_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bsecret\s*\(").expect("static regex"));
 static AWS_KEY_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b").expect("static regex"));
@@ -175,6 +176,15 @@ fn check_examples(catalog: &Catalog, tool: &CompiledTool, doc: &Document, spec: 
         for err in tool.validator.iter_errors(&instance) {
             bad = true;
             let path = format!("{base}{}", err.instance_path().as_str());
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
+                for name in unexpected {
+                    let mut p = path.clone();
+                    p.push('/');
+                    push_escaped(&mut p, name);
+                    diags.push(loc.diag(Code::ExampleInvalidArgs, doc.pointers.key(&p), format!("example {} passes `{name}`, which `input` does not declare", i + 1)));
+                }
+                continue;
+            }
             diags.push(loc.diag(Code::ExampleInvalidArgs, doc.pointers.node(&path), format!("example {} does not match `input`: {err}", i + 1)));
         }
         if bad {
@@ -202,6 +212,7 @@ fn check_examples(catalog: &Catalog, tool: &CompiledTool, doc: &Document, spec: 
 struct TemplateUse {
     vars: BTreeSet<String>,
     ctx: Ctx,
+    pointer: String,
 }
 
 struct Compiler<'a> {
@@ -296,7 +307,7 @@ impl Compiler<'_> {
             Err(_) => Default::default(),
         };
         let vars = vars.into_iter().filter(|v| !templates::GLOBALS.contains(&v.as_str())).collect();
-        uses.push(TemplateUse { vars, ctx });
+        uses.push(TemplateUse { vars, ctx, pointer: pointer.to_owned() });
         Some(Tpl::Tmpl(name))
     }
 
@@ -327,7 +338,7 @@ impl Compiler<'_> {
                 if AWS_KEY_RE.is_match(s) {
                     self.push(doc, Code::InlineSecret, pointer, "this looks like an AWS access key id")
                         .help = Some("never put credentials in a spec; use the AWS credential chain or `secret('NAME')`".to_owned());
-                } else if !is_template(s) && BEARER_RE.find_iter(s).any(|m| m.as_str().split_whitespace().nth(1).is_some_and(|w| w.len() >= 16)) {
+                } else if pointer.contains("/headers/") && !is_template(s) && BEARER_RE.find_iter(s).any(|m| m.as_str().split_whitespace().nth(1).is_some_and(|w| w.len() >= 16)) {
                     self.push(doc, Code::InlineSecret, pointer, "this looks like a literal credential")
                         .help = Some("use `{{ secret('NAME') }}` in a header instead".to_owned());
                 }
@@ -412,7 +423,7 @@ impl Compiler<'_> {
                 let headers = self.headers(doc, "/http/headers", http.headers.as_ref().unwrap_or(&BTreeMap::new()), &mut uses);
                 for u in &uses {
                     for v in &u.vars {
-                        self.push(doc, Code::UndeclaredVariable, "/http/headers", format!("connection headers cannot read `{v}`: a connection has no arguments"));
+                        self.push(doc, Code::UndeclaredVariable, &u.pointer, format!("connection headers cannot read `{v}`: a connection has no arguments"));
                         ok = false;
                     }
                 }
@@ -490,7 +501,8 @@ impl Compiler<'_> {
         let relative = since.is_some() || until.is_some();
         let absolute = start.is_some() || end.is_some();
         if relative && absolute {
-            self.push(doc, Code::TimeRange, base, "use `since`/`until` or `start`/`end`, not both");
+            let at = if start.is_some() { "start" } else { "end" };
+            self.push_key(doc, Code::TimeRange, &format!("{base}/{at}"), "use `since`/`until` or `start`/`end`, not both");
             return None;
         }
         if until.is_some() && since.is_none() {
@@ -632,6 +644,9 @@ impl Compiler<'_> {
             timeout: timeout?,
             action: action?,
             source: format!("{}:{}", self.files[doc.file].name, pos.line),
+            scopes: spec.auth.as_ref().map(|a| a.scopes.clone()).unwrap_or_default(),
+            concurrency: spec.limits.as_ref().and_then(|l| l.concurrency),
+            per_minute: spec.limits.as_ref().and_then(|l| l.per_minute),
         })
     }
 
@@ -757,6 +772,13 @@ impl Compiler<'_> {
         }
         if li.query.trim().is_empty() {
             self.push(doc, Code::EmptyQuery, &format!("{base}/query"), "the query is empty");
+            ok = false;
+        }
+        if let Some(m) = QUOTED_PLACEHOLDER_RE.find(&li.query) {
+            let pos = self.offset_pos(doc, &format!("{base}/query"), &li.query, m.start());
+            let d = self.loc(doc.file).diag(Code::QuotedPlaceholder, pos, format!("`{}` puts quotes around a value that is quoted already", m.as_str()))
+                .with_help("write `{{ x }}` without quotes: a string value becomes a double-quoted literal by itself");
+            self.diags.push(d);
             ok = false;
         }
         let query = self.template(doc, &format!("{base}/query"), &li.query, Ctx::LogsQuery, uses);
@@ -892,7 +914,8 @@ impl Compiler<'_> {
             ok = false;
         } else {
             let base_ok = h.connection.as_ref().and_then(|c| conns.get(c)).is_some_and(|c| matches!(c.as_ref(), Connection::Http(hc) if hc.base_url.is_some()));
-            if !base_ok {
+            let connection_ok = h.connection.as_ref().is_none_or(|c| conns.contains_key(c));
+            if !base_ok && connection_ok && !h.connection.as_ref().is_some_and(|c| conns.get(c).is_some_and(|c| matches!(c.as_ref(), Connection::Aws(_)))) {
                 self.push(doc, Code::InvalidUrl, &url_pointer, format!("relative URL `{}` needs a `connection` with a base_url", h.url))
                     .help = Some("set `connection:` to an http connection, or write an absolute https:// URL".to_owned());
                 ok = false;

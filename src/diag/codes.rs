@@ -70,6 +70,7 @@ codes! {
     InvalidLogGroup = "invalid-log-group", Error, "A literal log group name does not match the AWS pattern.";
     LimitRange = "limit-range", Error, "A Logs Insights `limit` must be 1 to 10,000.";
     EmptyQuery = "empty-query", Error, "A Logs Insights query is empty.";
+    QuotedPlaceholder = "quoted-placeholder", Error, "A placeholder in a Logs Insights query sits inside quotes or slashes; values are quoted already.";
     TimeRange = "time-range", Error, "The time range mixes `since`/`until` with `start`/`end`, or gives neither.";
     InvalidQueryId = "invalid-query-id", Error, "A metric query id does not match ^[a-z][A-Za-z0-9_]*$.";
     DuplicateQueryId = "duplicate-query-id", Error, "Two metric queries have the same id.";

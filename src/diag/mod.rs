@@ -108,8 +108,16 @@ pub struct LineIndex {
 impl LineIndex {
     /// Indexes a text.
     pub fn new(text: &str) -> Self {
+        // A line ends at LF, CRLF, or a lone CR (as YAML counts lines).
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let bytes = text.as_bytes();
+        for (i, b) in bytes.iter().enumerate() {
+            match b {
+                b'\n' => starts.push(i + 1),
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i + 1),
+                _ => {}
+            }
+        }
         LineIndex { text: text.to_owned(), starts }
     }
 

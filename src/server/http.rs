@@ -60,6 +60,7 @@ pub fn router(shared: Arc<Shared>, opts: &HttpOptions) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/status", get(status))
+        .route("/metrics", get(metrics))
         .with_state(shared)
 }
 
@@ -83,6 +84,10 @@ async fn refusals(request: axum::extract::Request, next: axum::middleware::Next)
         response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
     }
     response
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], shared.runtime().metrics().render())
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

@@ -60,6 +60,8 @@ pub struct Shared {
     info: ServerConfig,
     /// The generation of the catalog in force; `subscriptions/listen` waits on it.
     changes: tokio::sync::watch::Sender<u64>,
+    /// Whether audit lines carry argument values (not only names).
+    audit_values: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -77,7 +79,12 @@ impl Shared {
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("toolwright", env!("CARGO_PKG_VERSION"));
         info.instructions = Some("Tools generated from the operator's tool specs. Arguments are validated against each tool's input schema.".to_owned());
-        Arc::new(Shared { runtime, list: arc_swap::ArcSwap::from_pointee(list), peers: Mutex::new(Vec::new()), log_level: Mutex::new(LoggingLevel::Info), info, changes: tokio::sync::watch::Sender::new(loaded.generation) })
+        Arc::new(Shared { runtime, list: arc_swap::ArcSwap::from_pointee(list), peers: Mutex::new(Vec::new()), log_level: Mutex::new(LoggingLevel::Info), info, changes: tokio::sync::watch::Sender::new(loaded.generation), audit_values: Default::default() })
+    }
+
+    /// Puts argument values (not only names) into audit lines.
+    pub fn audit_argument_values(&self, on: bool) {
+        self.audit_values.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The runtime.
@@ -127,6 +134,42 @@ impl Handler {
     }
 }
 
+/// Who made a request, for audit lines: the authenticated identity's name when the HTTP
+/// transport has one, else the transport's own word for an unauthenticated caller.
+fn caller_of(context: &RequestContext<RoleServer>) -> String {
+    match context.extensions.get::<::http::request::Parts>() {
+        Some(parts) => parts
+            .extensions
+            .get::<CallerName>()
+            .map_or_else(|| "anonymous-http".to_owned(), |c| c.0.clone()),
+        None => "stdio".to_owned(),
+    }
+}
+
+/// The name an authentication layer gives a caller; it puts this into the HTTP request's
+/// extensions.
+#[derive(Clone, Debug)]
+pub struct CallerName(pub String);
+
+/// One audit line per call: time (from the log), caller, tool, argument names, outcome,
+/// duration. Argument values only when the operator asked for them.
+fn audit(shared: &Shared, context: &RequestContext<RoleServer>, request: &CallToolRequestParams, outcome: Option<&runtime::Outcome>, took: std::time::Duration) {
+    let names: Vec<&str> = request.arguments.as_ref().map(|a| a.keys().map(String::as_str).collect()).unwrap_or_default();
+    let outcome_word = match outcome {
+        None => "unknown-tool",
+        Some(o) if o.is_error => "error",
+        Some(_) => "ok",
+    };
+    let caller = caller_of(context);
+    let ms = took.as_secs_f64() * 1000.0;
+    if shared.audit_values.load(std::sync::atomic::Ordering::Relaxed) {
+        let values = request.arguments.as_ref().map(|a| serde_json::Value::Object(a.clone()).to_string()).unwrap_or_default();
+        tracing::info!(target: "toolwright::audit", caller, tool = %request.name, arguments = ?names, argument_values = %values, outcome = outcome_word, duration_ms = ms, "call");
+    } else {
+        tracing::info!(target: "toolwright::audit", caller, tool = %request.name, arguments = ?names, outcome = outcome_word, duration_ms = ms, "call");
+    }
+}
+
 fn to_result(outcome: runtime::Outcome) -> CallToolResult {
     let content = vec![ContentBlock::text(outcome.text)];
     let mut result = if outcome.is_error { CallToolResult::error(content) } else { CallToolResult::success(content) };
@@ -166,7 +209,10 @@ impl ServerHandler for Handler {
             });
             send
         });
-        match runtime::call(&loaded, &request.name, request.arguments.as_ref(), &context.ct, progress).await {
+        let started = std::time::Instant::now();
+        let result = runtime::call(&loaded, &request.name, request.arguments.as_ref(), &context.ct, progress).await;
+        audit(&self.shared, &context, &request, result.as_ref().ok(), started.elapsed());
+        match result {
             Ok(outcome) => Ok(to_result(outcome).into()),
             Err(unknown) => Err(McpError::invalid_params(unknown.to_string(), None)),
         }

@@ -58,6 +58,34 @@ pub struct ToolSpec {
     /// Example arguments; lint validates and renders each one (nothing is sent).
     #[serde(default)]
     pub examples: Option<Vec<Example>>,
+    /// Who may see and call the tool over authenticated HTTP.
+    #[serde(default)]
+    pub auth: Option<AuthSpec>,
+    /// Concurrency and rate limits; calls beyond them fail at once with a retry hint.
+    #[serde(default)]
+    pub limits: Option<LimitsSpec>,
+}
+
+/// Access control of one tool.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    /// Scopes a caller needs (all of them) to see and call the tool.
+    pub scopes: Vec<String>,
+}
+
+/// Limits of one tool.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    /// Calls of this tool in flight at once.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub concurrency: Option<u32>,
+    /// Calls of this tool started per minute.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub per_minute: Option<u32>,
 }
 
 /// MCP tool annotations (hints for clients; not enforced).

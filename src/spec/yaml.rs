@@ -335,6 +335,11 @@ fn clean_message(raw: &str) -> String {
         Some(i) => &first[..i],
         None => first,
     };
+    // Advice about the library's own options means nothing to a spec author.
+    let trimmed = match trimmed.find(", set DuplicateKeyPolicy") {
+        Some(i) => &trimmed[..i],
+        None => trimmed,
+    };
     trimmed.trim_end_matches(':').to_owned()
 }
 
