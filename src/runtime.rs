@@ -299,10 +299,10 @@ async fn run_call(
     match result {
         Ok(out) => {
             // A cut result is missing rows by design; only a whole one is held to the schema.
-            if let (Some(v), Some(validator), false) = (&out.structured, &tool.output_validator, out.truncated) {
-                if let Some(err) = validator.iter_errors(v).next() {
-                    return (Outcome::error(format!("the backend's answer does not match the tool's output schema: {err}")), CallOutcome::Error);
-                }
+            if let (Some(v), Some(validator), false) = (&out.structured, &tool.output_validator, out.truncated)
+                && let Some(err) = validator.iter_errors(v).next()
+            {
+                return (Outcome::error(format!("the backend's answer does not match the tool's output schema: {err}")), CallOutcome::Error);
             }
             (Outcome { is_error: false, structured: out.structured, text: out.text }, CallOutcome::Ok)
         }

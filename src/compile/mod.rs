@@ -281,13 +281,13 @@ impl Compiler<'_> {
                 .with_help("a caller value passed through `raw` is pasted as text; remove `| raw` unless the value cannot come from a caller");
             self.diags.push(d);
         }
-        if !ctx.allows_secrets() {
-            if let Some(m) = SECRET_CALL_RE.find(source) {
-                let pos = self.offset_pos(doc, pointer, source, m.start());
-                let d = self.loc(doc.file).diag(Code::SecretOutsideHeader, pos, format!("`secret()` is not allowed in {}", ctx.describe()))
-                    .with_help("secrets belong in headers or in a connection's headers");
-                self.diags.push(d);
-            }
+        if !ctx.allows_secrets()
+            && let Some(m) = SECRET_CALL_RE.find(source)
+        {
+            let pos = self.offset_pos(doc, pointer, source, m.start());
+            let d = self.loc(doc.file).diag(Code::SecretOutsideHeader, pos, format!("`secret()` is not allowed in {}", ctx.describe()))
+                .with_help("secrets belong in headers or in a connection's headers");
+            self.diags.push(d);
         }
         if !is_template(source) {
             return Some(Tpl::Lit(source.to_owned()));
@@ -396,11 +396,11 @@ impl Compiler<'_> {
         self.inline_secrets(doc, "", &json);
         match (&spec.aws, &spec.http) {
             (Some(aws), None) => {
-                if let Some(u) = &aws.endpoint_url {
-                    if url::Url::parse(u).is_err() {
-                        self.push(doc, Code::InvalidUrl, "/aws/endpoint_url", format!("`{u}` is not a URL"));
-                        return None;
-                    }
+                if let Some(u) = &aws.endpoint_url
+                    && url::Url::parse(u).is_err()
+                {
+                    self.push(doc, Code::InvalidUrl, "/aws/endpoint_url", format!("`{u}` is not a URL"));
+                    return None;
                 }
                 Some(Connection::Aws(aws.clone()))
             }
@@ -497,6 +497,7 @@ impl Compiler<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn window(&mut self, doc: &Document, base: &str, since: &Option<String>, until: &Option<String>, start: &Option<String>, end: &Option<String>, uses: &mut Vec<TemplateUse>) -> Option<WindowTpl> {
         let relative = since.is_some() || until.is_some();
         let absolute = start.is_some() || end.is_some();
@@ -688,15 +689,15 @@ impl Compiler<'_> {
         let props = input.get("properties").and_then(Value::as_object);
         if let Some(req) = input.get("required").and_then(Value::as_array) {
             for (i, r) in req.iter().enumerate() {
-                if let Some(name) = r.as_str() {
-                    if !props.is_some_and(|p| p.contains_key(name)) {
-                        let near = props.and_then(|p| did_you_mean(name, p.keys().map(String::as_str))).map(str::to_owned);
-                        let d = self.push(doc, Code::RequiredNotDeclared, &format!("/input/required/{i}"), format!("`required` names `{name}`, which `properties` does not declare"));
-                        if let Some(n) = near {
-                            d.help = Some(format!("did you mean `{n}`?"));
-                        }
-                        ok = false;
+                if let Some(name) = r.as_str()
+                    && !props.is_some_and(|p| p.contains_key(name))
+                {
+                    let near = props.and_then(|p| did_you_mean(name, p.keys().map(String::as_str))).map(str::to_owned);
+                    let d = self.push(doc, Code::RequiredNotDeclared, &format!("/input/required/{i}"), format!("`required` names `{name}`, which `properties` does not declare"));
+                    if let Some(n) = near {
+                        d.help = Some(format!("did you mean `{n}`?"));
                     }
+                    ok = false;
                 }
             }
         }

@@ -303,7 +303,7 @@ pub fn choose_period(window_secs: i64) -> i32 {
 
 /// Whether a period is one CloudWatch accepts.
 pub fn valid_period(secs: u64) -> bool {
-    matches!(secs, 1 | 5 | 10 | 20 | 30) || (secs >= 60 && secs % 60 == 0)
+    matches!(secs, 1 | 5 | 10 | 20 | 30) || (secs >= 60 && secs.is_multiple_of(60))
 }
 
 fn check_log_group(name: &str) -> Result<(), ArgError> {

@@ -145,23 +145,24 @@ impl LineIndex {
             return Span { line, column, end_line: line, end_column: end };
         }
         // Walk `len` characters from the start, across lines if need be.
+        let line_start = self.starts[usize::try_from(line - 1).unwrap_or(0)];
+        let start_byte = text
+            .char_indices()
+            .nth(usize::try_from(column - 1).unwrap_or(0))
+            .map_or(line_start + text.len(), |(i, _)| line_start + i);
         let mut cur_line = line;
         let mut cur_col = column;
-        let mut remaining = len;
-        let mut chars = text.chars().skip(usize::try_from(column - 1).unwrap_or(0));
-        while remaining > 0 {
+        let mut chars = self.text[start_byte.min(self.text.len())..].chars().peekable();
+        for _ in 0..len {
             match chars.next() {
+                None => break,
+                Some('\r') if chars.peek() == Some(&'\n') => {}
+                Some('\n' | '\r') => {
+                    cur_line += 1;
+                    cur_col = 1;
+                }
                 Some(_) => cur_col += 1,
-                None => match self.line(cur_line + 1) {
-                    Some(next) => {
-                        cur_line += 1;
-                        cur_col = 1;
-                        chars = next.chars().skip(0);
-                    }
-                    None => break,
-                },
             }
-            remaining -= 1;
         }
         // A span that ends at the very start of a line reads better as ending at the previous line's end.
         if cur_col == 1 && cur_line > line {

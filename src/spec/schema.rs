@@ -88,15 +88,11 @@ impl Structure {
         let mut cur = self.resolve(self.schema.get("$defs")?.get(root_def)?)?;
         for token in instance_path.split('/').skip(1) {
             let token = token.replace("~1", "/").replace("~0", "~");
-            let next = if let Some(p) = cur.get("properties").and_then(|p| p.get(&token)) {
-                p
-            } else if let Some(items) = cur.get("items") {
-                items
-            } else if let Some(ap) = cur.get("additionalProperties").filter(|v| v.is_object()) {
-                ap
-            } else {
-                return None;
-            };
+            let next = cur
+                .get("properties")
+                .and_then(|p| p.get(&token))
+                .or_else(|| cur.get("items"))
+                .or_else(|| cur.get("additionalProperties").filter(|v| v.is_object()))?;
             cur = self.resolve(next)?;
         }
         Some(cur)
