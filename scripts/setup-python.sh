@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Creates .venv-test in the repository root with the official MCP Python SDK, pytest and httpx
-# (all from PyPI, exact pins). Idempotent: a stamp file with the pins makes a second run instant.
+# Creates .venv-test in the repository root with the official MCP Python SDK, pytest, httpx, and
+# pyjwt + cryptography for the auth tests (all from PyPI, exact pins). Idempotent: a stamp file
+# with the pins makes a second run instant.
 # Usage: scripts/setup-python.sh   (prints the virtualenv's python path last)
 set -euo pipefail
 
@@ -13,6 +14,9 @@ PINS=(
   "mcp==2.3.0"
   "pytest==9.2.0"
   "httpx==0.28.1"
+  "pyjwt==2.15.1"
+  "prometheus-client==0.21.1"
+  "cryptography==50.0.2"
 )
 STAMP="$VENV/.toolwright-pins"
 WANT="$(printf '%s\n' "${PINS[@]}")"
@@ -30,7 +34,7 @@ echo "setup-python: installing ${PINS[*]}" >&2
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}" >&2
 # Fail early if the SDK is not importable the way the tests use it.
 "$VENV/bin/python" - <<'PY' >&2
-import mcp, pytest, httpx  # noqa: F401
+import mcp, pytest, httpx, jwt, cryptography  # noqa: F401
 from mcp import ClientSession, StdioServerParameters  # noqa: F401
 from mcp.client.stdio import stdio_client  # noqa: F401
 import mcp.client.streamable_http  # noqa: F401

@@ -50,6 +50,45 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// HTTP bearer tokens: a file of `NAME TOKEN [SCOPE,SCOPE...]` lines (README, Authentication); re-read when it changes.
+    #[arg(long, value_name = "FILE")]
+    auth_tokens: Option<PathBuf>,
+    /// OAuth 2.1 resource-server mode: accept JWTs issued by this authorization server (the exact `iss`).
+    #[arg(long, value_name = "URL", requires_all = ["oauth_audience", "oauth_jwks"])]
+    oauth_issuer: Option<String>,
+    /// The audience a JWT's `aud` claim must contain.
+    #[arg(long, value_name = "AUD", requires = "oauth_issuer")]
+    oauth_audience: Option<String>,
+    /// The authorization server's JWKS: a file, or an https:// URL that is fetched and cached.
+    #[arg(long, value_name = "FILE_OR_URL", requires = "oauth_issuer")]
+    oauth_jwks: Option<String>,
+    /// How often a JWKS URL is fetched again (a token with an unknown key id also triggers a fetch, at most every 30s).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_interval)]
+    oauth_jwks_refresh: std::time::Duration,
+    /// This server's resource identifier, the /mcp URL clients use (default: http://<--http address>/mcp).
+    #[arg(long, value_name = "URL")]
+    oauth_resource: Option<String>,
+}
+
+/// The authentication settings and the address they are for; `None` without any.
+fn auth_config(args: &ServeArgs) -> anyhow::Result<Option<(server::auth::AuthConfig, SocketAddr)>> {
+    if args.auth_tokens.is_none() && args.oauth_issuer.is_none() {
+        if args.oauth_resource.is_some() {
+            anyhow::bail!("--oauth-resource needs --auth-tokens or --oauth-issuer");
+        }
+        return Ok(None);
+    }
+    let Some(http) = &args.http else {
+        anyhow::bail!("--auth-tokens and --oauth-* apply to --http only; stdio is the local user and is not authenticated");
+    };
+    let bind: SocketAddr = http.parse().map_err(|e| anyhow::anyhow!("--http `{http}` is not an address such as 127.0.0.1:8000: {e}"))?;
+    let oauth = match (&args.oauth_issuer, &args.oauth_audience, &args.oauth_jwks) {
+        (Some(issuer), Some(audience), Some(jwks)) => {
+            Some(server::auth::OAuthConfig { issuer: issuer.clone(), audience: audience.clone(), jwks: jwks.clone(), jwks_refresh: args.oauth_jwks_refresh })
+        }
+        _ => None,
+    };
+    Ok(Some((server::auth::AuthConfig { tokens_file: args.auth_tokens.clone(), oauth, resource: args.oauth_resource.clone() }, bind)))
 }
 
 fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
@@ -78,6 +117,7 @@ fn init_logging(format: LogFormat) {
 /// Runs the server until stdin closes (stdio) or a signal arrives (HTTP).
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
+    let auth = auth_config(&args)?;
     let dirs = super::tools_dirs(args.tools);
     let compiled = compile::compile_paths(&dirs);
     let text = diag::render(Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
@@ -94,6 +134,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let shared = Shared::new(runtime);
     shared.audit_argument_values(args.audit_argument_values);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if let Some((config, bind)) = auth {
+        match rt.block_on(server::auth::Auth::new(config, bind)) {
+            Ok(a) => shared.set_auth(Arc::new(a)),
+            Err(e) => {
+                eprintln!("toolwright: {e}\ntoolwright: authentication is not usable; not serving");
+                return Ok(ExitCode::from(EXIT_CONFIG));
+            }
+        }
+    }
     let reload = crate::reload::ReloadOptions {
         dirs: dirs.clone(),
         watch: !args.no_watch,

@@ -40,6 +40,7 @@ static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_.-]{
 static QUERY_ID_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][A-Za-z0-9_]*$").expect("static regex"));
 static TYPED_LEAF_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\{-?\s*[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]{}]*\])*\s*-?\}\}$").expect("static regex"));
 static QUOTED_PLACEHOLDER_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"["'/]\{\{[^}]*\}\}["'/]"#).expect("static regex"));
+static TEMPLATE_EXPR_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{.*?\}\}|\{%.*?%\}").expect("static regex"));
 static RAW_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\|\s*raw\b").expect("static regex"));
 static SECRET_CALL_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bsecret\s*\(").expect("static regex"));
 static AWS_KEY_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b").expect("static regex"));
@@ -392,8 +393,7 @@ impl Compiler<'_> {
     }
 
     fn connection(&mut self, _di: usize, doc: &Document, spec: &ConnectionSpec) -> Option<Connection> {
-        let json = doc.root.to_json(&mut String::new(), &mut Default::default());
-        self.inline_secrets(doc, "", &json);
+        self.inline_secrets(doc, "", &doc.json);
         match (&spec.aws, &spec.http) {
             (Some(aws), None) => {
                 if let Some(u) = &aws.endpoint_url
@@ -554,8 +554,7 @@ impl Compiler<'_> {
             self.push(doc, Code::BlankDescription, "/description", "the description is blank")
                 .help = Some("say what the tool does, for the model that chooses it".to_owned());
         }
-        let json = doc.root.to_json(&mut String::new(), &mut Default::default());
-        if let Some(action) = json.get("action") {
+        if let Some(action) = doc.json.get("action") {
             self.inline_secrets(doc, "/action", action);
         }
         let validator = self.input_schema(doc, &spec.input);
@@ -902,7 +901,7 @@ impl Compiler<'_> {
             ok = false;
         }
         // The URL must parse once every template expression is replaced by a sample segment.
-        let sample = Regex::new(r"\{\{.*?\}\}|\{%.*?%\}").map(|re| re.replace_all(&h.url, "x").into_owned()).unwrap_or_default();
+        let sample = TEMPLATE_EXPR_RE.replace_all(&h.url, "x").into_owned();
         let absolute = sample.starts_with("http://") || sample.starts_with("https://");
         let url_pointer = format!("{base}/url");
         if absolute {

@@ -45,6 +45,10 @@ pub enum ReloadOutcome {
 
 /// Re-reads every file through the visible paths and swaps the catalog if it changed.
 pub async fn reload_once(shared: &Shared, dirs: &[PathBuf]) -> ReloadOutcome {
+    // The tokens file and a JWKS file are re-read on every reload (SIGHUP included).
+    if let Some(auth) = shared.auth() {
+        auth.reload();
+    }
     let dirs = dirs.to_vec();
     // Reading and compiling is blocking work; keep it off the runtime's worker threads.
     let current_hash = shared.runtime().current().catalog.hash().to_owned();

@@ -54,14 +54,17 @@ pub fn router(shared: Arc<Shared>, opts: &HttpOptions) -> Router {
     let sessions = LocalSessionManager::default().with_event_store(Arc::new(MemoryEventStore::default()));
     let factory_shared = shared.clone();
     let mcp = StreamableHttpService::new(move || Ok(Handler::new(factory_shared.clone())), Arc::new(sessions), config);
-    Router::new()
+    let auth_shared = shared.clone();
+    let app = Router::new()
         .nest_service("/mcp", mcp)
         .layer(axum::middleware::from_fn(refusals))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/status", get(status))
         .route("/metrics", get(metrics))
-        .with_state(shared)
+        .with_state(shared);
+    // Last, so it covers every route above (deny by default; see auth.rs): add routes before it.
+    super::auth::protect(app, &auth_shared)
 }
 
 /// Mends two things about rmcp's refusals. A request refused before its body was read

@@ -6,6 +6,7 @@
 // conformance suite), so we implement `logging/setLevel`.
 #![allow(deprecated)]
 
+pub mod auth;
 mod events;
 pub mod http;
 
@@ -60,6 +61,8 @@ pub struct Shared {
     info: ServerConfig,
     /// The generation of the catalog in force; `subscriptions/listen` waits on it.
     changes: tokio::sync::watch::Sender<u64>,
+    /// HTTP authentication, when configured (set once, before serving).
+    auth: std::sync::OnceLock<Arc<auth::Auth>>,
     /// Whether audit lines carry argument values (not only names).
     audit_values: std::sync::atomic::AtomicBool,
 }
@@ -79,12 +82,22 @@ impl Shared {
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("toolwright", env!("CARGO_PKG_VERSION"));
         info.instructions = Some("Tools generated from the operator's tool specs. Arguments are validated against each tool's input schema.".to_owned());
-        Arc::new(Shared { runtime, list: arc_swap::ArcSwap::from_pointee(list), peers: Mutex::new(Vec::new()), log_level: Mutex::new(LoggingLevel::Info), info, changes: tokio::sync::watch::Sender::new(loaded.generation), audit_values: Default::default() })
+        Arc::new(Shared { runtime, list: arc_swap::ArcSwap::from_pointee(list), peers: Mutex::new(Vec::new()), log_level: Mutex::new(LoggingLevel::Info), info, changes: tokio::sync::watch::Sender::new(loaded.generation), auth: std::sync::OnceLock::new(), audit_values: Default::default() })
     }
 
     /// Puts argument values (not only names) into audit lines.
     pub fn audit_argument_values(&self, on: bool) {
         self.audit_values.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Turns HTTP authentication on; only the first call counts.
+    pub fn set_auth(&self, auth: Arc<auth::Auth>) {
+        let _ = self.auth.set(auth);
+    }
+
+    /// HTTP authentication, when it is on.
+    pub fn auth(&self) -> Option<&Arc<auth::Auth>> {
+        self.auth.get()
     }
 
     /// The runtime.
@@ -182,8 +195,11 @@ impl ServerHandler for Handler {
         self.shared.info.clone()
     }
 
-    async fn list_tools(&self, _request: Option<PaginatedRequestParams>, _context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
+    async fn list_tools(&self, _request: Option<PaginatedRequestParams>, context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
         let loaded = self.shared.runtime.current();
+        if let Some(identity) = auth::identity(&context) {
+            return Ok(ListToolsResult::with_all_items(auth::visible_tools(&loaded.catalog, identity, &self.shared.tools(&loaded))));
+        }
         let tools = self.shared.tools(&loaded);
         Ok(ListToolsResult::with_all_items((*tools).clone()))
     }
@@ -195,6 +211,10 @@ impl ServerHandler for Handler {
 
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
         let loaded = self.shared.runtime.current();
+        // A tool whose scopes the caller lacks is refused as if it did not exist.
+        if let Some(unknown) = auth::refuse_call(&loaded.catalog, &request.name, &context) {
+            return Err(McpError::invalid_params(unknown.to_string(), None));
+        }
         // Progress notifications go out only when the client asked for them with a token.
         let progress = context.meta.get_progress_token().map(|token| {
             let peer = context.peer.clone();

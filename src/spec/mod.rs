@@ -32,8 +32,8 @@ pub struct Document {
     pub file: usize,
     /// The typed spec.
     pub spec: Spec,
-    /// The document as YAML nodes (positions of everything).
-    pub root: Node,
+    /// The document as JSON (after unknown fields were reported and dropped).
+    pub json: serde_json::Value,
     /// Positions by JSON pointer.
     pub pointers: PointerMap,
 }
@@ -143,13 +143,14 @@ fn check_document(file: usize, root: Node, loc: &Locator<'_>, diags: &mut Vec<Di
             return None;
         }
     }
+    use serde::Deserialize as _;
     let spec = if kind == "ToolSpec" {
-        serde_json::from_value::<ToolSpec>(json).map(|t| Spec::Tool(Box::new(t)))
+        ToolSpec::deserialize(&json).map(|t| Spec::Tool(Box::new(t)))
     } else {
-        serde_json::from_value::<ConnectionSpec>(json).map(|c| Spec::Connection(Box::new(c)))
+        ConnectionSpec::deserialize(&json).map(|c| Spec::Connection(Box::new(c)))
     };
     match spec {
-        Ok(spec) => Some(Document { file, spec, root, pointers }),
+        Ok(spec) => Some(Document { file, spec, json, pointers }),
         Err(e) => {
             // The schema and the types are generated from one source; reaching this is a bug.
             diags.push(loc.diag(Code::InvalidValue, root.pos, format!("internal error: {e}")));
