@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from test_reload import call, serve_http, wait_for
 
-SLOW_S = 1.5
+SLOW_S = 3.0
 
 
 @pytest.fixture(scope="module")
