@@ -108,14 +108,22 @@ impl Metrics {
         }
         histograms(&mut out, "toolwright_tool_call_duration_seconds", "Time from a tools/call request to its result.", &self.call_latency);
         histograms(&mut out, "toolwright_backend_duration_seconds", "Time the backend took to answer.", &self.backend_latency);
-        let _ = writeln!(out, "# HELP toolwright_calls_in_flight Tool calls running now.\n# TYPE toolwright_calls_in_flight gauge\ntoolwright_calls_in_flight {}", self.in_flight.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP toolwright_calls_in_flight Tool calls running now.\n# TYPE toolwright_calls_in_flight gauge\ntoolwright_calls_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP toolwright_reloads_total Catalog reloads by outcome.\n# TYPE toolwright_reloads_total counter\ntoolwright_reloads_total{{outcome=\"ok\"}} {}\ntoolwright_reloads_total{{outcome=\"failed\"}} {}",
             self.reloads_ok.load(Ordering::Relaxed),
             self.reloads_failed.load(Ordering::Relaxed)
         );
-        let _ = writeln!(out, "# HELP toolwright_catalog_tools Tools in the catalog in force.\n# TYPE toolwright_catalog_tools gauge\ntoolwright_catalog_tools {}", self.catalog_tools.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP toolwright_catalog_tools Tools in the catalog in force.\n# TYPE toolwright_catalog_tools gauge\ntoolwright_catalog_tools {}",
+            self.catalog_tools.load(Ordering::Relaxed)
+        );
         out
     }
 }

@@ -156,7 +156,13 @@ impl Runtime {
         let process = Arc::new(Process { metrics, in_flight: max_in_flight.map(|n| (n, Arc::new(Semaphore::new(n)))) });
         let limiters = limiters_for(&catalog, None);
         Ok(Runtime {
-            current: ArcSwap::from_pointee(Loaded { catalog: Arc::new(catalog), backends: Arc::new(backends), generation: 1, limiters, process }),
+            current: ArcSwap::from_pointee(Loaded {
+                catalog: Arc::new(catalog),
+                backends: Arc::new(backends),
+                generation: 1,
+                limiters,
+                process,
+            }),
             reloads: std::sync::Mutex::new(ReloadInfo { last_success: Some(SystemTime::now()), ..ReloadInfo::default() }),
         })
     }
@@ -248,7 +254,9 @@ fn admit(loaded: &Loaded, tool: &CompiledTool) -> Result<Vec<tokio::sync::OwnedS
         if let Some((n, sem)) = &limiter.concurrency {
             match sem.clone().try_acquire_owned() {
                 Ok(p) => permits.push(p),
-                Err(_) => return Err(format!("tool `{}` allows {n} calls at once and {n} are running; retry in about a second", tool.name)),
+                Err(_) => {
+                    return Err(format!("tool `{}` allows {n} calls at once and {n} are running; retry in about a second", tool.name));
+                }
             }
         }
         if let Err(wait) = limiter.take_rate() {
@@ -302,7 +310,10 @@ async fn run_call(
             if let (Some(v), Some(validator), false) = (&out.structured, &tool.output_validator, out.truncated)
                 && let Some(err) = validator.iter_errors(v).next()
             {
-                return (Outcome::error(format!("the backend's answer does not match the tool's output schema: {err}")), CallOutcome::Error);
+                return (
+                    Outcome::error(format!("the backend's answer does not match the tool's output schema: {err}")),
+                    CallOutcome::Error,
+                );
             }
             (Outcome { is_error: false, structured: out.structured, text: out.text }, CallOutcome::Ok)
         }

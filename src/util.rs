@@ -39,7 +39,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "" => return Err(format!("`{s}` has no unit; use ms, s, m, h, d or w (such as 30s)")),
             other => return Err(format!("`{s}`: unknown unit `{other}`; use ms, s, m, h, d or w")),
         };
-        total = total.checked_add(n.checked_mul(ms).ok_or_else(|| format!("`{s}` is too long"))?).ok_or_else(|| format!("`{s}` is too long"))?;
+        total = total
+            .checked_add(n.checked_mul(ms).ok_or_else(|| format!("`{s}` is too long"))?)
+            .ok_or_else(|| format!("`{s}` is too long"))?;
     }
     // Ten years is far beyond any query window or timeout; a larger value is a mistake.
     if total > 10 * 365 * 86_400_000 {

@@ -50,9 +50,7 @@ fn ministack_executable() -> &'static Path {
         while child.try_wait().map_err(|e| e.to_string())?.is_none() {
             if began.elapsed() > Duration::from_secs(300) {
                 let _ = child.kill();
-                return Err(
-                    "scripts/ministack.sh install did not finish within 5 minutes".to_owned(),
-                );
+                return Err("scripts/ministack.sh install did not finish within 5 minutes".to_owned());
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -67,19 +65,11 @@ fn ministack_executable() -> &'static Path {
             ));
         }
         let path = PathBuf::from(stdout.lines().last().unwrap_or_default().trim());
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!(
-                "scripts/ministack.sh install printed no executable path: {stdout}"
-            ))
-        }
+        if path.is_file() { Ok(path) } else { Err(format!("scripts/ministack.sh install printed no executable path: {stdout}")) }
     });
     match installed {
         Ok(path) => path,
-        Err(why) => panic!(
-            "MiniStack is required by the CloudWatch tests and could not be installed: {why}"
-        ),
+        Err(why) => panic!("MiniStack is required by the CloudWatch tests and could not be installed: {why}"),
     }
 }
 
@@ -110,16 +100,10 @@ impl MiniStack {
                 return stack;
             }
             if let Ok(Some(status)) = stack.child.try_wait() {
-                panic!(
-                    "MiniStack exited ({status}) before it was healthy; its log:\n{}",
-                    stack.log_text()
-                );
+                panic!("MiniStack exited ({status}) before it was healthy; its log:\n{}", stack.log_text());
             }
             if began.elapsed() > Duration::from_secs(30) {
-                panic!(
-                    "MiniStack was not healthy on 127.0.0.1:{port} after 30 s; its log:\n{}",
-                    stack.log_text()
-                );
+                panic!("MiniStack was not healthy on 127.0.0.1:{port} after 30 s; its log:\n{}", stack.log_text());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -137,10 +121,7 @@ impl MiniStack {
 impl Drop for MiniStack {
     fn drop(&mut self) {
         // SIGTERM lets MiniStack remove its pid file; SIGKILL if it does not go in 3 s.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let began = Instant::now();
         while began.elapsed() < Duration::from_secs(3) {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -165,10 +146,7 @@ fn health(port: u16) -> bool {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream
-        .write_all(b"GET /_ministack/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
+    if stream.write_all(b"GET /_ministack/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
         return false;
     }
     let mut head = [0u8; 12];
@@ -183,9 +161,7 @@ fn logs_client(stack: &MiniStack) -> aws_sdk_cloudwatchlogs::Client {
     let conf = aws_sdk_cloudwatchlogs::Config::builder()
         .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
         .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
+        .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new("test", "test", None, None, "test"))
         .endpoint_url(stack.url())
         .build();
     aws_sdk_cloudwatchlogs::Client::from_conf(conf)
@@ -195,9 +171,7 @@ fn metrics_client(stack: &MiniStack) -> aws_sdk_cloudwatch::Client {
     let conf = aws_sdk_cloudwatch::Config::builder()
         .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
         .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
+        .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new("test", "test", None, None, "test"))
         .endpoint_url(stack.url())
         .build();
     aws_sdk_cloudwatch::Client::from_conf(conf)
@@ -214,8 +188,7 @@ struct Run {
 impl Run {
     fn json(&self) -> Value {
         assert!(self.ok, "toolwright failed: {}", self.stderr);
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 }
 
@@ -254,17 +227,7 @@ fn toolwright(args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
 
 fn call(tools: &Path, tool: &str, args: Value, env: &[(&str, Option<&str>)]) -> Run {
     let args = args.to_string();
-    toolwright(
-        &[
-            "call",
-            tool,
-            "--args",
-            &args,
-            "--tools",
-            &tools.to_string_lossy(),
-        ],
-        env,
-    )
+    toolwright(&["call", tool, "--args", &args, "--tools", &tools.to_string_lossy()], env)
 }
 
 fn bundled() -> PathBuf {
@@ -272,44 +235,18 @@ fn bundled() -> PathBuf {
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
 }
 
 async fn put_events(client: &aws_sdk_cloudwatchlogs::Client, group: &str, events: &[(i64, &str)]) {
-    client
-        .create_log_group()
-        .log_group_name(group)
-        .send()
-        .await
-        .expect("CreateLogGroup");
-    client
-        .create_log_stream()
-        .log_group_name(group)
-        .log_stream_name("web-1")
-        .send()
-        .await
-        .expect("CreateLogStream");
+    client.create_log_group().log_group_name(group).send().await.expect("CreateLogGroup");
+    client.create_log_stream().log_group_name(group).log_stream_name("web-1").send().await.expect("CreateLogStream");
     let mut events: Vec<InputLogEvent> = events
         .iter()
-        .map(|(secs, message)| {
-            InputLogEvent::builder()
-                .timestamp(secs * 1000)
-                .message(*message)
-                .build()
-                .expect("event")
-        })
+        .map(|(secs, message)| InputLogEvent::builder().timestamp(secs * 1000).message(*message).build().expect("event"))
         .collect();
     events.sort_by_key(InputLogEvent::timestamp);
-    client
-        .put_log_events()
-        .log_group_name(group)
-        .log_stream_name("web-1")
-        .set_log_events(Some(events))
-        .send()
-        .await
-        .expect("PutLogEvents");
+    client.put_log_events().log_group_name(group).log_stream_name("web-1").set_log_events(Some(events)).send().await.expect("PutLogEvents");
 }
 
 fn write_tools(dir: &Path, yaml: &str) {
@@ -336,121 +273,46 @@ async fn logs_insights_through_toolwright_call() {
         ],
     )
     .await;
-    put_events(
-        &client,
-        "/ecs/payments",
-        &[(now - 10 * 60, "ERROR from payments")],
-    )
-    .await;
+    put_events(&client, "/ecs/payments", &[(now - 10 * 60, "ERROR from payments")]).await;
     let url = stack.url();
     let env = [("AWS_ENDPOINT_URL", Some(url.as_str()))];
 
-    let out = call(
-        &bundled(),
-        "query_cloudwatch_logs",
-        json!({"service": "checkout"}),
-        &env,
-    )
-    .json();
-    let rows = out["rows"]
-        .as_array()
-        .unwrap_or_else(|| panic!("rows in {out}"));
+    let out = call(&bundled(), "query_cloudwatch_logs", json!({"service": "checkout"}), &env).json();
+    let rows = out["rows"].as_array().unwrap_or_else(|| panic!("rows in {out}"));
     // MiniStack ignores `like "ERROR"` (it knows only `like /regex/`), so the INFO line comes
     // back too; what is checked is the log group, the window, the order and the fields.
     let messages: Vec<&str> = rows.iter().filter_map(|r| r["@message"].as_str()).collect();
-    assert_eq!(
-        messages,
-        ["ERROR third", "INFO second", "ERROR first"],
-        "{out}"
-    );
+    assert_eq!(messages, ["ERROR third", "INFO second", "ERROR first"], "{out}");
     for row in rows {
-        let keys: Vec<&str> = row
-            .as_object()
-            .expect("a row object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(
-            keys,
-            ["@timestamp", "@message", "@logStream"],
-            "no @ptr: {row}"
-        );
+        let keys: Vec<&str> = row.as_object().expect("a row object").keys().map(String::as_str).collect();
+        assert_eq!(keys, ["@timestamp", "@message", "@logStream"], "no @ptr: {row}");
         assert_eq!(row["@logStream"], json!("web-1"));
     }
     assert_eq!(out["statistics"]["records_scanned"], json!(3), "{out}");
     assert_eq!(out["statistics"]["records_matched"], json!(3), "{out}");
-    assert!(
-        out["statistics"]["bytes_scanned"]
-            .as_u64()
-            .is_some_and(|b| b > 0),
-        "{out}"
-    );
+    assert!(out["statistics"]["bytes_scanned"].as_u64().is_some_and(|b| b > 0), "{out}");
 
     // The caller's `limit` lands in the query as a number.
-    let out = call(
-        &bundled(),
-        "query_cloudwatch_logs",
-        json!({"service": "checkout", "limit": 2}),
-        &env,
-    )
-    .json();
+    let out = call(&bundled(), "query_cloudwatch_logs", json!({"service": "checkout", "limit": 2}), &env).json();
     assert_eq!(out["rows"].as_array().map(Vec::len), Some(2), "{out}");
     assert_eq!(out["rows"][0]["@message"], json!("ERROR third"));
 
     // The window: 240 minutes reaches the old line.
-    let out = call(
-        &bundled(),
-        "query_cloudwatch_logs",
-        json!({"service": "checkout", "minutes": 240}),
-        &env,
-    )
-    .json();
+    let out = call(&bundled(), "query_cloudwatch_logs", json!({"service": "checkout", "minutes": 240}), &env).json();
     assert_eq!(out["rows"].as_array().map(Vec::len), Some(4), "{out}");
 
     // Ordinary values with spaces, `/`, `:` and `-` go through.
-    for text in [
-        "timeout after 30s",
-        "/api/v1/orders",
-        "10:42:07",
-        "req-7f3a-b2",
-        "ünïcödé ok",
-    ] {
-        let run = call(
-            &bundled(),
-            "query_cloudwatch_logs",
-            json!({"service": "payments", "text": text}),
-            &env,
-        );
+    for text in ["timeout after 30s", "/api/v1/orders", "10:42:07", "req-7f3a-b2", "ünïcödé ok"] {
+        let run = call(&bundled(), "query_cloudwatch_logs", json!({"service": "payments", "text": text}), &env);
         let out = run.json();
-        assert_eq!(
-            out["rows"][0]["@message"],
-            json!("ERROR from payments"),
-            "{text}: {out}"
-        );
+        assert_eq!(out["rows"][0]["@message"], json!("ERROR from payments"), "{text}: {out}");
     }
 
     // Refused values never reach MiniStack, and the error names the argument.
-    for text in [
-        "a\"b",
-        "it's",
-        "a | b",
-        "x # y",
-        "two\nlines",
-        "back`tick",
-        "back\\slash",
-    ] {
-        let run = call(
-            &bundled(),
-            "query_cloudwatch_logs",
-            json!({"service": "checkout", "text": text}),
-            &env,
-        );
+    for text in ["a\"b", "it's", "a | b", "x # y", "two\nlines", "back`tick", "back\\slash"] {
+        let run = call(&bundled(), "query_cloudwatch_logs", json!({"service": "checkout", "text": text}), &env);
         assert!(!run.ok, "{text:?} was accepted: {}", run.stdout);
-        assert!(
-            run.stderr.contains("argument `text`"),
-            "{text:?}: {}",
-            run.stderr
-        );
+        assert!(run.stderr.contains("argument `text`"), "{text:?}: {}", run.stderr);
     }
 }
 
@@ -490,38 +352,21 @@ async fn metrics_through_toolwright_call() {
         )
         .json();
         assert_eq!(out["period"], json!(60), "3 hours → 60 s: {out}");
-        let series = out["series"]
-            .as_array()
-            .unwrap_or_else(|| panic!("series in {out}"));
+        let series = out["series"].as_array().unwrap_or_else(|| panic!("series in {out}"));
         assert_eq!(series.len(), 1, "{out}");
         let s = &series[0];
         assert_eq!(s["id"], json!("m1"));
         assert_eq!(s["status"], json!("Complete"), "{out}");
         assert_eq!(s["values"], json!([0.25, 0.75, 0.5]), "{stat}: {out}");
         let stamps: Vec<String> = (0..3)
-            .map(|i| {
-                humantime::format_rfc3339_seconds(
-                    UNIX_EPOCH + Duration::from_secs((base + 60 * i) as u64),
-                )
-                .to_string()
-            })
+            .map(|i| humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs((base + 60 * i) as u64)).to_string())
             .collect();
         assert_eq!(s["timestamps"], json!(stamps), "ascending RFC 3339: {out}");
-        assert_eq!(
-            s["summary"],
-            json!({"min": 0.25, "max": 0.75, "average": 0.5, "last": 0.5, "count": 3}),
-            "{out}"
-        );
+        assert_eq!(s["summary"], json!({"min": 0.25, "max": 0.75, "average": 0.5, "last": 0.5, "count": 3}), "{out}");
     }
 
     // A metric with no data is an empty series, not an error.
-    let out = call(
-        &bundled(),
-        "get_metric_statistics",
-        json!({"load_balancer": LOAD_BALANCER, "metric": "RequestCount"}),
-        &env,
-    )
-    .json();
+    let out = call(&bundled(), "get_metric_statistics", json!({"load_balancer": LOAD_BALANCER, "metric": "RequestCount"}), &env).json();
     assert_eq!(out["series"][0]["summary"]["count"], json!(0), "{out}");
     assert_eq!(out["series"][0]["values"], json!([]), "{out}");
 
@@ -549,12 +394,7 @@ action:
     assert_eq!(series.len(), 1, "return_data: false hides `lat`: {out}");
     assert_eq!(series[0]["id"], json!("twice"));
     assert_eq!(series[0]["status"], json!("InternalError"), "{out}");
-    assert!(
-        series[0]["messages"][0]["value"]
-            .as_str()
-            .is_some_and(|m| m.contains("Expressions")),
-        "{out}"
-    );
+    assert!(series[0]["messages"][0]["value"].as_str().is_some_and(|m| m.contains("Expressions")), "{out}");
 }
 
 #[tokio::test]
@@ -569,9 +409,7 @@ async fn connection_settings_and_endpoint_overrides() {
         .metric_data(
             MetricDatum::builder()
                 .metric_name("Hits")
-                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
-                    now - 600,
-                ))
+                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(now - 600))
                 .value(7.0)
                 .build(),
         )
@@ -651,102 +489,43 @@ action: {{logs_insights: {{connection: chain, log_groups: [/does/not-exist], que
         assert_eq!(out["rows"][0]["@message"], json!("hello from api"), "{out}");
     };
     // The connection's endpoint_url wins over AWS_ENDPOINT_URL.
-    hello(call(
-        dir.path(),
-        "pinned_logs",
-        json!({}),
-        &[("AWS_ENDPOINT_URL", Some(&dead))],
-    ));
+    hello(call(dir.path(), "pinned_logs", json!({}), &[("AWS_ENDPOINT_URL", Some(&dead))]));
     // AWS_ENDPOINT_URL alone, and the service-specific variables over it.
+    hello(call(dir.path(), "chain_logs", json!({}), &[("AWS_ENDPOINT_URL", Some(&url))]));
     hello(call(
         dir.path(),
         "chain_logs",
         json!({}),
-        &[("AWS_ENDPOINT_URL", Some(&url))],
+        &[("AWS_ENDPOINT_URL", Some(&dead)), ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", Some(&url))],
     ));
-    hello(call(
-        dir.path(),
-        "chain_logs",
-        json!({}),
-        &[
-            ("AWS_ENDPOINT_URL", Some(&dead)),
-            ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", Some(&url)),
-        ],
-    ));
-    let out = call(
-        dir.path(),
-        "chain_metrics",
-        json!({}),
-        &[
-            ("AWS_ENDPOINT_URL", Some(&dead)),
-            ("AWS_ENDPOINT_URL_CLOUDWATCH", Some(&url)),
-        ],
-    )
-    .json();
+    let out =
+        call(dir.path(), "chain_metrics", json!({}), &[("AWS_ENDPOINT_URL", Some(&dead)), ("AWS_ENDPOINT_URL_CLOUDWATCH", Some(&url))])
+            .json();
     assert_eq!(out["series"][0]["values"], json!([7.0]), "{out}");
     // role_arn: the role is assumed through STS (MiniStack's) with the chain's credentials.
-    hello(call(
-        dir.path(),
-        "assumed_logs",
-        json!({}),
-        &[("AWS_ENDPOINT_URL", Some(&url))],
-    ));
+    hello(call(dir.path(), "assumed_logs", json!({}), &[("AWS_ENDPOINT_URL", Some(&url))]));
     // No connection: the default chain, region from AWS_REGION.
-    hello(call(
-        dir.path(),
-        "no_connection_logs",
-        json!({}),
-        &[("AWS_ENDPOINT_URL", Some(&url))],
-    ));
+    hello(call(dir.path(), "no_connection_logs", json!({}), &[("AWS_ENDPOINT_URL", Some(&url))]));
 
     // No region anywhere: a clear error, and nothing is sent.
-    let run = call(
-        dir.path(),
-        "regionless_logs",
-        json!({}),
-        &[("AWS_ENDPOINT_URL", Some(&url)), ("AWS_REGION", None)],
-    );
+    let run = call(dir.path(), "regionless_logs", json!({}), &[("AWS_ENDPOINT_URL", Some(&url)), ("AWS_REGION", None)]);
     assert!(!run.ok);
-    assert!(
-        run.stderr
-            .contains("no AWS region for connection `regionless`"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("no AWS region for connection `regionless`"), "{}", run.stderr);
 
     // A missing log group is named.
-    let run = call(
-        dir.path(),
-        "missing_group",
-        json!({}),
-        &[("AWS_ENDPOINT_URL", Some(&url))],
-    );
+    let run = call(dir.path(), "missing_group", json!({}), &[("AWS_ENDPOINT_URL", Some(&url))]);
     assert!(!run.ok);
-    assert!(
-        run.stderr.contains("`/does/not-exist`") && run.stderr.contains("logs:StartQuery"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("`/does/not-exist`") && run.stderr.contains("logs:StartQuery"), "{}", run.stderr);
 
     // An unreachable endpoint says so, and credentials never appear in any message.
     let run = call(
         dir.path(),
         "chain_logs",
         json!({}),
-        &[
-            ("AWS_ENDPOINT_URL", Some(&dead)),
-            (
-                "AWS_SECRET_ACCESS_KEY",
-                Some("wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY"),
-            ),
-        ],
+        &[("AWS_ENDPOINT_URL", Some(&dead)), ("AWS_SECRET_ACCESS_KEY", Some("wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY"))],
     );
     assert!(!run.ok);
-    assert!(
-        run.stderr.contains("could not reach CloudWatch Logs"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("could not reach CloudWatch Logs"), "{}", run.stderr);
     assert!(!run.stderr.contains("wJalrXUtnFEMI"), "{}", run.stderr);
 }
 
@@ -786,22 +565,16 @@ action:
 "#,
     );
     let compiled = compile_paths(&[dir.path().to_path_buf()]);
-    let catalog = compiled
-        .catalog
-        .unwrap_or_else(|| panic!("the injection catalog compiles: {:?}", compiled.diagnostics));
+    let catalog = compiled.catalog.unwrap_or_else(|| panic!("the injection catalog compiles: {:?}", compiled.diagnostics));
     (dir, catalog)
 }
 
 fn render_logs(catalog: &Catalog, tool: &str, args: Value) -> Result<LogsRequest, String> {
-    let Value::Object(args) = args else {
-        panic!("object args")
-    };
+    let Value::Object(args) = args else { panic!("object args") };
     let args: JsonObject = args;
     let tool = catalog.tool(tool).expect("tool");
     let args = tool.prepare_args(Some(&args)).map_err(|e| e.message)?;
-    match render(catalog, tool, &args, SystemTime::now(), SecretMode::Redact)
-        .map_err(|e| e.message)?
-    {
+    match render(catalog, tool, &args, SystemTime::now(), SecretMode::Redact).map_err(|e| e.message)? {
         Rendered::LogsInsights(r) => Ok(r),
         other => panic!("not a logs request: {other:?}"),
     }
@@ -824,15 +597,8 @@ fn structure(query: &str) -> String {
     out
 }
 
-const BAD_CHARACTERS: &[(&str, &str)] = &[
-    ("\"", "`\"`"),
-    ("'", "`'`"),
-    ("|", "`|`"),
-    ("#", "`#`"),
-    ("\n", "a newline"),
-    ("`", "`` ` ``"),
-    ("\\", "`\\`"),
-];
+const BAD_CHARACTERS: &[(&str, &str)] =
+    &[("\"", "`\"`"), ("'", "`'`"), ("|", "`|`"), ("#", "`#`"), ("\n", "a newline"), ("`", "`` ` ``"), ("\\", "`\\`")];
 
 #[test]
 fn caller_values_with_query_syntax_are_refused_naming_the_argument() {
@@ -842,10 +608,7 @@ fn caller_values_with_query_syntax_are_refused_naming_the_argument() {
             let mut args = json!({"app": "checkout", "text": "ok", "field": "ok"});
             args[arg] = json!(format!("x{bad}y"));
             let err = render_logs(&catalog, "search", args).expect_err("refused");
-            assert!(
-                err.contains(&format!("argument `{arg}`")) && err.contains("Logs Insights query"),
-                "{bad:?} in {arg}: {err}"
-            );
+            assert!(err.contains(&format!("argument `{arg}`")) && err.contains("Logs Insights query"), "{bad:?} in {arg}: {err}");
         }
         // Inside a list too.
         let args = json!({"app": "checkout", "text": "ok", "field": "ok", "ids": ["fine", format!("x{bad}y")]});
@@ -854,22 +617,13 @@ fn caller_values_with_query_syntax_are_refused_naming_the_argument() {
         // And through the bundled tool.
         let compiled = compile_paths(&[bundled()]);
         let bundled = compiled.catalog.expect("the bundled catalog compiles");
-        let err = render_logs(
-            &bundled,
-            "query_cloudwatch_logs",
-            json!({"service": "checkout", "text": format!("x{bad}y")}),
-        )
-        .expect_err("refused");
+        let err = render_logs(&bundled, "query_cloudwatch_logs", json!({"service": "checkout", "text": format!("x{bad}y")}))
+            .expect_err("refused");
         assert!(err.contains("argument `text`"), "{bad:?}: {err}");
     }
     // Control characters other than newline as well.
     for bad in ["\r", "\t", "\u{0}", "\u{1b}[31m"] {
-        let err = render_logs(
-            &catalog,
-            "search",
-            json!({"app": "a", "text": format!("x{bad}y"), "field": "f"}),
-        )
-        .expect_err("refused");
+        let err = render_logs(&catalog, "search", json!({"app": "a", "text": format!("x{bad}y"), "field": "f"})).expect_err("refused");
         assert!(err.contains("argument `text`"), "{bad:?}: {err}");
     }
 }
@@ -889,10 +643,7 @@ fn ordinary_values_become_quoted_literals_and_numbers_stay_numbers() {
     );
     assert_eq!(r.log_groups, ["/apps/checkout-v2", "/apps/shared"]);
     assert_eq!(r.limit, 100, "the spec's limit is always sent");
-    assert!(
-        r.end - r.start == 3600,
-        "the window is in startTime/endTime, not in the query"
-    );
+    assert!(r.end - r.start == 3600, "the window is in startTime/endTime, not in the query");
 }
 
 /// Values an attacker would try: each is refused, or lands as one literal that changes nothing
@@ -922,48 +673,22 @@ const ATTEMPTS: &[&str] = &[
 fn check_attempt(catalog: &Catalog, base: &LogsRequest, value: &str) {
     let args = json!({"app": "checkout", "text": value, "field": value, "ids": [value]});
     match render_logs(catalog, "search", args) {
-        Err(err) => assert!(
-            err.contains("argument `"),
-            "{value:?}: the error names no argument: {err}"
-        ),
+        Err(err) => assert!(err.contains("argument `"), "{value:?}: the error names no argument: {err}"),
         Ok(r) => {
-            assert_eq!(
-                structure(&r.query),
-                structure(&base.query),
-                "{value:?} changed the query: {}",
-                r.query
-            );
-            assert_eq!(
-                r.log_groups, base.log_groups,
-                "{value:?} changed the log groups"
-            );
+            assert_eq!(structure(&r.query), structure(&base.query), "{value:?} changed the query: {}", r.query);
+            assert_eq!(r.log_groups, base.log_groups, "{value:?} changed the log groups");
             let expected = base.query.replace("\"plain\"", &format!("\"{value}\""));
-            assert_eq!(
-                r.query, expected,
-                "{value:?} is not exactly one literal per use"
-            );
+            assert_eq!(r.query, expected, "{value:?} is not exactly one literal per use");
         }
     }
     // In the log group name, the value may only ever name one group under /apps/.
-    match render_logs(
-        catalog,
-        "search",
-        json!({"app": value, "text": "t", "field": "f"}),
-    ) {
+    match render_logs(catalog, "search", json!({"app": value, "text": "t", "field": "f"})) {
         Err(err) => assert!(err.contains("argument `app`"), "{value:?}: {err}"),
         Ok(r) => {
             assert_eq!(r.log_groups.len(), 2);
             assert_eq!(r.log_groups[1], "/apps/shared");
-            let name = r.log_groups[0]
-                .strip_prefix("/apps/")
-                .expect("under /apps/");
-            assert!(
-                !name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "._-#".contains(c)),
-                "{value:?} → {name}"
-            );
+            let name = r.log_groups[0].strip_prefix("/apps/").expect("under /apps/");
+            assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-#".contains(c)), "{value:?} → {name}");
         }
     }
 }
@@ -971,37 +696,21 @@ fn check_attempt(catalog: &Catalog, base: &LogsRequest, value: &str) {
 #[test]
 fn nothing_a_caller_sends_adds_a_command_a_source_or_unmask_or_changes_the_log_groups() {
     let (_dir, catalog) = injection_catalog();
-    let base = render_logs(
-        &catalog,
-        "search",
-        json!({"app": "checkout", "text": "plain", "field": "plain", "ids": ["plain"]}),
-    )
-    .expect("base");
-    assert!(
-        !structure(&base.query)
-            .to_ascii_lowercase()
-            .contains("source")
-    );
+    let base =
+        render_logs(&catalog, "search", json!({"app": "checkout", "text": "plain", "field": "plain", "ids": ["plain"]})).expect("base");
+    assert!(!structure(&base.query).to_ascii_lowercase().contains("source"));
     for value in ATTEMPTS {
         check_attempt(&catalog, &base, value);
     }
     // And any string at all.
     use proptest::prelude::*;
-    let config = proptest::test_runner::Config {
-        cases: 2_000,
-        failure_persistence: None,
-        ..proptest::test_runner::Config::default()
-    };
+    let config = proptest::test_runner::Config { cases: 2_000, failure_persistence: None, ..proptest::test_runner::Config::default() };
     proptest!(config, |(value in "(\\PC|[\"'|#`\\\\\n\r]|SOURCE|unmask|fields|/){0,24}")| {
         check_attempt(&catalog, &base, &value);
     });
     // Numbers stay numbers: `limit` cannot carry text.
-    let err = render_logs(
-        &catalog,
-        "search",
-        json!({"app": "a", "text": "t", "field": "f", "limit": "5 | SOURCE"}),
-    )
-    .expect_err("not an integer");
+    let err =
+        render_logs(&catalog, "search", json!({"app": "a", "text": "t", "field": "f", "limit": "5 | SOURCE"})).expect_err("not an integer");
     assert!(err.contains("limit"), "{err}");
 }
 
@@ -1024,19 +733,24 @@ fn render_shows_what_would_be_sent() {
     assert_eq!(out["log_groups"], json!(["/ecs/payments"]));
     assert_eq!(
         out["query"],
-        json!(
-            "fields @timestamp, @message, @logStream\n| filter @message like \"timeout after 30s\"\n| sort @timestamp desc\n| limit 100"
-        )
+        json!("fields @timestamp, @message, @logStream\n| filter @message like \"timeout after 30s\"\n| sort @timestamp desc\n| limit 100")
     );
     assert_eq!(out["limit"], json!(1000));
     let start = humantime::parse_rfc3339(out["start"].as_str().expect("start")).expect("RFC 3339");
     let end = humantime::parse_rfc3339(out["end"].as_str().expect("end")).expect("RFC 3339");
-    assert_eq!(
-        end.duration_since(start).expect("ordered"),
-        Duration::from_secs(15 * 60)
-    );
+    assert_eq!(end.duration_since(start).expect("ordered"), Duration::from_secs(15 * 60));
 
-    let run = toolwright(&["render", "get_metric_statistics", "--args", &json!({"load_balancer": LOAD_BALANCER, "metric": "TargetResponseTime", "stat": "p99", "hours": 24}).to_string(), "--tools", &bundled().to_string_lossy()], &[]);
+    let run = toolwright(
+        &[
+            "render",
+            "get_metric_statistics",
+            "--args",
+            &json!({"load_balancer": LOAD_BALANCER, "metric": "TargetResponseTime", "stat": "p99", "hours": 24}).to_string(),
+            "--tools",
+            &bundled().to_string_lossy(),
+        ],
+        &[],
+    );
     let out = run.json();
     assert_eq!(out["action"], json!("metrics"));
     assert_eq!(out["period"], json!(60));

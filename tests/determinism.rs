@@ -29,22 +29,9 @@ fn broken() -> Vec<(String, String)> {
         )
     };
     vec![
-        (
-            "zz/late/errors.yaml".to_owned(),
-            tool("query_cloudwatch_logs", "    limit: 20000\n"),
-        ),
-        (
-            "aa/early.yaml".to_owned(),
-            tool("dup_tool", "    log_group: x\n"),
-        ),
-        (
-            "mm/dup.yml".to_owned(),
-            format!(
-                "{}---\n{}",
-                tool("dup_tool", ""),
-                tool("other_tool", "    period: 45s\n")
-            ),
-        ),
+        ("zz/late/errors.yaml".to_owned(), tool("query_cloudwatch_logs", "    limit: 20000\n")),
+        ("aa/early.yaml".to_owned(), tool("dup_tool", "    log_group: x\n")),
+        ("mm/dup.yml".to_owned(), format!("{}---\n{}", tool("dup_tool", ""), tool("other_tool", "    period: 45s\n"))),
     ]
 }
 
@@ -70,10 +57,7 @@ fn write_tree(dir: &Path, files: &[(PathBuf, String)], deepest_first: bool) -> P
     let root = dir.join("tools.d");
     std::fs::create_dir_all(&root).expect("mkdir tools.d");
     if deepest_first {
-        let mut dirs: Vec<PathBuf> = files
-            .iter()
-            .filter_map(|(p, _)| p.parent().map(Path::to_path_buf))
-            .collect();
+        let mut dirs: Vec<PathBuf> = files.iter().filter_map(|(p, _)| p.parent().map(Path::to_path_buf)).collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
         for d in dirs {
             std::fs::create_dir_all(root.join(d)).expect("mkdir");
@@ -104,10 +88,7 @@ fn lint_json(cwd: &Path) -> (String, i32) {
         .env("NO_COLOR", "1")
         .output()
         .expect("run toolwright lint");
-    (
-        String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        out.status.code().expect("exit code"),
-    )
+    (String::from_utf8(out.stdout).expect("UTF-8 stdout"), out.status.code().expect("exit code"))
 }
 
 #[test]
@@ -118,33 +99,17 @@ fn bundled_catalog_hash_does_not_depend_on_creation_order() {
     let cb = compile_paths(&[b.path().join("tools.d")]);
     assert!(ca.diagnostics.is_empty(), "{:?}", ca.diagnostics);
     assert!(cb.diagnostics.is_empty(), "{:?}", cb.diagnostics);
-    let (ca, cb) = (
-        ca.catalog.expect("catalog a"),
-        cb.catalog.expect("catalog b"),
-    );
+    let (ca, cb) = (ca.catalog.expect("catalog a"), cb.catalog.expect("catalog b"));
     assert_eq!(ca.hash(), cb.hash());
     assert_eq!(ca.hash().len(), 64, "a SHA-256 in hex");
     // `source` names the file by the path it was loaded from; compare it below the root.
     let names = |c: &toolwright::compile::Catalog, root: &Path| {
         let prefix = format!("{}/", root.join("tools.d").display());
-        c.tools()
-            .iter()
-            .map(|t| {
-                (
-                    t.name.clone(),
-                    t.source
-                        .strip_prefix(&prefix)
-                        .unwrap_or(&t.source)
-                        .to_owned(),
-                )
-            })
-            .collect::<Vec<_>>()
+        c.tools().iter().map(|t| (t.name.clone(), t.source.strip_prefix(&prefix).unwrap_or(&t.source).to_owned())).collect::<Vec<_>>()
     };
     assert_eq!(names(&ca, a.path()), names(&cb, b.path()));
     // Compiling the same tree again gives the same hash too.
-    let again = compile_paths(&[a.path().join("tools.d")])
-        .catalog
-        .expect("catalog again");
+    let again = compile_paths(&[a.path().join("tools.d")]).catalog.expect("catalog again");
     assert_eq!(again.hash(), ca.hash());
 }
 
@@ -153,34 +118,19 @@ fn catalog_hash_changes_with_content_and_with_paths() {
     let files = nested(&bundled());
     let dir = tempfile::tempdir().expect("tempdir");
     let root = write_tree(dir.path(), &files, false);
-    let base = compile_paths(std::slice::from_ref(&root))
-        .catalog
-        .expect("catalog")
-        .hash()
-        .to_owned();
+    let base = compile_paths(std::slice::from_ref(&root)).catalog.expect("catalog").hash().to_owned();
 
     // One more comment line: another hash.
     let (first, text) = &files[0];
     std::fs::write(root.join(first), format!("{text}# edited\n")).expect("write");
-    let edited = compile_paths(std::slice::from_ref(&root))
-        .catalog
-        .expect("catalog")
-        .hash()
-        .to_owned();
+    let edited = compile_paths(std::slice::from_ref(&root)).catalog.expect("catalog").hash().to_owned();
     assert_ne!(base, edited);
 
     // Same contents under another file name: another hash.
     std::fs::write(root.join(first), text).expect("write");
-    let renamed = first.with_file_name(format!(
-        "renamed-{}",
-        first.file_name().expect("name").to_string_lossy()
-    ));
+    let renamed = first.with_file_name(format!("renamed-{}", first.file_name().expect("name").to_string_lossy()));
     std::fs::rename(root.join(first), root.join(&renamed)).expect("rename");
-    let moved = compile_paths(&[root])
-        .catalog
-        .expect("catalog")
-        .hash()
-        .to_owned();
+    let moved = compile_paths(&[root]).catalog.expect("catalog").hash().to_owned();
     assert_ne!(base, moved);
 }
 
@@ -194,17 +144,10 @@ fn lint_output_does_not_depend_on_creation_order() {
     let (out_b, code_b) = lint_json(b.path());
     assert_eq!(code_a, 1, "the broken files are errors:\n{out_a}");
     assert_eq!(code_a, code_b);
-    assert_eq!(
-        out_a, out_b,
-        "lint --format json differs between the two trees"
-    );
+    assert_eq!(out_a, out_b, "lint --format json differs between the two trees");
     let diags: Vec<serde_json::Value> = serde_json::from_str(&out_a).expect("JSON array");
-    let files_reported: std::collections::BTreeSet<&str> =
-        diags.iter().filter_map(|d| d["file"].as_str()).collect();
-    assert!(
-        files_reported.len() >= 3,
-        "diagnostics come from several files: {files_reported:?}"
-    );
+    let files_reported: std::collections::BTreeSet<&str> = diags.iter().filter_map(|d| d["file"].as_str()).collect();
+    assert!(files_reported.len() >= 3, "diagnostics come from several files: {files_reported:?}");
     // Each run is a new process with new hash seeds; the report must not move.
     for _ in 0..3 {
         assert_eq!(lint_json(a.path()).0, out_a);

@@ -21,13 +21,8 @@ use toolwright::compile::{Catalog, CompiledTool, Rendered, compile_paths, render
 /// A secret only this test process knows, in an environment variable with a unique name.
 static SECRET: LazyLock<(String, String)> = LazyLock::new(|| {
     let name = format!("TW_HTTP_BACKEND_TEST_TOKEN_{}", std::process::id());
-    let value = format!(
-        "s3cr3t-{}-{}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    );
+    let value =
+        format!("s3cr3t-{}-{}", std::process::id(), SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
     // SAFETY: every test calls `init()` before it starts a runtime, a server or a lookup, and
     // LazyLock makes the others wait until this write is done, so nothing reads the
     // environment concurrently with it.
@@ -52,10 +47,7 @@ struct Seen {
 
 impl Seen {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -72,14 +64,10 @@ struct TestServer {
 
 impl TestServer {
     async fn start(ip: &str) -> TestServer {
-        let listener = tokio::net::TcpListener::bind((ip, 0))
-            .await
-            .expect("bind a test server");
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind a test server");
         let addr = listener.local_addr().expect("local address");
         let state = Arc::new(ServerState::default());
-        let app = Router::new()
-            .fallback(respond)
-            .with_state(Arc::clone(&state));
+        let app = Router::new().fallback(respond).with_state(Arc::clone(&state));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -104,42 +92,17 @@ impl TestServer {
 }
 
 fn json_response(status: StatusCode, value: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        value.to_string(),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
 /// The test server: records every request, then answers by path.
 async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .unwrap_or_default()
-        .to_vec();
-    let target = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let seen = Seen {
-        method: parts.method.to_string(),
-        target,
-        headers,
-        body,
-    };
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default().to_vec();
+    let target = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let headers: Vec<(String, String)> =
+        parts.headers.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+    let seen = Seen { method: parts.method.to_string(), target, headers, body };
     state.seen.lock().expect("lock").push(seen.clone());
     let path = parts.uri.path();
     match path {
@@ -154,45 +117,20 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
         "/fail" => {
             // An error page that echoes the credential back, as some backends do.
             let auth = seen.header("authorization").unwrap_or("").to_owned();
-            let page = format!(
-                "database exploded while handling the request; token was {auth}; {}",
-                "details ".repeat(100)
-            );
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, "text/plain")],
-                page,
-            )
-                .into_response()
+            let page = format!("database exploded while handling the request; token was {auth}; {}", "details ".repeat(100));
+            (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain")], page).into_response()
         }
-        "/text" => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "hello\nworld\n",
-        )
-            .into_response(),
+        "/text" => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "hello\nworld\n").into_response(),
         "/many" => {
-            let items: Vec<Value> = (0..200)
-                .map(|i| json!({"id": i, "name": format!("item number {i}")}))
-                .collect();
+            let items: Vec<Value> = (0..200).map(|i| json!({"id": i, "name": format!("item number {i}")})).collect();
             json_response(StatusCode::OK, &Value::Array(items))
         }
         "/huge" => {
             // 2 MiB in chunks, without a Content-Length: only a streaming limit can stop it.
-            let chunks = futures::stream::iter(
-                (0..32).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 64 * 1024]))),
-            );
-            Response::builder()
-                .header(header::CONTENT_TYPE, "text/plain")
-                .body(Body::from_stream(chunks))
-                .unwrap_or_default()
+            let chunks = futures::stream::iter((0..32).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 64 * 1024]))));
+            Response::builder().header(header::CONTENT_TYPE, "text/plain").body(Body::from_stream(chunks)).unwrap_or_default()
         }
-        "/huge-with-length" => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain")],
-            vec![b'y'; 200_000],
-        )
-            .into_response(),
+        "/huge-with-length" => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], vec![b'y'; 200_000]).into_response(),
         "/slow" => {
             tokio::time::sleep(Duration::from_secs(5)).await;
             json_response(StatusCode::OK, &json!({"late": true}))
@@ -213,41 +151,23 @@ fn compile(yaml: &str) -> Catalog {
     let compiled = compile_paths(&[dir.path().to_path_buf()]);
     match compiled.catalog {
         Some(c) => c,
-        None => panic!(
-            "the specs do not compile: {:#?}\n{yaml}",
-            compiled
-                .diagnostics
-                .iter()
-                .map(|d| d.message.clone())
-                .collect::<Vec<_>>()
-        ),
+        None => {
+            panic!("the specs do not compile: {:#?}\n{yaml}", compiled.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>())
+        }
     }
 }
 
 /// Validates arguments, renders with secrets resolved and executes, as `tools/call` does.
-async fn call(
-    backends: &Backends,
-    catalog: &Catalog,
-    tool: &str,
-    args: Value,
-) -> Result<ToolOutput, String> {
-    let tool = catalog
-        .tool(tool)
-        .unwrap_or_else(|| panic!("no tool `{tool}`"));
+async fn call(backends: &Backends, catalog: &Catalog, tool: &str, args: Value) -> Result<ToolOutput, String> {
+    let tool = catalog.tool(tool).unwrap_or_else(|| panic!("no tool `{tool}`"));
     let args = tool.prepare_args(args.as_object()).map_err(|e| e.message)?;
-    let rendered = render(catalog, tool, &args, SystemTime::now(), SecretMode::Resolve)
-        .map_err(|e| e.message)?;
+    let rendered = render(catalog, tool, &args, SystemTime::now(), SecretMode::Resolve).map_err(|e| e.message)?;
     exec(backends, catalog, tool, rendered).await
 }
 
 /// Executes a rendered request as the server does: not cancelled, no progress, with the
 /// tool's deadline. The only place that calls `execute`.
-async fn exec(
-    backends: &Backends,
-    catalog: &Catalog,
-    tool: &CompiledTool,
-    rendered: Rendered,
-) -> Result<ToolOutput, String> {
+async fn exec(backends: &Backends, catalog: &Catalog, tool: &CompiledTool, rendered: Rendered) -> Result<ToolOutput, String> {
     let ctx = CallContext {
         cancel: tokio_util::sync::CancellationToken::new(),
         deadline: tokio::time::Instant::now() + tool.timeout,
@@ -265,16 +185,12 @@ fn setup(yaml: &str) -> (Catalog, Backends) {
 
 /// An http connection document.
 fn connection(name: &str, base_url: &str, allow: &str, extra: &str) -> String {
-    format!(
-        "kind: connection\nname: {name}\nhttp:\n  base_url: {base_url}\n  allow_private_networks: {allow}\n{extra}---\n"
-    )
+    format!("kind: connection\nname: {name}\nhttp:\n  base_url: {base_url}\n  allow_private_networks: {allow}\n{extra}---\n")
 }
 
 /// A tool without arguments that GETs `url`.
 fn get_tool(name: &str, connection: Option<&str>, url: &str, extra: &str) -> String {
-    let conn = connection
-        .map(|c| format!("    connection: {c}\n"))
-        .unwrap_or_default();
+    let conn = connection.map(|c| format!("    connection: {c}\n")).unwrap_or_default();
     format!(
         "kind: tool\nname: {name}\ndescription: Test tool {name}.\ninput: {{type: object}}\n{extra}action:\n  http:\n{conn}    method: GET\n    url: \"{url}\"\n---\n"
     )
@@ -282,10 +198,7 @@ fn get_tool(name: &str, connection: Option<&str>, url: &str, extra: &str) -> Str
 
 /// Whether the catalog was built with the real jq engine rather than a pass-through stub.
 fn real_jq() -> bool {
-    JqFilter::compile(".a")
-        .ok()
-        .and_then(|f| f.run(&json!({"a": 1})).ok())
-        == Some(vec![json!(1)])
+    JqFilter::compile(".a").ok().and_then(|f| f.run(&json!({"a": 1})).ok()) == Some(vec![json!(1)])
 }
 
 #[tokio::test]
@@ -293,29 +206,19 @@ async fn json_response_is_projected_with_jq() {
     init();
     let server = TestServer::start("127.0.0.1").await;
     let yaml = connection("api", &server.url(), "true", "")
-        + &get_tool("project", Some("api"), "/incidents", "").replace(
-            "    url: \"/incidents\"\n",
-            "    url: \"/incidents\"\n    response:\n      jq: '.incidents | map({id, title})'\n",
-        )
-        + &get_tool("ids", Some("api"), "/incidents", "").replace(
-            "    url: \"/incidents\"\n",
-            "    url: \"/incidents\"\n    response:\n      jq: '.incidents[] | .id'\n",
-        )
-        + &get_tool("nothing", Some("api"), "/incidents", "").replace(
-            "    url: \"/incidents\"\n",
-            "    url: \"/incidents\"\n    response:\n      jq: 'empty'\n",
-        )
-        + &get_tool("broken", Some("api"), "/incidents", "").replace(
-            "    url: \"/incidents\"\n",
-            "    url: \"/incidents\"\n    response:\n      jq: '.more.x'\n",
-        )
+        + &get_tool("project", Some("api"), "/incidents", "")
+            .replace("    url: \"/incidents\"\n", "    url: \"/incidents\"\n    response:\n      jq: '.incidents | map({id, title})'\n")
+        + &get_tool("ids", Some("api"), "/incidents", "")
+            .replace("    url: \"/incidents\"\n", "    url: \"/incidents\"\n    response:\n      jq: '.incidents[] | .id'\n")
+        + &get_tool("nothing", Some("api"), "/incidents", "")
+            .replace("    url: \"/incidents\"\n", "    url: \"/incidents\"\n    response:\n      jq: 'empty'\n")
+        + &get_tool("broken", Some("api"), "/incidents", "")
+            .replace("    url: \"/incidents\"\n", "    url: \"/incidents\"\n    response:\n      jq: '.more.x'\n")
         + &get_tool("plain", Some("api"), "/incidents", "");
     let (catalog, backends) = setup(&yaml);
 
     // Without jq the object passes through, and the text is its compact rendering.
-    let out = call(&backends, &catalog, "plain", json!({}))
-        .await
-        .expect("plain call");
+    let out = call(&backends, &catalog, "plain", json!({})).await.expect("plain call");
     let body = json!({"incidents": [
         {"id": 1, "title": "Disk full", "status": "open", "noise": "x"},
         {"id": 2, "title": "CPU hot", "status": "closed", "noise": "y"}
@@ -324,9 +227,7 @@ async fn json_response_is_projected_with_jq() {
     assert_eq!(out.text, serde_json::to_string(&body).expect("json"));
     assert!(!out.truncated);
 
-    let out = call(&backends, &catalog, "project", json!({}))
-        .await
-        .expect("projected call");
+    let out = call(&backends, &catalog, "project", json!({})).await.expect("projected call");
     if !real_jq() {
         eprintln!("note: the catalog uses the jq stub; projection results are not checked");
         assert_eq!(out.structured, Some(body));
@@ -337,18 +238,12 @@ async fn json_response_is_projected_with_jq() {
     assert_eq!(out.structured, Some(want.clone()));
     assert_eq!(out.text, serde_json::to_string(&want).expect("json"));
     // Several outputs become an array; none becomes null.
-    let out = call(&backends, &catalog, "ids", json!({}))
-        .await
-        .expect("ids call");
+    let out = call(&backends, &catalog, "ids", json!({})).await.expect("ids call");
     assert_eq!(out.structured, Some(json!({"result": [1, 2]})));
-    let out = call(&backends, &catalog, "nothing", json!({}))
-        .await
-        .expect("empty call");
+    let out = call(&backends, &catalog, "nothing", json!({})).await.expect("empty call");
     assert_eq!(out.structured, Some(json!({"result": null})));
     // A jq runtime error is a tool error.
-    let err = call(&backends, &catalog, "broken", json!({}))
-        .await
-        .expect_err("jq error");
+    let err = call(&backends, &catalog, "broken", json!({})).await.expect_err("jq error");
     assert!(err.contains("jq"), "{err}");
 }
 
@@ -356,57 +251,28 @@ async fn json_response_is_projected_with_jq() {
 async fn no_content_gives_an_empty_result() {
     init();
     let server = TestServer::start("127.0.0.1").await;
-    let (catalog, backends) = setup(
-        &(connection("api", &server.url(), "true", "")
-            + &get_tool("empty", Some("api"), "/empty", "")),
-    );
-    let out = call(&backends, &catalog, "empty", json!({}))
-        .await
-        .expect("204 is success");
-    assert_eq!(
-        out,
-        ToolOutput {
-            structured: None,
-            text: String::new(),
-            truncated: false
-        }
-    );
+    let (catalog, backends) = setup(&(connection("api", &server.url(), "true", "") + &get_tool("empty", Some("api"), "/empty", "")));
+    let out = call(&backends, &catalog, "empty", json!({})).await.expect("204 is success");
+    assert_eq!(out, ToolOutput { structured: None, text: String::new(), truncated: false });
 }
 
 #[tokio::test]
 async fn error_status_is_a_tool_error_with_an_excerpt_and_no_secret() {
     let (secret_name, secret) = init();
     let server = TestServer::start("127.0.0.1").await;
-    let extra =
-        format!("  headers:\n    Authorization: \"Bearer {{{{ secret('{secret_name}') }}}}\"\n");
-    let (catalog, backends) = setup(
-        &(connection("api", &server.url(), "true", &extra)
-            + &get_tool("fail", Some("api"), "/fail", "")),
-    );
-    let err = call(&backends, &catalog, "fail", json!({}))
-        .await
-        .expect_err("500 is an error");
+    let extra = format!("  headers:\n    Authorization: \"Bearer {{{{ secret('{secret_name}') }}}}\"\n");
+    let (catalog, backends) = setup(&(connection("api", &server.url(), "true", &extra) + &get_tool("fail", Some("api"), "/fail", "")));
+    let err = call(&backends, &catalog, "fail", json!({})).await.expect_err("500 is an error");
     assert!(err.contains("500"), "{err}");
     assert!(err.contains("database exploded"), "{err}");
     assert!(!err.contains(secret), "the secret leaked: {err}");
     // The excerpt is at most 300 characters of the body.
-    let excerpt = err
-        .split("body: ")
-        .nth(1)
-        .and_then(|s| s.split('…').next())
-        .expect("an excerpt");
-    assert!(
-        excerpt.chars().count() <= 300,
-        "{}",
-        excerpt.chars().count()
-    );
+    let excerpt = err.split("body: ").nth(1).and_then(|s| s.split('…').next()).expect("an excerpt");
+    assert!(excerpt.chars().count() <= 300, "{}", excerpt.chars().count());
     // The secret was sent.
     let seen = server.seen();
     assert_eq!(seen.len(), 1);
-    assert_eq!(
-        seen[0].header("authorization"),
-        Some(format!("Bearer {secret}").as_str())
-    );
+    assert_eq!(seen[0].header("authorization"), Some(format!("Bearer {secret}").as_str()));
 }
 
 #[tokio::test]
@@ -423,24 +289,14 @@ async fn secret_header_is_sent_and_never_in_any_error() {
         + &get_tool("refused", Some("locked"), "/incidents", "")
         + &get_tool("slow", Some("api"), "/slow", "timeout: 1s\n");
     let (catalog, backends) = setup(&yaml);
-    call(&backends, &catalog, "ok", json!({}))
-        .await
-        .expect("ok");
+    call(&backends, &catalog, "ok", json!({})).await.expect("ok");
     let seen = server.seen();
     assert_eq!(seen[0].header("x-api-key"), Some(secret));
-    assert_eq!(
-        seen[0].header("authorization"),
-        Some(format!("Bearer {secret}").as_str())
-    );
+    assert_eq!(seen[0].header("authorization"), Some(format!("Bearer {secret}").as_str()));
     for tool in ["fail", "refused", "slow"] {
-        let err = call(&backends, &catalog, tool, json!({}))
-            .await
-            .expect_err(tool);
+        let err = call(&backends, &catalog, tool, json!({})).await.expect_err(tool);
         assert!(!err.contains(secret), "{tool}: the secret leaked: {err}");
-        assert!(
-            !err.contains(secret_name),
-            "{tool}: the secret's name leaked: {err}"
-        );
+        assert!(!err.contains(secret_name), "{tool}: the secret's name leaked: {err}");
     }
 }
 
@@ -448,34 +304,18 @@ async fn secret_header_is_sent_and_never_in_any_error() {
 async fn text_responses_are_text() {
     init();
     let server = TestServer::start("127.0.0.1").await;
-    let (catalog, backends) = setup(
-        &(connection("api", &server.url(), "true", "")
-            + &get_tool("text", Some("api"), "/text", "")),
-    );
-    let out = call(&backends, &catalog, "text", json!({}))
-        .await
-        .expect("text call");
-    assert_eq!(
-        out,
-        ToolOutput {
-            structured: None,
-            text: "hello\nworld\n".to_owned(),
-            truncated: false
-        }
-    );
+    let (catalog, backends) = setup(&(connection("api", &server.url(), "true", "") + &get_tool("text", Some("api"), "/text", "")));
+    let out = call(&backends, &catalog, "text", json!({})).await.expect("text call");
+    assert_eq!(out, ToolOutput { structured: None, text: "hello\nworld\n".to_owned(), truncated: false });
 }
 
 #[tokio::test]
 async fn large_output_is_cut_at_an_element_boundary() {
     init();
     let server = TestServer::start("127.0.0.1").await;
-    let (catalog, backends) = setup(
-        &(connection("api", &server.url(), "true", "")
-            + &get_tool("many", Some("api"), "/many", "output: {max_bytes: 2000}\n")),
-    );
-    let out = call(&backends, &catalog, "many", json!({}))
-        .await
-        .expect("many call");
+    let (catalog, backends) =
+        setup(&(connection("api", &server.url(), "true", "") + &get_tool("many", Some("api"), "/many", "output: {max_bytes: 2000}\n")));
+    let out = call(&backends, &catalog, "many", json!({})).await.expect("many call");
     assert!(out.truncated);
     assert!(out.text.len() <= 2000, "{}", out.text.len());
     let s = out.structured.expect("structured");
@@ -495,22 +335,13 @@ async fn large_output_is_cut_at_an_element_boundary() {
 async fn responses_over_max_response_bytes_are_refused() {
     init();
     let server = TestServer::start("127.0.0.1").await;
-    let yaml = connection(
-        "api",
-        &server.url(),
-        "true",
-        "  max_response_bytes: 100000\n",
-    ) + &get_tool("streamed", Some("api"), "/huge", "")
+    let yaml = connection("api", &server.url(), "true", "  max_response_bytes: 100000\n")
+        + &get_tool("streamed", Some("api"), "/huge", "")
         + &get_tool("with_length", Some("api"), "/huge-with-length", "");
     let (catalog, backends) = setup(&yaml);
     for tool in ["streamed", "with_length"] {
-        let err = call(&backends, &catalog, tool, json!({}))
-            .await
-            .expect_err(tool);
-        assert!(
-            err.contains("the response was larger than 100000 bytes"),
-            "{tool}: {err}"
-        );
+        let err = call(&backends, &catalog, tool, json!({})).await.expect_err(tool);
+        assert!(err.contains("the response was larger than 100000 bytes"), "{tool}: {err}");
     }
 }
 
@@ -524,29 +355,14 @@ async fn tool_and_connection_timeouts() {
         + &get_tool("slow_conn", Some("quick"), "/slow", "timeout: 4s\n");
     let (catalog, backends) = setup(&yaml);
     let started = Instant::now();
-    let err = call(&backends, &catalog, "slow", json!({}))
-        .await
-        .expect_err("tool timeout");
+    let err = call(&backends, &catalog, "slow", json!({})).await.expect_err("tool timeout");
     assert_eq!(err, "the call timed out after 1s");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 
     let started = Instant::now();
-    let err = call(&backends, &catalog, "slow_conn", json!({}))
-        .await
-        .expect_err("connection timeout");
-    assert!(
-        err.contains("timed out after 300ms (the timeout of connection `quick`)"),
-        "{err}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    let err = call(&backends, &catalog, "slow_conn", json!({})).await.expect_err("connection timeout");
+    assert!(err.contains("timed out after 300ms (the timeout of connection `quick`)"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -556,53 +372,16 @@ async fn private_destinations_are_refused_by_default() {
     let port = server.port();
     let yaml = connection("locked", &server.url(), "false", "")
         + &get_tool("loopback", Some("locked"), "/incidents", "")
-        + &get_tool(
-            "metadata",
-            Some("locked"),
-            "http://169.254.169.254/latest/meta-data/",
-            "",
-        )
-        + &get_tool(
-            "ipv6_loopback",
-            Some("locked"),
-            &format!("http://[::1]:{port}/incidents"),
-            "",
-        )
-        + &get_tool(
-            "mapped",
-            Some("locked"),
-            &format!("http://[::ffff:127.0.0.1]:{port}/incidents"),
-            "",
-        )
-        + &get_tool(
-            "decimal",
-            Some("locked"),
-            &format!("http://2130706433:{port}/incidents"),
-            "",
-        )
-        + &get_tool(
-            "unspecified",
-            Some("locked"),
-            &format!("http://0.0.0.0:{port}/incidents"),
-            "",
-        )
-        + &get_tool(
-            "by_name",
-            Some("locked"),
-            &format!("http://localhost:{port}/incidents"),
-            "",
-        )
-        + &get_tool(
-            "no_connection",
-            None,
-            &format!("http://127.0.0.1:{port}/incidents"),
-            "",
-        );
+        + &get_tool("metadata", Some("locked"), "http://169.254.169.254/latest/meta-data/", "")
+        + &get_tool("ipv6_loopback", Some("locked"), &format!("http://[::1]:{port}/incidents"), "")
+        + &get_tool("mapped", Some("locked"), &format!("http://[::ffff:127.0.0.1]:{port}/incidents"), "")
+        + &get_tool("decimal", Some("locked"), &format!("http://2130706433:{port}/incidents"), "")
+        + &get_tool("unspecified", Some("locked"), &format!("http://0.0.0.0:{port}/incidents"), "")
+        + &get_tool("by_name", Some("locked"), &format!("http://localhost:{port}/incidents"), "")
+        + &get_tool("no_connection", None, &format!("http://127.0.0.1:{port}/incidents"), "");
     let (catalog, backends) = setup(&yaml);
 
-    let err = call(&backends, &catalog, "loopback", json!({}))
-        .await
-        .expect_err("loopback");
+    let err = call(&backends, &catalog, "loopback", json!({})).await.expect_err("loopback");
     assert_eq!(
         err,
         "refused: 127.0.0.1 is a loopback address and connection `locked` does not allow private networks (set allow_private_networks)"
@@ -613,26 +392,14 @@ async fn private_destinations_are_refused_by_default() {
         ("mapped", "::ffff:127.0.0.1 is a loopback address"),
         ("decimal", "127.0.0.1 is a loopback address"),
         ("unspecified", "0.0.0.0 is an unspecified address"),
-        (
-            "by_name",
-            "refused: the host `localhost` resolves only to refused addresses",
-        ),
-        (
-            "no_connection",
-            "127.0.0.1 is a loopback address, and a tool without a connection may reach only public addresses",
-        ),
+        ("by_name", "refused: the host `localhost` resolves only to refused addresses"),
+        ("no_connection", "127.0.0.1 is a loopback address, and a tool without a connection may reach only public addresses"),
     ] {
-        let err = call(&backends, &catalog, tool, json!({}))
-            .await
-            .expect_err(tool);
+        let err = call(&backends, &catalog, tool, json!({})).await.expect_err(tool);
         assert!(err.starts_with("refused: "), "{tool}: {err}");
         assert!(err.contains(want), "{tool}: {err}");
     }
-    assert!(
-        server.seen().is_empty(),
-        "a refused request reached the server: {:?}",
-        server.seen()
-    );
+    assert!(server.seen().is_empty(), "a refused request reached the server: {:?}", server.seen());
 }
 
 #[tokio::test]
@@ -651,34 +418,23 @@ async fn redirects_to_refused_addresses_are_refused() {
     let (catalog, backends) = setup(&yaml);
 
     // The allow list lets 127.0.0.1 through.
-    call(&backends, &catalog, "direct", json!({}))
-        .await
-        .expect("127.0.0.1 is allowed");
-    let err = call(&backends, &catalog, "redirected", json!({}))
-        .await
-        .expect_err("redirect to 127.0.0.2");
-    assert!(err.starts_with("refused redirect: 127.0.0.2 is a loopback address outside the networks connection `narrow` allows (127.0.0.1/32)"), "{err}");
+    call(&backends, &catalog, "direct", json!({})).await.expect("127.0.0.1 is allowed");
+    let err = call(&backends, &catalog, "redirected", json!({})).await.expect_err("redirect to 127.0.0.2");
     assert!(
-        second.seen().is_empty(),
-        "the refused redirect reached the second server"
+        err.starts_with("refused redirect: 127.0.0.2 is a loopback address outside the networks connection `narrow` allows (127.0.0.1/32)"),
+        "{err}"
     );
+    assert!(second.seen().is_empty(), "the refused redirect reached the second server");
 
     // Where private networks are allowed the network policy lets 127.0.0.2 through, but a
     // redirect to another origin is still refused: custom headers may carry secrets.
-    let err = call(&backends, &catalog, "redirected_open", json!({}))
-        .await
-        .expect_err("cross-origin redirect");
+    let err = call(&backends, &catalog, "redirected_open", json!({})).await.expect_err("cross-origin redirect");
     assert!(err.contains("redirected to another origin"), "{err}");
     assert!(second.seen().is_empty(), "the cross-origin redirect reached the second server");
 
-    let err = call(&backends, &catalog, "looping", json!({}))
-        .await
-        .expect_err("a redirect loop");
+    let err = call(&backends, &catalog, "looping", json!({})).await.expect_err("a redirect loop");
     assert!(err.contains("redirected more than 5 times"), "{err}");
-    assert_eq!(
-        first.seen().iter().filter(|s| s.target == "/loop").count(),
-        6
-    );
+    assert_eq!(first.seen().iter().filter(|s| s.target == "/loop").count(), 6);
 }
 
 #[tokio::test]
@@ -693,41 +449,18 @@ async fn caller_values_cannot_change_the_request_shape() {
         + "    body: {title: \"{{ title }}\", count: \"{{ num }}\", note: \"t={{ title }}\"}\n---\n";
     let (catalog, backends) = setup(&yaml);
     let title = r#"he said "hi" }, {"admin": true} \ {"#;
-    for (id, encoded) in [
-        ("../admin", "/items/..%2Fadmin"),
-        ("a/b?x=1", "/items/a%2Fb%3Fx%3D1"),
-        ("%2e%2e", "/items/%252e%252e"),
-    ] {
-        call(
-            &backends,
-            &catalog,
-            "item",
-            json!({"id": id, "q": "x&admin=1", "title": title, "num": 3}),
-        )
-        .await
-        .expect("item call");
+    for (id, encoded) in [("../admin", "/items/..%2Fadmin"), ("a/b?x=1", "/items/a%2Fb%3Fx%3D1"), ("%2e%2e", "/items/%252e%252e")] {
+        call(&backends, &catalog, "item", json!({"id": id, "q": "x&admin=1", "title": title, "num": 3})).await.expect("item call");
         let seen = server.seen().pop().expect("a request");
         assert_eq!(seen.method, "POST");
         let (path, query) = seen.target.split_once('?').expect("a query");
         assert_eq!(path, encoded, "id {id}");
-        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
+        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
         pairs.sort();
-        assert_eq!(
-            pairs,
-            vec![
-                ("limit".to_owned(), "5".to_owned()),
-                ("q".to_owned(), "x&admin=1".to_owned())
-            ],
-            "raw query {query}"
-        );
+        assert_eq!(pairs, vec![("limit".to_owned(), "5".to_owned()), ("q".to_owned(), "x&admin=1".to_owned())], "raw query {query}");
         assert_eq!(seen.header("content-type"), Some("application/json"));
         let body: Value = serde_json::from_slice(&seen.body).expect("a JSON body");
-        assert_eq!(
-            body,
-            json!({"title": title, "count": 3, "note": format!("t={title}")})
-        );
+        assert_eq!(body, json!({"title": title, "count": 3, "note": format!("t={title}")}));
     }
 }
 
@@ -741,10 +474,11 @@ async fn header_values_with_line_breaks_are_refused_before_sending() {
         + "action:\n  http:\n    connection: api\n    url: /incidents\n    headers: {X-Note: \"{{ note }}\"}\n---\n";
     let (catalog, backends) = setup(&yaml);
     for note in ["a\r\nX-Injected: 1", "a\nb", "a\rb"] {
-        let err = call(&backends, &catalog, "noted", json!({"note": note}))
-            .await
-            .expect_err("CR/LF refused");
-        assert!(err.contains("argument `note` is refused for a header") && (err.contains("newline") || err.contains("carriage return")), "{err}");
+        let err = call(&backends, &catalog, "noted", json!({"note": note})).await.expect_err("CR/LF refused");
+        assert!(
+            err.contains("argument `note` is refused for a header") && (err.contains("newline") || err.contains("carriage return")),
+            "{err}"
+        );
     }
     // The backend refuses such a value too, even when a request is built by hand.
     let tool = catalog.tool("noted").expect("tool");
@@ -756,23 +490,12 @@ async fn header_values_with_line_breaks_are_refused_before_sending() {
         headers: vec![("X-Note".into(), "a\r\nX-Injected: 1".into())],
         body: None,
     };
-    let err = exec(&backends, &catalog, tool, Rendered::Http(request))
-        .await
-        .expect_err("refused");
-    assert!(
-        err.contains("header `X-Note`") && err.contains("nothing was sent"),
-        "{err}"
-    );
+    let err = exec(&backends, &catalog, tool, Rendered::Http(request)).await.expect_err("refused");
+    assert!(err.contains("header `X-Note`") && err.contains("nothing was sent"), "{err}");
     assert!(!err.contains("X-Injected"), "the value was echoed: {err}");
-    assert!(
-        server.seen().is_empty(),
-        "a request was sent: {:?}",
-        server.seen()
-    );
+    assert!(server.seen().is_empty(), "a request was sent: {:?}", server.seen());
     // A normal value goes through.
-    call(&backends, &catalog, "noted", json!({"note": "fine"}))
-        .await
-        .expect("a plain note");
+    call(&backends, &catalog, "noted", json!({"note": "fine"})).await.expect("a plain note");
     assert_eq!(server.seen()[0].header("x-note"), Some("fine"));
 }
 
@@ -780,23 +503,16 @@ async fn header_values_with_line_breaks_are_refused_before_sending() {
 async fn backends_refuse_another_catalogs_connections() {
     init();
     let server = TestServer::start("127.0.0.1").await;
-    let yaml = connection("api", &server.url(), "true", "")
-        + &get_tool("ok", Some("api"), "/incidents", "");
+    let yaml = connection("api", &server.url(), "true", "") + &get_tool("ok", Some("api"), "/incidents", "");
     let (catalog, backends) = setup(&yaml);
     let (other, _) = setup(&yaml);
     // A reload builds a new catalog; its connection may have another policy.
-    let err = call(&backends, &other, "ok", json!({}))
-        .await
-        .expect_err("stale backends");
+    let err = call(&backends, &other, "ok", json!({})).await.expect_err("stale backends");
     assert!(err.contains("another catalog"), "{err}");
-    call(&backends, &catalog, "ok", json!({}))
-        .await
-        .expect("the right catalog");
+    call(&backends, &catalog, "ok", json!({})).await.expect("the right catalog");
     // Clones share the pooled clients.
     let clone = backends.clone();
-    call(&clone, &catalog, "ok", json!({}))
-        .await
-        .expect("a clone");
+    call(&clone, &catalog, "ok", json!({})).await.expect("a clone");
 }
 
 /// A filter that loops is stopped by the processing time bound. The runtime is built by
@@ -809,15 +525,14 @@ fn a_looping_jq_filter_is_stopped() {
         eprintln!("note: the catalog uses the jq stub; the jq time bound is not checked");
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     runtime.block_on(async {
         let server = TestServer::start("127.0.0.1").await;
         let yaml = connection("api", &server.url(), "true", "")
-            + &get_tool("spin", Some("api"), "/incidents", "timeout: 20s\n").replace("    url: \"/incidents\"\n", "    url: \"/incidents\"\n    response:\n      jq: 'last(range(1000000000000000))'\n");
+            + &get_tool("spin", Some("api"), "/incidents", "timeout: 20s\n").replace(
+                "    url: \"/incidents\"\n",
+                "    url: \"/incidents\"\n    response:\n      jq: 'last(range(1000000000000000))'\n",
+            );
         let (catalog, backends) = setup(&yaml);
         let started = Instant::now();
         let err = call(&backends, &catalog, "spin", json!({})).await.expect_err("stopped");
@@ -832,21 +547,12 @@ async fn a_closed_port_is_a_connect_error() {
     init();
     // Bind and drop a listener: its port is then closed, so nothing can answer.
     let port = {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind");
         listener.local_addr().expect("address").port()
     };
     let base = format!("http://127.0.0.1:{port}");
-    let (catalog, backends) = setup(
-        &(connection("api", &base, "true", "") + &get_tool("down", Some("api"), "/incidents", "")),
-    );
-    let err = call(&backends, &catalog, "down", json!({}))
-        .await
-        .expect_err("closed port");
-    assert!(
-        err.starts_with(&format!("could not connect to 127.0.0.1:{port}: ")),
-        "{err}"
-    );
+    let (catalog, backends) = setup(&(connection("api", &base, "true", "") + &get_tool("down", Some("api"), "/incidents", "")));
+    let err = call(&backends, &catalog, "down", json!({})).await.expect_err("closed port");
+    assert!(err.starts_with(&format!("could not connect to 127.0.0.1:{port}: ")), "{err}");
     assert!(err.contains("the backend may be down"), "{err}");
 }

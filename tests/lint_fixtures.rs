@@ -25,9 +25,7 @@ use toolwright::diag::Code;
 
 /// The folder that holds `err/` and `ok/`.
 fn lint_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("lint")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("lint")
 }
 
 fn blessing() -> bool {
@@ -38,10 +36,7 @@ fn blessing() -> bool {
 /// `TOOLWRIGHT_LINT_CASE`.
 fn selected_cases(group: &str) -> Vec<PathBuf> {
     let filter = std::env::var("TOOLWRIGHT_LINT_CASE").unwrap_or_default();
-    cases(group)
-        .into_iter()
-        .filter(|c| case_name(c).contains(&filter))
-        .collect()
+    cases(group).into_iter().filter(|c| case_name(c).contains(&filter)).collect()
 }
 
 /// Every case folder of `err` or `ok`, sorted by name.
@@ -58,9 +53,7 @@ fn cases(group: &str) -> Vec<PathBuf> {
 }
 
 fn case_name(case: &Path) -> String {
-    case.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// What one run of the binary printed.
@@ -84,10 +77,7 @@ fn toolwright(case: &Path, args: &[&str]) -> Run {
     Run {
         stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out
-            .status
-            .code()
-            .expect("toolwright exited normally (not by a signal)"),
+        code: out.status.code().expect("toolwright exited normally (not by a signal)"),
     }
 }
 
@@ -110,16 +100,8 @@ fn mismatch(what: &str, expected: &str, actual: &str) -> String {
         .position(|(a, b)| a != b)
         .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
     let _ = writeln!(s, "{what} differs from line {}:", first + 1);
-    let _ = writeln!(
-        s,
-        "  expected: {:?}",
-        expected.lines().nth(first).unwrap_or("<end>")
-    );
-    let _ = writeln!(
-        s,
-        "  actual:   {:?}",
-        actual.lines().nth(first).unwrap_or("<end>")
-    );
+    let _ = writeln!(s, "  expected: {:?}", expected.lines().nth(first).unwrap_or("<end>"));
+    let _ = writeln!(s, "  actual:   {:?}", actual.lines().nth(first).unwrap_or("<end>"));
     let _ = writeln!(s, "--- expected\n{expected}--- actual\n{actual}---");
     s
 }
@@ -135,18 +117,7 @@ fn check_json_shape(case: &Path, json: &str) -> Vec<String> {
     let Some(items) = value.as_array() else {
         return vec!["--format json output is not an array".to_owned()];
     };
-    let allowed: BTreeSet<&str> = [
-        "code",
-        "severity",
-        "message",
-        "file",
-        "line",
-        "column",
-        "end_line",
-        "end_column",
-        "help",
-    ]
-    .into();
+    let allowed: BTreeSet<&str> = ["code", "severity", "message", "file", "line", "column", "end_line", "end_column", "help"].into();
     for (i, d) in items.iter().enumerate() {
         let Some(obj) = d.as_object() else {
             problems.push(format!("diagnostic {i} is not an object"));
@@ -159,21 +130,13 @@ fn check_json_shape(case: &Path, json: &str) -> Vec<String> {
         }
         for key in ["code", "severity", "message", "file"] {
             if !obj.get(key).is_some_and(Value::is_string) {
-                problems.push(format!(
-                    "diagnostic {i}: `{key}` is missing or not a string"
-                ));
+                problems.push(format!("diagnostic {i}: `{key}` is missing or not a string"));
             }
         }
         let num = |k: &str| obj.get(k).and_then(Value::as_u64);
-        let (Some(line), Some(col), Some(end_line), Some(end_col)) = (
-            num("line"),
-            num("column"),
-            num("end_line"),
-            num("end_column"),
-        ) else {
-            problems.push(format!(
-                "diagnostic {i}: a position is missing or not a number"
-            ));
+        let (Some(line), Some(col), Some(end_line), Some(end_col)) = (num("line"), num("column"), num("end_line"), num("end_column"))
+        else {
+            problems.push(format!("diagnostic {i}: a position is missing or not a number"));
             continue;
         };
         let code = obj.get("code").and_then(Value::as_str).unwrap_or("");
@@ -182,10 +145,7 @@ fn check_json_shape(case: &Path, json: &str) -> Vec<String> {
             Some(c) => {
                 let severity = obj.get("severity").and_then(Value::as_str).unwrap_or("");
                 if c.severity().as_str() != severity {
-                    problems.push(format!(
-                        "diagnostic {i}: `{code}` reported as {severity}, its code says {}",
-                        c.severity().as_str()
-                    ));
+                    problems.push(format!("diagnostic {i}: `{code}` reported as {severity}, its code says {}", c.severity().as_str()));
                 }
             }
         }
@@ -194,30 +154,24 @@ fn check_json_shape(case: &Path, json: &str) -> Vec<String> {
             || (end_line, end_col) < (line, col)
             || (end_line == line && end_col <= col && code != "io-error" && code != "no-specs")
         {
-            problems.push(format!(
-                "diagnostic {i} ({code}): empty or inverted span {line}:{col}..{end_line}:{end_col}"
-            ));
+            problems.push(format!("diagnostic {i} ({code}): empty or inverted span {line}:{col}..{end_line}:{end_col}"));
         }
         // The span must point inside the file it names (when that is a file).
         let file = case.join(obj.get("file").and_then(Value::as_str).unwrap_or(""));
         if let Ok(bytes) = std::fs::read(&file) {
             let text = String::from_utf8_lossy(&bytes);
             let lines: Vec<&str> = text.split('\n').collect();
-            let width = |l: u64| {
-                lines
-                    .get(usize::try_from(l).unwrap_or(usize::MAX) - 1)
-                    .map(|t| t.trim_end_matches('\r').chars().count() as u64)
-            };
+            let width =
+                |l: u64| lines.get(usize::try_from(l).unwrap_or(usize::MAX) - 1).map(|t| t.trim_end_matches('\r').chars().count() as u64);
             match (width(line), width(end_line)) {
                 (Some(w), Some(ew)) => {
                     if col > w + 1 || end_col > ew + 1 {
-                        problems.push(format!("diagnostic {i} ({code}): span {line}:{col}..{end_line}:{end_col} runs past the end of its line"));
+                        problems.push(format!(
+                            "diagnostic {i} ({code}): span {line}:{col}..{end_line}:{end_col} runs past the end of its line"
+                        ));
                     }
                 }
-                _ => problems.push(format!(
-                    "diagnostic {i} ({code}): line {line} or {end_line} is not in {}",
-                    file.display()
-                )),
+                _ => problems.push(format!("diagnostic {i} ({code}): line {line} or {end_line} is not in {}", file.display())),
             }
         }
     }
@@ -234,16 +188,10 @@ fn err_cases_match_their_goldens() {
         let text = lint(&case, "text", &[]);
         let mut problems = Vec::new();
         if !json.stderr.is_empty() || !text.stderr.is_empty() {
-            problems.push(format!(
-                "lint wrote to stderr:\n{}{}",
-                json.stderr, text.stderr
-            ));
+            problems.push(format!("lint wrote to stderr:\n{}{}", json.stderr, text.stderr));
         }
         if json.code != text.code {
-            problems.push(format!(
-                "exit code differs between formats: json {} text {}",
-                json.code, text.code
-            ));
+            problems.push(format!("exit code differs between formats: json {} text {}", json.code, text.code));
         }
         if json.stdout.trim() == "[]" {
             problems.push("an err case must produce at least one diagnostic".to_owned());
@@ -252,26 +200,21 @@ fn err_cases_match_their_goldens() {
         if bless {
             std::fs::write(case.join("expected.json"), &json.stdout).expect("write expected.json");
             std::fs::write(case.join("expected.txt"), &text.stdout).expect("write expected.txt");
-            std::fs::write(case.join("expected.exit"), format!("{}\n", json.code))
-                .expect("write expected.exit");
+            std::fs::write(case.join("expected.exit"), format!("{}\n", json.code)).expect("write expected.exit");
         } else {
             match read(&case.join("expected.json")) {
                 Some(expected) if expected == json.stdout => {}
                 Some(expected) => problems.push(mismatch("--format json", &expected, &json.stdout)),
-                None => problems
-                    .push("expected.json is missing (run with TOOLWRIGHT_BLESS=1)".to_owned()),
+                None => problems.push("expected.json is missing (run with TOOLWRIGHT_BLESS=1)".to_owned()),
             }
             match read(&case.join("expected.txt")) {
                 Some(expected) if expected == text.stdout => {}
                 Some(expected) => problems.push(mismatch("--format text", &expected, &text.stdout)),
-                None => problems
-                    .push("expected.txt is missing (run with TOOLWRIGHT_BLESS=1)".to_owned()),
+                None => problems.push("expected.txt is missing (run with TOOLWRIGHT_BLESS=1)".to_owned()),
             }
             match read(&case.join("expected.exit")).map(|s| s.trim().parse::<i32>()) {
                 Some(Ok(code)) if code == json.code => {}
-                Some(Ok(code)) => {
-                    problems.push(format!("exit code: expected {code}, got {}", json.code))
-                }
+                Some(Ok(code)) => problems.push(format!("exit code: expected {code}, got {}", json.code)),
                 _ => problems.push("expected.exit is missing or not a number".to_owned()),
             }
         }
@@ -279,12 +222,7 @@ fn err_cases_match_their_goldens() {
             failures.push(format!("== err/{name}\n{}", problems.join("\n")));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} err case(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} err case(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// The tool names of `toolwright list --format json`, one a line.
@@ -293,12 +231,8 @@ fn listed_tools(case: &Path) -> Result<String, String> {
     if run.code != 0 {
         return Err(format!("list exited {}: {}", run.code, run.stderr));
     }
-    let items: Vec<Value> =
-        serde_json::from_str(&run.stdout).map_err(|e| format!("list output is not JSON: {e}"))?;
-    Ok(items
-        .iter()
-        .map(|t| format!("{}\n", t.get("name").and_then(Value::as_str).unwrap_or("?")))
-        .collect())
+    let items: Vec<Value> = serde_json::from_str(&run.stdout).map_err(|e| format!("list output is not JSON: {e}"))?;
+    Ok(items.iter().map(|t| format!("{}\n", t.get("name").and_then(Value::as_str).unwrap_or("?"))).collect())
 }
 
 #[test]
@@ -310,59 +244,36 @@ fn ok_cases_lint_clean() {
         let mut problems = Vec::new();
         let json = lint(&case, "json", &["--deny-warnings"]);
         if json.stdout != "[]\n" || json.code != 0 || !json.stderr.is_empty() {
-            problems.push(format!(
-                "expected no diagnostics and exit 0, got exit {}:\n{}{}",
-                json.code, json.stdout, json.stderr
-            ));
+            problems.push(format!("expected no diagnostics and exit 0, got exit {}:\n{}{}", json.code, json.stdout, json.stderr));
         }
         let text = lint(&case, "text", &[]);
         if text.stdout != "0 errors, 0 warnings\n" || text.code != 0 {
-            problems.push(format!(
-                "text output: {:?} (exit {})",
-                text.stdout, text.code
-            ));
+            problems.push(format!("text output: {:?} (exit {})", text.stdout, text.code));
         }
         match listed_tools(&case) {
             Err(e) => problems.push(e),
             Ok(tools) if tools.is_empty() => problems.push("the catalog holds no tool".to_owned()),
-            Ok(tools) if bless => {
-                std::fs::write(case.join("expected.tools"), tools).expect("write expected.tools")
-            }
+            Ok(tools) if bless => std::fs::write(case.join("expected.tools"), tools).expect("write expected.tools"),
             Ok(tools) => match read(&case.join("expected.tools")) {
                 Some(expected) if expected == tools => {}
-                Some(expected) => {
-                    problems.push(mismatch("tools in the catalog", &expected, &tools))
-                }
-                None => problems
-                    .push("expected.tools is missing (run with TOOLWRIGHT_BLESS=1)".to_owned()),
+                Some(expected) => problems.push(mismatch("tools in the catalog", &expected, &tools)),
+                None => problems.push("expected.tools is missing (run with TOOLWRIGHT_BLESS=1)".to_owned()),
             },
         }
         if !problems.is_empty() {
             failures.push(format!("== ok/{name}\n{}", problems.join("\n")));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} ok case(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} ok case(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// The codes of one `expected.json`.
 fn golden_codes(case: &Path) -> Vec<String> {
-    let text = read(&case.join("expected.json"))
-        .unwrap_or_else(|| panic!("{}: expected.json is missing", case.display()));
-    let value: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{}: expected.json is not JSON: {e}", case.display()));
+    let text = read(&case.join("expected.json")).unwrap_or_else(|| panic!("{}: expected.json is missing", case.display()));
+    let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: expected.json is not JSON: {e}", case.display()));
     value
         .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|d| d.get("code").and_then(Value::as_str).map(str::to_owned))
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(|d| d.get("code").and_then(Value::as_str).map(str::to_owned)).collect())
         .unwrap_or_default()
 }
 
@@ -372,23 +283,10 @@ fn err_cases_cover_every_code() {
     for case in cases("err") {
         seen.extend(golden_codes(&case));
     }
-    let missing: Vec<&str> = Code::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .filter(|c| !seen.contains(*c))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "no err case under tests/lint/err covers these codes: {missing:?}"
-    );
-    let unknown: Vec<&String> = seen
-        .iter()
-        .filter(|s| !Code::ALL.iter().any(|c| c.as_str() == s.as_str()))
-        .collect();
-    assert!(
-        unknown.is_empty(),
-        "goldens name codes that do not exist: {unknown:?}"
-    );
+    let missing: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).filter(|c| !seen.contains(*c)).collect();
+    assert!(missing.is_empty(), "no err case under tests/lint/err covers these codes: {missing:?}");
+    let unknown: Vec<&String> = seen.iter().filter(|s| !Code::ALL.iter().any(|c| c.as_str() == s.as_str())).collect();
+    assert!(unknown.is_empty(), "goldens name codes that do not exist: {unknown:?}");
 }
 
 /// The case used to check the CI formats: one error with a help line.
@@ -404,16 +302,8 @@ fn github_format_annotates_each_diagnostic() {
     let case = lint_root().join("err").join(FORMAT_CASE);
     let diags = expected_diagnostics(&case);
     let run = lint(&case, "github", &[]);
-    assert_eq!(
-        run.code, 1,
-        "github format exit code; stderr: {}",
-        run.stderr
-    );
-    let escape_data = |s: &str| {
-        s.replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A")
-    };
+    assert_eq!(run.code, 1, "github format exit code; stderr: {}", run.stderr);
+    let escape_data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
     let escape_prop = |s: &str| escape_data(s).replace(':', "%3A").replace(',', "%2C");
     let mut expected = String::new();
     for d in &diags {
@@ -437,10 +327,7 @@ fn github_format_annotates_each_diagnostic() {
             escape_data(&msg)
         );
     }
-    assert!(
-        diags.iter().any(|d| d.get("help").is_some()),
-        "{FORMAT_CASE} should have a diagnostic with help"
-    );
+    assert!(diags.iter().any(|d| d.get("help").is_some()), "{FORMAT_CASE} should have a diagnostic with help");
     assert_eq!(run.stdout, expected);
 }
 
@@ -449,50 +336,26 @@ fn sarif_format_is_sarif_2_1_0() {
     let case = lint_root().join("err").join(FORMAT_CASE);
     let diags = expected_diagnostics(&case);
     let run = lint(&case, "sarif", &[]);
-    assert_eq!(
-        run.code, 1,
-        "sarif format exit code; stderr: {}",
-        run.stderr
-    );
+    assert_eq!(run.code, 1, "sarif format exit code; stderr: {}", run.stderr);
     let sarif: Value = serde_json::from_str(&run.stdout).expect("SARIF output is JSON");
     assert_eq!(sarif["version"], "2.1.0");
-    assert!(
-        sarif["$schema"]
-            .as_str()
-            .is_some_and(|s| s.contains("sarif")),
-        "SARIF $schema: {}",
-        sarif["$schema"]
-    );
+    assert!(sarif["$schema"].as_str().is_some_and(|s| s.contains("sarif")), "SARIF $schema: {}", sarif["$schema"]);
     let runs = sarif["runs"].as_array().expect("runs is an array");
     assert_eq!(runs.len(), 1);
     let driver = &runs[0]["tool"]["driver"];
     assert_eq!(driver["name"], "toolwright");
     let rules = driver["rules"].as_array().expect("rules is an array");
-    let rule_ids: Vec<&str> = rules
-        .iter()
-        .map(|r| r["id"].as_str().expect("rule id"))
-        .collect();
+    let rule_ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().expect("rule id")).collect();
     let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-    assert_eq!(
-        rule_ids, all,
-        "SARIF rules are the codes in declaration order"
-    );
+    assert_eq!(rule_ids, all, "SARIF rules are the codes in declaration order");
     let results = runs[0]["results"].as_array().expect("results is an array");
     assert_eq!(results.len(), diags.len());
     for (r, d) in results.iter().zip(&diags) {
         assert_eq!(r["ruleId"], d["code"]);
-        let index =
-            usize::try_from(r["ruleIndex"].as_u64().expect("ruleIndex")).expect("index fits");
-        assert_eq!(
-            rules[index]["id"], d["code"],
-            "ruleIndex points at the rule"
-        );
+        let index = usize::try_from(r["ruleIndex"].as_u64().expect("ruleIndex")).expect("index fits");
+        assert_eq!(rules[index]["id"], d["code"], "ruleIndex points at the rule");
         assert_eq!(r["level"], d["severity"]);
-        assert!(
-            r["message"]["text"]
-                .as_str()
-                .is_some_and(|t| t.starts_with(d["message"].as_str().expect("message")))
-        );
+        assert!(r["message"]["text"].as_str().is_some_and(|t| t.starts_with(d["message"].as_str().expect("message"))));
         let loc = &r["locations"][0]["physicalLocation"];
         assert_eq!(loc["artifactLocation"]["uri"], d["file"]);
         let region = &loc["region"];
@@ -508,21 +371,12 @@ fn deny_warnings_fails_a_warning_only_case() {
     for name in ["unused-input", "raw-interpolation", "no-specs"] {
         let case = lint_root().join("err").join(name);
         let diags = expected_diagnostics(&case);
-        assert!(
-            !diags.is_empty() && diags.iter().all(|d| d["severity"] == "warning"),
-            "{name} should hold warnings only"
-        );
+        assert!(!diags.is_empty() && diags.iter().all(|d| d["severity"] == "warning"), "{name} should hold warnings only");
         let plain = lint(&case, "json", &[]);
         assert_eq!(plain.code, 0, "{name}: warnings alone exit 0");
         let denied = lint(&case, "json", &["--deny-warnings"]);
-        assert_eq!(
-            denied.code, 1,
-            "{name}: --deny-warnings turns warnings into exit 1"
-        );
-        assert_eq!(
-            plain.stdout, denied.stdout,
-            "{name}: --deny-warnings does not change the report"
-        );
+        assert_eq!(denied.code, 1, "{name}: --deny-warnings turns warnings into exit 1");
+        assert_eq!(plain.stdout, denied.stdout, "{name}: --deny-warnings does not change the report");
     }
 }
 

@@ -16,21 +16,12 @@ fn manifest_dir() -> PathBuf {
 }
 
 fn schema_path() -> PathBuf {
-    manifest_dir()
-        .join("schemas")
-        .join("toolwright.schema.json")
+    manifest_dir().join("schemas").join("toolwright.schema.json")
 }
 
 fn generated_schema() -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_toolwright"))
-        .arg("schema")
-        .output()
-        .expect("run toolwright schema");
-    assert!(
-        out.status.success(),
-        "toolwright schema failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(env!("CARGO_BIN_EXE_toolwright")).arg("schema").output().expect("run toolwright schema");
+    assert!(out.status.success(), "toolwright schema failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("UTF-8 schema")
 }
 
@@ -38,39 +29,27 @@ fn generated_schema() -> String {
 fn published_schema_matches_toolwright_schema() {
     let generated = generated_schema();
     let path = schema_path();
-    let published = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}; {REGENERATE}", path.display()));
+    let published = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}; {REGENERATE}", path.display()));
     if published != generated {
-        let line = published
-            .lines()
-            .zip(generated.lines())
-            .position(|(a, b)| a != b)
-            .map_or_else(
-                || "the files differ in length".to_owned(),
-                |i| {
-                    format!(
-                        "first difference at line {}:\n  published: {}\n  generated: {}",
-                        i + 1,
-                        published.lines().nth(i).unwrap_or(""),
-                        generated.lines().nth(i).unwrap_or("")
-                    )
-                },
-            );
-        panic!(
-            "{} is out of date with `toolwright schema` ({line});\n{REGENERATE}",
-            path.display()
+        let line = published.lines().zip(generated.lines()).position(|(a, b)| a != b).map_or_else(
+            || "the files differ in length".to_owned(),
+            |i| {
+                format!(
+                    "first difference at line {}:\n  published: {}\n  generated: {}",
+                    i + 1,
+                    published.lines().nth(i).unwrap_or(""),
+                    generated.lines().nth(i).unwrap_or("")
+                )
+            },
         );
+        panic!("{} is out of date with `toolwright schema` ({line});\n{REGENERATE}", path.display());
     }
 }
 
 fn validator() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(schema_path())
-        .unwrap_or_else(|e| panic!("cannot read the schema: {e}; {REGENERATE}"));
+    let text = std::fs::read_to_string(schema_path()).unwrap_or_else(|e| panic!("cannot read the schema: {e}; {REGENERATE}"));
     let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
-    assert_eq!(
-        schema["$schema"],
-        "https://json-schema.org/draft/2020-12/schema"
-    );
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
     jsonschema::draft202012::new(&schema).expect("the published schema compiles as draft 2020-12")
 }
 
@@ -118,35 +97,18 @@ fn clean_specs_are_valid_against_the_published_schema() {
                 Ok(json) => {
                     checked += 1;
                     for err in validator.iter_errors(&json) {
-                        failures.push(format!(
-                            "{file} document {}: {} at `{}`",
-                            i + 1,
-                            err,
-                            err.instance_path().as_str()
-                        ));
+                        failures.push(format!("{file} document {}: {} at `{}`", i + 1, err, err.instance_path().as_str()));
                     }
                 }
             }
         }
     }
-    assert!(
-        checked >= roots.len(),
-        "too few documents checked: {checked}"
-    );
-    assert!(
-        failures.is_empty(),
-        "documents that lint clean but fail the published schema:\n{}",
-        failures.join("\n")
-    );
+    assert!(checked >= roots.len(), "too few documents checked: {checked}");
+    assert!(failures.is_empty(), "documents that lint clean but fail the published schema:\n{}", failures.join("\n"));
 }
 
 /// Codes that the structural check reports from the format schema itself.
-const STRUCTURAL: &[&str] = &[
-    "unknown-field",
-    "missing-field",
-    "wrong-type",
-    "unknown-kind",
-];
+const STRUCTURAL: &[&str] = &["unknown-field", "missing-field", "wrong-type", "unknown-kind"];
 
 #[test]
 fn structural_mistakes_are_invalid_against_the_published_schema() {
@@ -158,10 +120,7 @@ fn structural_mistakes_are_invalid_against_the_published_schema() {
             continue;
         };
         let diags: Vec<Value> = serde_json::from_str(&expected).expect("expected.json is JSON");
-        if !diags
-            .iter()
-            .any(|d| d["code"].as_str().is_some_and(|c| STRUCTURAL.contains(&c)))
-        {
+        if !diags.iter().any(|d| d["code"].as_str().is_some_and(|c| STRUCTURAL.contains(&c))) {
             continue;
         }
         let (files, _) = toolwright::spec::load(&[case.join("tools.d")]);
@@ -169,9 +128,7 @@ fn structural_mistakes_are_invalid_against_the_published_schema() {
             .iter()
             .flat_map(|f| parse_documents(&f.text))
             .filter_map(|p| match p {
-                Parsed::Doc(node) => {
-                    Some(node.to_json(&mut String::new(), &mut Default::default()))
-                }
+                Parsed::Doc(node) => Some(node.to_json(&mut String::new(), &mut Default::default())),
                 Parsed::Error { .. } => None,
             })
             .collect();

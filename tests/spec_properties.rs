@@ -21,9 +21,7 @@ const CASES: u32 = 300;
 fn config(seed: u64) -> Config {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     Config {
-        cases: env("PROPTEST_CASES")
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(CASES),
+        cases: env("PROPTEST_CASES").and_then(|n| u32::try_from(n).ok()).unwrap_or(CASES),
         rng_seed: RngSeed::Fixed(seed ^ env("TOOLWRIGHT_PROPTEST_SEED").unwrap_or(0)),
         failure_persistence: None,
         ..Config::default()
@@ -38,8 +36,7 @@ fn lint_files(files: &[(String, Vec<u8>)]) -> Result<(), TestCaseError> {
     let root = dir.path().join("tools.d");
     for (rel, bytes) in files {
         let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap_or(&root))
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        std::fs::create_dir_all(path.parent().unwrap_or(&root)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         std::fs::write(&path, bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
     }
     check(&root)
@@ -50,27 +47,13 @@ fn check(root: &Path) -> Result<(), TestCaseError> {
     for format in [Format::Text, Format::Json, Format::Github, Format::Sarif] {
         let out = diag::render(format, &compiled.diagnostics, &compiled.sources, false);
         // GitHub annotations are one line per diagnostic; the other formats always print something.
-        prop_assert!(
-            !out.is_empty() || (format == Format::Github && compiled.diagnostics.is_empty())
-        );
+        prop_assert!(!out.is_empty() || (format == Format::Github && compiled.diagnostics.is_empty()));
     }
     let has_errors = compiled.diagnostics.iter().any(diag::Diagnostic::is_error);
-    prop_assert_eq!(
-        compiled.catalog.is_some(),
-        !has_errors,
-        "a catalog exists exactly when there is no error"
-    );
+    prop_assert_eq!(compiled.catalog.is_some(), !has_errors, "a catalog exists exactly when there is no error");
     for d in &compiled.diagnostics {
-        prop_assert!(
-            d.span.line >= 1 && d.span.column >= 1,
-            "position is 1-based: {:?}",
-            d
-        );
-        prop_assert!(
-            (d.span.end_line, d.span.end_column) >= (d.span.line, d.span.column),
-            "span is not inverted: {:?}",
-            d
-        );
+        prop_assert!(d.span.line >= 1 && d.span.column >= 1, "position is 1-based: {:?}", d);
+        prop_assert!((d.span.end_line, d.span.end_column) >= (d.span.line, d.span.column), "span is not inverted: {:?}", d);
         prop_assert!(!d.message.is_empty(), "message is not empty: {:?}", d);
         if let Some(index) = compiled.sources.get(&d.file) {
             prop_assert!(
@@ -358,18 +341,13 @@ fn yaml_value() -> impl Strategy<Value = Yaml> {
 /// after the structural ones run too.
 fn document() -> impl Strategy<Value = Yaml> {
     let kind = prop::sample::select(&["tool", "connection", "tool", "other"][..]);
-    (
-        kind,
-        prop::collection::vec((key(), yaml_value()), 0..8),
-        any::<bool>(),
-    )
-        .prop_map(|(kind, mut entries, named)| {
-            if named {
-                entries.insert(0, ("name".to_owned(), Yaml::Scalar("t".to_owned(), false)));
-            }
-            entries.insert(0, ("kind".to_owned(), Yaml::Scalar(kind.to_owned(), false)));
-            Yaml::Map(entries)
-        })
+    (kind, prop::collection::vec((key(), yaml_value()), 0..8), any::<bool>()).prop_map(|(kind, mut entries, named)| {
+        if named {
+            entries.insert(0, ("name".to_owned(), Yaml::Scalar("t".to_owned(), false)));
+        }
+        entries.insert(0, ("kind".to_owned(), Yaml::Scalar(kind.to_owned(), false)));
+        Yaml::Map(entries)
+    })
 }
 
 fn json_quote(s: &str) -> String {
@@ -379,25 +357,12 @@ fn json_quote(s: &str) -> String {
 fn flow(v: &Yaml) -> String {
     match v {
         // In flow style `[`, `]`, `{`, `}` and `,` end a plain scalar, so only safe ones stay plain.
-        Yaml::Scalar(s, false)
-            if s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_./~-+".contains(c)) =>
-        {
-            s.clone()
-        }
+        Yaml::Scalar(s, false) if s.chars().all(|c| c.is_ascii_alphanumeric() || "_./~-+".contains(c)) => s.clone(),
         Yaml::Scalar(s, _) => json_quote(s),
-        Yaml::Seq(items) => format!(
-            "[{}]",
-            items.iter().map(flow).collect::<Vec<_>>().join(", ")
-        ),
-        Yaml::Map(entries) => format!(
-            "{{{}}}",
-            entries
-                .iter()
-                .map(|(k, v)| format!("{}: {}", json_quote(k), flow(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Yaml::Seq(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        Yaml::Map(entries) => {
+            format!("{{{}}}", entries.iter().map(|(k, v)| format!("{}: {}", json_quote(k), flow(v))).collect::<Vec<_>>().join(", "))
+        }
         Yaml::Flow(inner) => flow(inner),
     }
 }
@@ -441,12 +406,7 @@ fn to_yaml(docs: &[Yaml]) -> String {
 }
 
 fn map(entries: Vec<(&str, Option<Yaml>)>) -> Yaml {
-    Yaml::Map(
-        entries
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
-            .collect(),
-    )
+    Yaml::Map(entries.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))).collect())
 }
 
 /// A mapping from generated pairs, keeping the first of repeated keys (a repeated key is a
@@ -467,17 +427,7 @@ fn plain(s: &str) -> Yaml {
 
 /// Names that input properties, templates and example arguments share, so that some
 /// templates read declared properties and some do not.
-const ARG_NAMES: &[&str] = &[
-    "service",
-    "minutes",
-    "text",
-    "n",
-    "x",
-    "q",
-    "a",
-    "servce",
-    "load_balancer",
-];
+const ARG_NAMES: &[&str] = &["service", "minutes", "text", "n", "x", "q", "a", "servce", "load_balancer"];
 
 /// A value for a template field: mostly templates over `ARG_NAMES`, sometimes anything.
 fn template_value() -> impl Strategy<Value = Yaml> {
@@ -489,11 +439,7 @@ fn template_value() -> impl Strategy<Value = Yaml> {
 }
 
 fn property_schema() -> impl Strategy<Value = Yaml> {
-    let ty = prop::sample::select(
-        &[
-            "string", "integer", "number", "boolean", "array", "object", "text",
-        ][..],
-    );
+    let ty = prop::sample::select(&["string", "integer", "number", "boolean", "array", "object", "text"][..]);
     (
         ty,
         prop::option::of(scalar()),
@@ -523,10 +469,7 @@ fn input_schema() -> impl Strategy<Value = Yaml> {
             map(vec![
                 ("type", typed.then(|| plain("object"))),
                 ("properties", Some(pairs(props))),
-                (
-                    "required",
-                    required.map(|r| Yaml::Seq(r.into_iter().map(plain).collect())),
-                ),
+                ("required", required.map(|r| Yaml::Seq(r.into_iter().map(plain).collect()))),
                 ("additionalProperties", closed.then(|| plain("false"))),
             ])
         })
@@ -543,34 +486,17 @@ fn window() -> impl Strategy<Value = Vec<(&'static str, Option<Yaml>)>> {
         prop::option::of(template_value()),
         prop::option::of(template_value()),
     )
-        .prop_map(|(since, until, start, end)| {
-            vec![
-                ("since", since),
-                ("until", until),
-                ("start", start),
-                ("end", end),
-            ]
-        })
+        .prop_map(|(since, until, start, end)| vec![("since", since), ("until", until), ("start", start), ("end", end)])
 }
 
 fn logs_action() -> impl Strategy<Value = Yaml> {
-    (
-        connection_name(),
-        prop::collection::vec(template_value(), 0..3),
-        template_value(),
-        window(),
-        prop::option::of(scalar()),
-    )
-        .prop_map(|(conn, groups, query, window, limit)| {
-            let mut e = vec![
-                ("connection", conn),
-                ("log_groups", Some(Yaml::Seq(groups))),
-                ("query", Some(query)),
-                ("limit", limit),
-            ];
+    (connection_name(), prop::collection::vec(template_value(), 0..3), template_value(), window(), prop::option::of(scalar())).prop_map(
+        |(conn, groups, query, window, limit)| {
+            let mut e = vec![("connection", conn), ("log_groups", Some(Yaml::Seq(groups))), ("query", Some(query)), ("limit", limit)];
             e.extend(window);
             map(vec![("logs_insights", Some(map(e)))])
-        })
+        },
+    )
 }
 
 fn metric_query() -> impl Strategy<Value = Yaml> {
@@ -587,10 +513,7 @@ fn metric_query() -> impl Strategy<Value = Yaml> {
                 ("id", Some(plain(id))),
                 ("namespace", namespace),
                 ("metric", metric),
-                (
-                    "dimensions",
-                    dim.map(|d| Yaml::Map(vec![("LoadBalancer".to_owned(), d)])),
-                ),
+                ("dimensions", dim.map(|d| Yaml::Map(vec![("LoadBalancer".to_owned(), d)]))),
                 ("stat", stat),
                 ("expression", expression),
             ])
@@ -598,21 +521,13 @@ fn metric_query() -> impl Strategy<Value = Yaml> {
 }
 
 fn metrics_action() -> impl Strategy<Value = Yaml> {
-    (
-        connection_name(),
-        prop::collection::vec(metric_query(), 0..3),
-        prop::option::of(template_value()),
-        window(),
-    )
-        .prop_map(|(conn, queries, period, window)| {
-            let mut e = vec![
-                ("connection", conn),
-                ("queries", Some(Yaml::Seq(queries))),
-                ("period", period),
-            ];
+    (connection_name(), prop::collection::vec(metric_query(), 0..3), prop::option::of(template_value()), window()).prop_map(
+        |(conn, queries, period, window)| {
+            let mut e = vec![("connection", conn), ("queries", Some(Yaml::Seq(queries))), ("period", period)];
             e.extend(window);
             map(vec![("metrics", Some(map(e)))])
-        })
+        },
+    )
 }
 
 fn http_action() -> impl Strategy<Value = Yaml> {
@@ -620,31 +535,10 @@ fn http_action() -> impl Strategy<Value = Yaml> {
         connection_name(),
         prop::option::of(prop::sample::select(&["GET", "post", "FETCH"][..]).prop_map(plain)),
         template_value(),
-        prop::option::of(prop::collection::vec(
-            (
-                prop::sample::select(&["q", "limit", "api_key"][..]),
-                template_value(),
-            ),
-            0..3,
-        )),
-        prop::option::of(prop::collection::vec(
-            (
-                prop::sample::select(&["Accept", "Authorization", "X Bad"][..]),
-                template_value(),
-            ),
-            0..3,
-        )),
+        prop::option::of(prop::collection::vec((prop::sample::select(&["q", "limit", "api_key"][..]), template_value()), 0..3)),
+        prop::option::of(prop::collection::vec((prop::sample::select(&["Accept", "Authorization", "X Bad"][..]), template_value()), 0..3)),
         prop::option::of(yaml_value()),
-        prop::option::of(prop::sample::select(
-            &[
-                ".",
-                ".[",
-                ".items | map(.id)",
-                "env.HOME",
-                "input",
-                "{a: .b}",
-            ][..],
-        )),
+        prop::option::of(prop::sample::select(&[".", ".[", ".items | map(.id)", "env.HOME", "input", "{a: .b}"][..])),
     )
         .prop_map(|(conn, method, url, query, headers, body, jq)| {
             map(vec![(
@@ -656,10 +550,7 @@ fn http_action() -> impl Strategy<Value = Yaml> {
                     ("query", query.map(pairs)),
                     ("headers", headers.map(pairs)),
                     ("body", body),
-                    (
-                        "response",
-                        jq.map(|j| map(vec![("jq", Some(Yaml::Scalar(j.to_owned(), true)))])),
-                    ),
+                    ("response", jq.map(|j| map(vec![("jq", Some(Yaml::Scalar(j.to_owned(), true)))]))),
                 ])),
             )])
         })
@@ -692,19 +583,11 @@ fn tool_document() -> impl Strategy<Value = Yaml> {
 }
 
 fn connection_document() -> impl Strategy<Value = Yaml> {
-    let aws = prop::option::of(
-        prop::option::of(scalar()).prop_map(|region| map(vec![("region", region)])),
-    );
+    let aws = prop::option::of(prop::option::of(scalar()).prop_map(|region| map(vec![("region", region)])));
     let http = prop::option::of(
         (
             template_value(),
-            prop::option::of(prop::collection::vec(
-                (
-                    prop::sample::select(&["Accept", "Authorization"][..]),
-                    template_value(),
-                ),
-                0..3,
-            )),
+            prop::option::of(prop::collection::vec((prop::sample::select(&["Accept", "Authorization"][..]), template_value()), 0..3)),
             prop::option::of(scalar()),
             prop::option::of(yaml_value()),
         )
@@ -718,19 +601,13 @@ fn connection_document() -> impl Strategy<Value = Yaml> {
             }),
     );
     (prop::sample::select(&["aws-default", "api"][..]), aws, http).prop_map(|(name, aws, http)| {
-        map(vec![
-            ("kind", Some(plain("connection"))),
-            ("name", Some(plain(name))),
-            ("aws", aws),
-            ("http", http),
-        ])
+        map(vec![("kind", Some(plain("connection"))), ("name", Some(plain(name))), ("aws", aws), ("http", http)])
     })
 }
 
 #[test]
 fn arbitrary_yaml_shapes_never_panic() {
-    let any_document =
-        prop_oneof![2 => document(), 3 => tool_document(), 1 => connection_document()];
+    let any_document = prop_oneof![2 => document(), 3 => tool_document(), 1 => connection_document()];
     proptest!(config(0x7002), |(docs in prop::collection::vec(any_document, 1..4))| {
         lint_files(&[("spec.yaml".to_owned(), to_yaml(&docs).into_bytes())])?;
     });
@@ -741,31 +618,19 @@ fn the_yaml_writer_writes_yaml() {
     // The generator above is only useful if its output parses; check it on a fixed tree.
     let doc = Yaml::Map(vec![
         ("kind".to_owned(), Yaml::Scalar("tool".to_owned(), false)),
-        (
-            "input".to_owned(),
-            Yaml::Map(vec![(
-                "type".to_owned(),
-                Yaml::Scalar("object".to_owned(), false),
-            )]),
-        ),
+        ("input".to_owned(), Yaml::Map(vec![("type".to_owned(), Yaml::Scalar("object".to_owned(), false))])),
         (
             "examples".to_owned(),
             Yaml::Seq(vec![Yaml::Map(vec![(
                 "args".to_owned(),
-                Yaml::Flow(Box::new(Yaml::Map(vec![(
-                    "a".to_owned(),
-                    Yaml::Scalar("x\"y".to_owned(), true),
-                )]))),
+                Yaml::Flow(Box::new(Yaml::Map(vec![("a".to_owned(), Yaml::Scalar("x\"y".to_owned(), true))]))),
             )])]),
         ),
     ]);
     let text = to_yaml(&[doc]);
     let parsed = toolwright::spec::yaml::parse_documents(&text);
     assert_eq!(parsed.len(), 1, "{text}");
-    assert!(
-        matches!(parsed[0], toolwright::spec::yaml::Parsed::Doc(_)),
-        "{text}"
-    );
+    assert!(matches!(parsed[0], toolwright::spec::yaml::Parsed::Doc(_)), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -824,11 +689,7 @@ fn apply(text: &str, m: &Mutation) -> String {
             if d > 0 {
                 l.insert_str(0, &" ".repeat(usize::from(d.unsigned_abs())));
             } else {
-                let strip = l
-                    .chars()
-                    .take(usize::from(d.unsigned_abs()))
-                    .take_while(|c| *c == ' ')
-                    .count();
+                let strip = l.chars().take(usize::from(d.unsigned_abs())).take_while(|c| *c == ' ').count();
                 l.drain(..strip);
             }
         }
@@ -838,11 +699,7 @@ fn apply(text: &str, m: &Mutation) -> String {
             let count = l.chars().count();
             if count > 0 {
                 let at = c % count;
-                *l = l
-                    .chars()
-                    .enumerate()
-                    .map(|(j, x)| if j == at { ch } else { x })
-                    .collect();
+                *l = l.chars().enumerate().map(|(j, x)| if j == at { ch } else { x }).collect();
             }
         }
         Mutation::Truncate(per_mille) => {
@@ -883,10 +740,6 @@ fn the_unmutated_bundled_specs_lint_clean() {
         std::fs::write(path, text).expect("write");
     }
     let compiled = compile_paths(&[dir.path().join("tools.d")]);
-    assert!(
-        compiled.diagnostics.is_empty(),
-        "{:?}",
-        compiled.diagnostics
-    );
+    assert!(compiled.diagnostics.is_empty(), "{:?}", compiled.diagnostics);
     assert!(compiled.catalog.is_some());
 }

@@ -64,11 +64,7 @@ impl fmt::Debug for AwsClients {
 
 impl AwsClients {
     /// The clients of an `aws` connection. Nothing is loaded until the first call.
-    pub fn for_connection(
-        name: &str,
-        connection: &Arc<Connection>,
-        settings: &AwsConnectionSpec,
-    ) -> AwsClients {
+    pub fn for_connection(name: &str, connection: &Arc<Connection>, settings: &AwsConnectionSpec) -> AwsClients {
         AwsClients {
             name: Some(name.to_owned()),
             connection: Some(connection.clone()),
@@ -79,12 +75,7 @@ impl AwsClients {
 
     /// The clients for CloudWatch actions without a connection: the standard chain alone.
     pub fn without_connection() -> AwsClients {
-        AwsClients {
-            name: None,
-            connection: None,
-            settings: AwsConnectionSpec::default(),
-            loaded: OnceCell::new(),
-        }
+        AwsClients { name: None, connection: None, settings: AwsConnectionSpec::default(), loaded: OnceCell::new() }
     }
 
     /// The CloudWatch Logs client, built on first use.
@@ -126,14 +117,9 @@ async fn load(settings: &AwsConnectionSpec) -> Loaded {
         Some(role) => {
             // The role is assumed with the credentials of the chain (or the profile) above;
             // the provider refreshes the session before it expires.
-            let provider = aws_config::sts::AssumeRoleProvider::builder(role.clone())
-                .session_name(SESSION_NAME)
-                .configure(&base)
-                .build()
-                .await;
-            base.into_builder()
-                .credentials_provider(SharedCredentialsProvider::new(provider))
-                .build()
+            let provider =
+                aws_config::sts::AssumeRoleProvider::builder(role.clone()).session_name(SESSION_NAME).configure(&base).build().await;
+            base.into_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build()
         }
         None => base,
     };
@@ -199,34 +185,19 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: fmt::Debug + 'static,
 {
-    let Attempt {
-        service,
-        action,
-        resource,
-    } = attempt;
-    let on = resource
-        .as_deref()
-        .map(|r| format!(" on {r}"))
-        .unwrap_or_default();
+    let Attempt { service, action, resource } = attempt;
+    let on = resource.as_deref().map(|r| format!(" on {r}")).unwrap_or_default();
     match err {
         SdkError::ServiceError(context) => {
             let e = context.err();
             let code = e.code().unwrap_or("unknown error");
-            let said = e
-                .message()
-                .map(|m| format!(" (AWS said: {})", redact(m)))
-                .unwrap_or_default();
+            let said = e.message().map(|m| format!(" (AWS said: {})", redact(m))).unwrap_or_default();
             match code {
-                "AccessDenied"
-                | "AccessDeniedException"
-                | "UnauthorizedOperation"
-                | "NotAuthorized" => format!(
+                "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "NotAuthorized" => format!(
                     "access denied: the AWS credentials in use may not call `{action}`{on}; grant `{action}` in their IAM policy{said}"
                 ),
                 "ResourceNotFoundException" | "ResourceNotFound" => match resource {
-                    Some(r) => format!(
-                        "{service} could not find {r} (`{action}`): check the name, the account and the region{said}"
-                    ),
+                    Some(r) => format!("{service} could not find {r} (`{action}`): check the name, the account and the region{said}"),
                     None => format!("{service} could not find what `{action}` asked for{said}"),
                 },
                 "MalformedQueryException" => format!(
@@ -245,13 +216,8 @@ where
                 {
                     format!("{service} refused `{action}` as invalid ({c}){said}")
                 }
-                c if c.starts_with("InternalFailure")
-                    || c.starts_with("ServiceUnavailable")
-                    || c.starts_with("InternalServiceError") =>
-                {
-                    format!(
-                        "{service} failed on its side ({c}) even after the SDK's retries; try again later{said}"
-                    )
+                c if c.starts_with("InternalFailure") || c.starts_with("ServiceUnavailable") || c.starts_with("InternalServiceError") => {
+                    format!("{service} failed on its side ({c}) even after the SDK's retries; try again later{said}")
                 }
                 c => format!("{service} refused `{action}` ({c}){said}"),
             }
@@ -290,10 +256,8 @@ fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-static KEY_ID_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA|AROA|AIDA)[0-9A-Z]{12,}\b").expect("static regex"));
-static LONG_TOKEN_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9/+=]{32,}").expect("static regex"));
+static KEY_ID_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA|AROA|AIDA)[0-9A-Z]{12,}\b").expect("static regex"));
+static LONG_TOKEN_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9/+=]{32,}").expect("static regex"));
 
 /// Replaces what looks like an access key id, a secret key or a session token with `***`,
 /// and keeps a message short. A long run of base64 characters counts as a key only when it
@@ -305,11 +269,7 @@ pub(crate) fn redact(text: &str) -> String {
         let mixed = run.chars().any(|c| c.is_ascii_digit())
             && run.chars().any(|c| c.is_ascii_uppercase())
             && run.chars().any(|c| c.is_ascii_lowercase());
-        if mixed {
-            "***".to_owned()
-        } else {
-            run.to_owned()
-        }
+        if mixed { "***".to_owned() } else { run.to_owned() }
     });
     let mut out: String = text.chars().take(600).collect();
     if out.len() < text.len() {

@@ -59,22 +59,11 @@ impl RunningQuery {
     /// Sends StopQuery (bounded by [`STOP_GRACE`]); `Err` says why it did not work. The guard
     /// stays armed until StopQuery has answered, so a call dropped meanwhile still stops it.
     async fn stop(&mut self) -> Result<(), String> {
-        let answer = tokio::time::timeout(
-            STOP_GRACE,
-            self.client.stop_query().query_id(&self.id).send(),
-        )
-        .await;
+        let answer = tokio::time::timeout(STOP_GRACE, self.client.stop_query().query_id(&self.id).send()).await;
         self.armed = false;
         match answer {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(describe_error(
-                &Attempt {
-                    service: "CloudWatch Logs",
-                    action: "logs:StopQuery",
-                    resource: None,
-                },
-                &e,
-            )),
+            Ok(Err(e)) => Err(describe_error(&Attempt { service: "CloudWatch Logs", action: "logs:StopQuery", resource: None }, &e)),
             Err(_) => Err("StopQuery did not answer in time".to_owned()),
         }
     }
@@ -99,26 +88,9 @@ impl Drop for RunningQuery {
 
 /// Runs one Logs Insights request and shapes its rows for the model (cut to `max_bytes` at a
 /// row boundary). Errors are messages for the model.
-pub async fn run(
-    client: &Client,
-    request: &LogsRequest,
-    max_bytes: usize,
-    ctx: &CallContext,
-) -> Result<ToolOutput, String> {
-    let groups = request
-        .log_groups
-        .iter()
-        .map(|g| format!("`{g}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let resource = Some(format!(
-        "log group{} {groups}",
-        if request.log_groups.len() == 1 {
-            ""
-        } else {
-            "s"
-        }
-    ));
+pub async fn run(client: &Client, request: &LogsRequest, max_bytes: usize, ctx: &CallContext) -> Result<ToolOutput, String> {
+    let groups = request.log_groups.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ");
+    let resource = Some(format!("log group{} {groups}", if request.log_groups.len() == 1 { "" } else { "s" }));
     let limit = request.limit.clamp(1, MAX_PAGE);
     let limit_i32 = i32::try_from(limit).unwrap_or(i32::MAX);
 
@@ -135,29 +107,16 @@ pub async fn run(
     let started = match tokio::time::timeout_at(ctx.deadline + STOP_GRACE, start).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => {
-            return Err(describe_error(
-                &Attempt {
-                    service: "CloudWatch Logs",
-                    action: "logs:StartQuery",
-                    resource,
-                },
-                &e,
-            ));
+            return Err(describe_error(&Attempt { service: "CloudWatch Logs", action: "logs:StartQuery", resource }, &e));
         }
         Err(_) => {
-            return Err(
-                "CloudWatch Logs did not answer StartQuery before the tool's timeout".to_owned(),
-            );
+            return Err("CloudWatch Logs did not answer StartQuery before the tool's timeout".to_owned());
         }
     };
     let Some(id) = started.query_id().map(str::to_owned) else {
         return Err("CloudWatch Logs answered StartQuery without a query id".to_owned());
     };
-    let mut query = RunningQuery {
-        client: client.clone(),
-        id: id.clone(),
-        armed: true,
-    };
+    let mut query = RunningQuery { client: client.clone(), id: id.clone(), armed: true };
     if ctx.cancel.is_cancelled() {
         return Err(interrupted(&mut query, Interrupt::Cancelled, None).await);
     }
@@ -171,57 +130,28 @@ pub async fn run(
             return Err(interrupted(&mut query, why, last.as_ref()).await);
         }
         wait = (wait * 2).min(MAX_POLL_INTERVAL);
-        let answer = match guarded(
-            ctx,
-            client
-                .get_query_results()
-                .query_id(&id)
-                .max_items(page_size)
-                .send(),
-        )
-        .await
-        {
+        let answer = match guarded(ctx, client.get_query_results().query_id(&id).max_items(page_size).send()).await {
             Err(why) => return Err(interrupted(&mut query, why, last.as_ref()).await),
             Ok(Err(e)) => {
                 // The query is abandoned: stop it (best effort) before reporting.
                 let _ = query.stop().await;
-                return Err(describe_error(
-                    &Attempt {
-                        service: "CloudWatch Logs",
-                        action: "logs:GetQueryResults",
-                        resource: None,
-                    },
-                    &e,
-                ));
+                return Err(describe_error(&Attempt { service: "CloudWatch Logs", action: "logs:GetQueryResults", resource: None }, &e));
             }
             Ok(Ok(answer)) => answer,
         };
         polls += 1;
-        let status = answer
-            .status()
-            .cloned()
-            .unwrap_or(QueryStatus::UnknownValue);
+        let status = answer.status().cloned().unwrap_or(QueryStatus::UnknownValue);
         match status {
             QueryStatus::Complete => {
                 query.disarm();
                 break answer;
             }
             QueryStatus::Scheduled | QueryStatus::Running => {
-                let scanned = answer
-                    .statistics()
-                    .map_or(0.0, QueryStatistics::records_scanned);
+                let scanned = answer.statistics().map_or(0.0, QueryStatistics::records_scanned);
                 if let Some(progress) = &ctx.progress {
                     // The number of polls always increases, as MCP requires of progress values.
                     #[allow(clippy::cast_precision_loss)]
-                    progress(
-                        polls as f64,
-                        None,
-                        format!(
-                            "query {}, {} records scanned",
-                            status.as_str(),
-                            whole(scanned)
-                        ),
-                    );
+                    progress(polls as f64, None, format!("query {}, {} records scanned", status.as_str(), whole(scanned)));
                 }
                 last = Some((status, answer.statistics().cloned()));
             }
@@ -241,28 +171,29 @@ pub async fn run(
         if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit || pages >= MAX_PAGES {
             break;
         }
-        let want =
-            i32::try_from(limit - i64::try_from(rows.len()).unwrap_or(0)).unwrap_or(i32::MAX);
+        let want = i32::try_from(limit - i64::try_from(rows.len()).unwrap_or(0)).unwrap_or(i32::MAX);
         let answer = match guarded(ctx, client.get_query_results().query_id(&id).next_token(&t).max_items(want).send()).await {
-            Err(Interrupt::Cancelled) => return Err("the call was cancelled by the client while the query's results were being read".to_owned()),
-            Err(Interrupt::Deadline) => return Err("the query finished, but reading its results did not finish before the tool's timeout; ask for fewer rows".to_owned()),
-            Ok(Err(e)) => return Err(describe_error(&Attempt { service: "CloudWatch Logs", action: "logs:GetQueryResults", resource: None }, &e)),
+            Err(Interrupt::Cancelled) => {
+                return Err("the call was cancelled by the client while the query's results were being read".to_owned());
+            }
+            Err(Interrupt::Deadline) => {
+                return Err(
+                    "the query finished, but reading its results did not finish before the tool's timeout; ask for fewer rows".to_owned()
+                );
+            }
+            Ok(Err(e)) => {
+                return Err(describe_error(&Attempt { service: "CloudWatch Logs", action: "logs:GetQueryResults", resource: None }, &e));
+            }
             Ok(Ok(answer)) => answer,
         };
         pages += 1;
         push_rows(&mut rows, answer.results(), limit);
-        token = answer
-            .next_token()
-            .filter(|next| *next != t)
-            .map(str::to_owned);
+        token = answer.next_token().filter(|next| *next != t).map(str::to_owned);
     }
 
     let mut result = Map::new();
     result.insert("rows".to_owned(), Value::Array(rows));
-    result.insert(
-        "statistics".to_owned(),
-        statistics_json(statistics.as_ref()),
-    );
+    result.insert("statistics".to_owned(), statistics_json(statistics.as_ref()));
     Ok(output::shape_json(Value::Object(result), max_bytes))
 }
 
@@ -277,13 +208,7 @@ fn push_rows(rows: &mut Vec<Value>, results: &[Vec<ResultField>], limit: i64) {
             .filter_map(|f| {
                 let name = f.field()?;
                 // `@ptr` is an opaque pointer for GetLogRecord, useless to a model.
-                (name != "@ptr").then(|| {
-                    (
-                        name.to_owned(),
-                        f.value()
-                            .map_or(Value::Null, |v| Value::String(v.to_owned())),
-                    )
-                })
+                (name != "@ptr").then(|| (name.to_owned(), f.value().map_or(Value::Null, |v| Value::String(v.to_owned()))))
             })
             .collect();
         rows.push(Value::Object(row));
@@ -293,11 +218,7 @@ fn push_rows(rows: &mut Vec<Value>, results: &[Vec<ResultField>], limit: i64) {
 /// A count from the API (a double) as a JSON integer when it is whole.
 fn whole(x: f64) -> Value {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.0e15 {
-        json!(x as u64)
-    } else {
-        json!(x)
-    }
+    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.0e15 { json!(x as u64) } else { json!(x) }
 }
 
 fn statistics_json(s: Option<&QueryStatistics>) -> Value {
@@ -322,19 +243,11 @@ fn ended_badly(status: &QueryStatus) -> String {
 }
 
 /// Stops the query after the deadline passed or the client cancelled, and says so.
-async fn interrupted(
-    query: &mut RunningQuery,
-    why: Interrupt,
-    last: Option<&(QueryStatus, Option<QueryStatistics>)>,
-) -> String {
+async fn interrupted(query: &mut RunningQuery, why: Interrupt, last: Option<&(QueryStatus, Option<QueryStatistics>)>) -> String {
     let stopped = query.stop().await;
     let state = last.map(|(status, stats)| {
         let scanned = stats.as_ref().map_or(0.0, QueryStatistics::records_scanned);
-        format!(
-            " (last status {}, {} records scanned)",
-            status.as_str(),
-            whole(scanned)
-        )
+        format!(" (last status {}, {} records scanned)", status.as_str(), whole(scanned))
     });
     let stop = match stopped {
         Ok(()) => "was stopped (StopQuery)".to_owned(),
@@ -345,9 +258,6 @@ async fn interrupted(
             "the Logs Insights query timed out: it did not finish before the tool's timeout and {stop}{}; narrow the time window or the search, or raise the tool's `timeout`",
             state.unwrap_or_default()
         ),
-        Interrupt::Cancelled => format!(
-            "the Logs Insights query was cancelled by the client and {stop}{}",
-            state.unwrap_or_default()
-        ),
+        Interrupt::Cancelled => format!("the Logs Insights query was cancelled by the client and {stop}{}", state.unwrap_or_default()),
     }
 }

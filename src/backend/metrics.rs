@@ -8,9 +8,7 @@
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::primitives::{DateTime, DateTimeFormat};
-use aws_sdk_cloudwatch::types::{
-    Dimension, MessageData, Metric, MetricDataQuery, MetricStat, ScanBy, StandardUnit,
-};
+use aws_sdk_cloudwatch::types::{Dimension, MessageData, Metric, MetricDataQuery, MetricStat, ScanBy, StandardUnit};
 use serde_json::{Map, Value, json};
 
 use super::aws::{Attempt, describe_error};
@@ -32,27 +30,14 @@ struct Series {
 }
 
 /// Runs one GetMetricData request and shapes the series for the model.
-pub async fn run(
-    client: &Client,
-    request: &MetricsRequest,
-    max_bytes: usize,
-    ctx: &CallContext,
-) -> Result<ToolOutput, String> {
-    let queries: Vec<MetricDataQuery> = request
-        .queries
-        .iter()
-        .map(|q| data_query(q, request.period))
-        .collect();
+pub async fn run(client: &Client, request: &MetricsRequest, max_bytes: usize, ctx: &CallContext) -> Result<ToolOutput, String> {
+    let queries: Vec<MetricDataQuery> = request.queries.iter().map(|q| data_query(q, request.period)).collect();
     // The series in the order of the spec's queries; a query with `return_data: false` has none.
     let mut series: Vec<Series> = request
         .queries
         .iter()
         .filter(|q| q.return_data)
-        .map(|q| Series {
-            id: q.id.clone(),
-            label: q.label.clone(),
-            ..Series::default()
-        })
+        .map(|q| Series { id: q.id.clone(), label: q.label.clone(), ..Series::default() })
         .collect();
     let mut messages: Vec<Value> = Vec::new();
     let mut token: Option<String> = None;
@@ -72,36 +57,17 @@ pub async fn run(
             answer = send => answer,
         };
         let answer = answer.map_err(|e| {
-            let metrics: Vec<String> = request
-                .queries
-                .iter()
-                .filter_map(|q| q.metric.as_ref().map(|m| format!("`{m}`")))
-                .collect();
-            let resource = (!metrics.is_empty()).then(|| {
-                format!(
-                    "metric{} {}",
-                    if metrics.len() == 1 { "" } else { "s" },
-                    metrics.join(", ")
-                )
-            });
-            describe_error(
-                &Attempt {
-                    service: "CloudWatch",
-                    action: "cloudwatch:GetMetricData",
-                    resource,
-                },
-                &e,
-            )
+            let metrics: Vec<String> = request.queries.iter().filter_map(|q| q.metric.as_ref().map(|m| format!("`{m}`"))).collect();
+            let resource =
+                (!metrics.is_empty()).then(|| format!("metric{} {}", if metrics.len() == 1 { "" } else { "s" }, metrics.join(", ")));
+            describe_error(&Attempt { service: "CloudWatch", action: "cloudwatch:GetMetricData", resource }, &e)
         })?;
         for result in answer.metric_data_results() {
             let id = result.id().unwrap_or_default();
             let index = match series.iter().position(|s| s.id == id) {
                 Some(i) => i,
                 None => {
-                    series.push(Series {
-                        id: id.to_owned(),
-                        ..Series::default()
-                    });
+                    series.push(Series { id: id.to_owned(), ..Series::default() });
                     series.len() - 1
                 }
             };
@@ -114,14 +80,10 @@ pub async fn run(
             }
             s.timestamps.extend(result.timestamps().iter().map(rfc3339));
             s.values.extend_from_slice(result.values());
-            s.messages
-                .extend(result.messages().iter().map(message_json));
+            s.messages.extend(result.messages().iter().map(message_json));
         }
         messages.extend(answer.messages().iter().map(message_json));
-        token = answer
-            .next_token()
-            .filter(|next| Some(*next) != token.as_deref())
-            .map(str::to_owned);
+        token = answer.next_token().filter(|next| Some(*next) != token.as_deref()).map(str::to_owned);
         if token.is_none() {
             break;
         }
@@ -138,25 +100,13 @@ pub async fn run(
 /// The API query for one rendered query. Expressions get the period only when they are
 /// Metrics Insights queries (`SELECT ...`); math expressions take it from their inputs.
 fn data_query(q: &MetricQuery, period: i32) -> MetricDataQuery {
-    let builder = MetricDataQuery::builder()
-        .id(&q.id)
-        .set_label(q.label.clone())
-        .return_data(q.return_data);
+    let builder = MetricDataQuery::builder().id(&q.id).set_label(q.label.clone()).return_data(q.return_data);
     if let Some(expression) = &q.expression {
-        let insights = expression
-            .trim_start()
-            .get(..6)
-            .is_some_and(|w| w.eq_ignore_ascii_case("select"));
-        return builder
-            .expression(expression)
-            .set_period(insights.then_some(period))
-            .build();
+        let insights = expression.trim_start().get(..6).is_some_and(|w| w.eq_ignore_ascii_case("select"));
+        return builder.expression(expression).set_period(insights.then_some(period)).build();
     }
-    let dimensions: Vec<Dimension> = q
-        .dimensions
-        .iter()
-        .map(|(name, value)| Dimension::builder().name(name).value(value).build())
-        .collect();
+    let dimensions: Vec<Dimension> =
+        q.dimensions.iter().map(|(name, value)| Dimension::builder().name(name).value(value).build()).collect();
     let metric = Metric::builder()
         .set_namespace(q.namespace.clone())
         .set_metric_name(q.metric.clone())
@@ -172,8 +122,7 @@ fn data_query(q: &MetricQuery, period: i32) -> MetricDataQuery {
 }
 
 fn rfc3339(t: &DateTime) -> String {
-    t.fmt(DateTimeFormat::DateTime)
-        .unwrap_or_else(|_| t.secs().to_string())
+    t.fmt(DateTimeFormat::DateTime).unwrap_or_else(|_| t.secs().to_string())
 }
 
 fn message_json(m: &MessageData) -> Value {
@@ -205,19 +154,10 @@ fn build(head: &Value, series: &[Series], messages: &[Value], keep: Option<usize
             let from = keep.map_or(0, |k| total.saturating_sub(k));
             let mut o = Map::new();
             o.insert("id".into(), json!(s.id));
-            o.insert(
-                "label".into(),
-                json!(s.label.clone().unwrap_or_else(|| s.id.clone())),
-            );
+            o.insert("label".into(), json!(s.label.clone().unwrap_or_else(|| s.id.clone())));
             o.insert("status".into(), json!(s.status));
-            o.insert(
-                "timestamps".into(),
-                json!(s.timestamps.get(from..).unwrap_or_default()),
-            );
-            o.insert(
-                "values".into(),
-                json!(s.values.get(from..).unwrap_or_default()),
-            );
+            o.insert("timestamps".into(), json!(s.timestamps.get(from..).unwrap_or_default()));
+            o.insert("values".into(), json!(s.values.get(from..).unwrap_or_default()));
             o.insert("summary".into(), summary(&s.values));
             if from > 0 {
                 o.insert("points_kept".into(), json!(total - from));
@@ -262,11 +202,7 @@ fn shape(head: Value, series: &[Series], messages: &[Value], max_bytes: usize) -
     }
     let value = build(&head, series, messages, Some(lo));
     let text = serde_json::to_string(&value).unwrap_or_default();
-    ToolOutput {
-        structured: Some(value),
-        text,
-        truncated: true,
-    }
+    ToolOutput { structured: Some(value), text, truncated: true }
 }
 
 #[cfg(test)]
@@ -278,9 +214,7 @@ mod tests {
             id: "m1".into(),
             label: Some("Latency".into()),
             status: Some("Complete".into()),
-            timestamps: (0..n)
-                .map(|i| rfc3339(&DateTime::from_secs(1_800_000_000 + 60 * i as i64)))
-                .collect(),
+            timestamps: (0..n).map(|i| rfc3339(&DateTime::from_secs(1_800_000_000 + 60 * i as i64))).collect(),
             values: (0..n).map(|i| i as f64).collect(),
             messages: Vec::new(),
         }
@@ -288,10 +222,7 @@ mod tests {
 
     #[test]
     fn summary_covers_every_point() {
-        assert_eq!(
-            summary(&[3.0, 1.0, 2.0]),
-            json!({"min": 1.0, "max": 3.0, "average": 2.0, "last": 2.0, "count": 3})
-        );
+        assert_eq!(summary(&[3.0, 1.0, 2.0]), json!({"min": 1.0, "max": 3.0, "average": 2.0, "last": 2.0, "count": 3}));
         assert_eq!(summary(&[])["count"], json!(0));
     }
 
@@ -307,26 +238,14 @@ mod tests {
         let kept = first["points_kept"].as_u64().expect("points_kept") as usize;
         assert!(kept > 10 && kept < 500, "{kept}");
         assert_eq!(first["values"].as_array().map(Vec::len), Some(kept));
-        assert_eq!(
-            first["values"].as_array().and_then(|a| a.last()),
-            Some(&json!(499.0))
-        );
+        assert_eq!(first["values"].as_array().and_then(|a| a.last()), Some(&json!(499.0)));
         assert_eq!(first["summary"]["count"], json!(500));
         assert_eq!(first["summary"]["min"], json!(0.0));
         // One more point would not fit.
-        assert!(
-            serde_json::to_string(&build(&head, &s, &[], Some(kept + 1)))
-                .expect("json")
-                .len()
-                > 2_000
-        );
+        assert!(serde_json::to_string(&build(&head, &s, &[], Some(kept + 1))).expect("json").len() > 2_000);
 
         let small = shape(head, &[series(3)], &[], 2_000);
         assert!(!small.truncated);
-        assert!(
-            small.structured.expect("structured")["series"][0]
-                .get("points_kept")
-                .is_none()
-        );
+        assert!(small.structured.expect("structured")["series"][0].get("points_kept").is_none());
     }
 }

@@ -60,40 +60,29 @@ impl Backends {
         for (name, connection) in catalog.connections() {
             match connection.as_ref() {
                 Connection::Http(settings) => {
-                    http.insert(
-                        name.clone(),
-                        HttpClient::for_connection(name, connection, settings)?,
-                    );
+                    http.insert(name.clone(), HttpClient::for_connection(name, connection, settings)?);
                 }
                 Connection::Aws(settings) => {
-                    aws.insert(
-                        name.clone(),
-                        AwsClients::for_connection(name, connection, settings),
-                    );
+                    aws.insert(name.clone(), AwsClients::for_connection(name, connection, settings));
                 }
             }
         }
         let without_connection = HttpClient::without_connection()?;
         Ok(Backends {
-            inner: Arc::new(Clients {
-                http,
-                without_connection,
-                aws,
-                aws_without_connection: AwsClients::without_connection(),
-            }),
+            inner: Arc::new(Clients { http, without_connection, aws, aws_without_connection: AwsClients::without_connection() }),
         })
     }
 
     /// The client for a request's connection, checked to belong to `catalog`.
-    fn http_client(
-        &self,
-        catalog: &Catalog,
-        connection: Option<&str>,
-    ) -> Result<&HttpClient, String> {
+    fn http_client(&self, catalog: &Catalog, connection: Option<&str>) -> Result<&HttpClient, String> {
         let Some(name) = connection else {
             return Ok(&self.inner.without_connection);
         };
-        let client = self.inner.http.get(name).ok_or_else(|| format!("internal: no HTTP client for connection `{name}`; the backends were built for another catalog"))?;
+        let client = self
+            .inner
+            .http
+            .get(name)
+            .ok_or_else(|| format!("internal: no HTTP client for connection `{name}`; the backends were built for another catalog"))?;
         match (catalog.connection(name), &client.connection) {
             (Some(current), Some(built)) if Arc::ptr_eq(current, built) => Ok(client),
             _ => Err(format!(
@@ -103,15 +92,15 @@ impl Backends {
     }
 
     /// The AWS clients for a request's connection, checked to belong to `catalog`.
-    fn aws_clients(
-        &self,
-        catalog: &Catalog,
-        connection: Option<&str>,
-    ) -> Result<&AwsClients, String> {
+    fn aws_clients(&self, catalog: &Catalog, connection: Option<&str>) -> Result<&AwsClients, String> {
         let Some(name) = connection else {
             return Ok(&self.inner.aws_without_connection);
         };
-        let clients = self.inner.aws.get(name).ok_or_else(|| format!("internal: no AWS clients for connection `{name}`; the backends were built for another catalog"))?;
+        let clients = self
+            .inner
+            .aws
+            .get(name)
+            .ok_or_else(|| format!("internal: no AWS clients for connection `{name}`; the backends were built for another catalog"))?;
         match (catalog.connection(name), &clients.connection) {
             (Some(current), Some(built)) if Arc::ptr_eq(current, built) => Ok(clients),
             _ => Err(format!(
@@ -135,11 +124,7 @@ pub struct ToolOutput {
 impl ToolOutput {
     /// The result of a call that returned nothing (such as HTTP 204).
     pub fn empty() -> ToolOutput {
-        ToolOutput {
-            structured: None,
-            text: String::new(),
-            truncated: false,
-        }
+        ToolOutput { structured: None, text: String::new(), truncated: false }
     }
 }
 
@@ -178,9 +163,6 @@ pub async fn execute(
     };
     match tokio::time::timeout_at(bound, call).await {
         Ok(result) => result,
-        Err(_) => Err(format!(
-            "the call timed out after {}",
-            humantime::format_duration(tool.timeout)
-        )),
+        Err(_) => Err(format!("the call timed out after {}", humantime::format_duration(tool.timeout))),
     }
 }

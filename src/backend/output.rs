@@ -47,20 +47,12 @@ pub fn shape_json(value: Value, max_bytes: usize) -> ToolOutput {
     let object = into_object(value);
     let text = compact(&object);
     if text.len() <= max_bytes {
-        return ToolOutput {
-            structured: Some(Value::Object(object)),
-            text,
-            truncated: false,
-        };
+        return ToolOutput { structured: Some(Value::Object(object)), text, truncated: false };
     }
     match cut_array(&object, max_bytes) {
         Some(cut) => {
             let text = compact(&cut);
-            ToolOutput {
-                structured: Some(Value::Object(cut)),
-                text,
-                truncated: true,
-            }
+            ToolOutput { structured: Some(Value::Object(cut)), text, truncated: true }
         }
         None => {
             // Pretty printing puts every element and field on its own line, so the text
@@ -81,11 +73,7 @@ pub fn shape_json(value: Value, max_bytes: usize) -> ToolOutput {
 /// note itself, in which case only the note is returned.
 pub fn shape_text(text: String, max_bytes: usize) -> ToolOutput {
     if text.len() <= max_bytes {
-        return ToolOutput {
-            structured: None,
-            text,
-            truncated: false,
-        };
+        return ToolOutput { structured: None, text, truncated: false };
     }
     let total = text.len();
     // The note is measured with the total in place of the kept count: the kept count has
@@ -103,11 +91,7 @@ pub fn shape_text(text: String, max_bytes: usize) -> ToolOutput {
     let mut out = text;
     out.truncate(cut);
     out.push_str(&truncation_note(cut, total));
-    ToolOutput {
-        structured: None,
-        text: out,
-        truncated: true,
-    }
+    ToolOutput { structured: None, text: out, truncated: true }
 }
 
 /// The note appended to cut text.
@@ -144,16 +128,9 @@ fn cut_array(object: &Map<String, Value>, max_bytes: usize) -> Option<Map<String
             Value::Array(items) if !items.is_empty() => Some((k, items)),
             _ => None,
         })
-        .max_by_key(|(_, items)| {
-            items
-                .iter()
-                .map(|i| serde_json::to_string(i).map_or(0, |s| s.len()))
-                .sum::<usize>()
-        })?;
+        .max_by_key(|(_, items)| items.iter().map(|i| serde_json::to_string(i).map_or(0, |s| s.len())).sum::<usize>())?;
     let total = items.len();
-    let nested = [TRUNCATED_KEY, KEPT_KEY, TOTAL_KEY]
-        .iter()
-        .any(|k| object.contains_key(*k));
+    let nested = [TRUNCATED_KEY, KEPT_KEY, TOTAL_KEY].iter().any(|k| object.contains_key(*k));
 
     // The frame is everything but the array's elements, with the counts at their widest.
     let mut frame = object.clone();
@@ -180,21 +157,13 @@ fn cut_array(object: &Map<String, Value>, max_bytes: usize) -> Option<Map<String
     }
     let mut cut = object.clone();
     // Inserting under an existing key keeps its position (serde_json's `preserve_order`).
-    cut.insert(
-        key.clone(),
-        Value::Array(items.iter().take(kept).cloned().collect()),
-    );
+    cut.insert(key.clone(), Value::Array(items.iter().take(kept).cloned().collect()));
     Some(with_counts(cut, nested, kept, total))
 }
 
 /// Adds the truncation keys beside the cut array, or around the object when it already
 /// uses one of those keys.
-fn with_counts(
-    object: Map<String, Value>,
-    nested: bool,
-    kept: usize,
-    total: usize,
-) -> Map<String, Value> {
+fn with_counts(object: Map<String, Value>, nested: bool, kept: usize, total: usize) -> Map<String, Value> {
     let mut out = if nested {
         let mut wrapper = Map::with_capacity(4);
         wrapper.insert(RESULT_KEY.to_owned(), Value::Object(object));
@@ -216,29 +185,17 @@ mod tests {
     #[test]
     fn small_values_pass_unchanged_and_non_objects_are_wrapped() {
         let out = shape_json(json!({"a": 1}), 100);
-        assert_eq!(
-            out,
-            ToolOutput {
-                structured: Some(json!({"a": 1})),
-                text: r#"{"a":1}"#.to_owned(),
-                truncated: false
-            }
-        );
+        assert_eq!(out, ToolOutput { structured: Some(json!({"a": 1})), text: r#"{"a":1}"#.to_owned(), truncated: false });
         let out = shape_json(json!([1, 2]), 100);
         assert_eq!(out.structured, Some(json!({"result": [1, 2]})));
         assert_eq!(out.text, r#"{"result":[1,2]}"#);
-        assert_eq!(
-            shape_json(Value::Null, 100).structured,
-            Some(json!({"result": null}))
-        );
+        assert_eq!(shape_json(Value::Null, 100).structured, Some(json!({"result": null})));
         assert_eq!(shape_json(json!("x"), 100).text, r#"{"result":"x"}"#);
     }
 
     #[test]
     fn a_top_level_array_is_cut_at_an_element_boundary() {
-        let items: Vec<Value> = (0..100)
-            .map(|i| json!({"id": i, "name": format!("item-{i}")}))
-            .collect();
+        let items: Vec<Value> = (0..100).map(|i| json!({"id": i, "name": format!("item-{i}")})).collect();
         let out = shape_json(Value::Array(items), 300);
         assert!(out.truncated);
         assert!(out.text.len() <= 300, "{}", out.text.len());
@@ -265,18 +222,12 @@ mod tests {
         assert_eq!(s["items"].as_array().map(Vec::len), Some(kept));
         assert_eq!(s["total"], json!(50));
         // The cut array keeps its place before the added keys.
-        assert!(
-            out.text
-                .starts_with(r#"{"count":50,"tags":["a"],"items":[{"n":0}"#),
-            "{}",
-            out.text
-        );
+        assert!(out.text.starts_with(r#"{"count":50,"tags":["a"],"items":[{"n":0}"#), "{}", out.text);
     }
 
     #[test]
     fn existing_truncation_keys_are_not_overwritten() {
-        let value =
-            json!({"total": 7, "items": (0..50).map(|i| json!({"n": i})).collect::<Vec<_>>()});
+        let value = json!({"total": 7, "items": (0..50).map(|i| json!({"n": i})).collect::<Vec<_>>()});
         let out = shape_json(value, 200);
         let s = out.structured.expect("structured");
         assert_eq!(s["result"]["total"], json!(7));
@@ -321,10 +272,7 @@ mod tests {
     fn tiny_budgets_never_panic() {
         for max in 0..40 {
             let _ = shape_text("abc\ndef\n".repeat(10), max);
-            let _ = shape_json(
-                json!({"items": [1, 2, 3], "x": "yyyyyyyyyyyyyyyyyyyy"}),
-                max,
-            );
+            let _ = shape_json(json!({"items": [1, 2, 3], "x": "yyyyyyyyyyyyyyyyyyyy"}), max);
             let _ = shape_json(json!([[], [], {}]), max);
         }
         assert_eq!(shape_text(String::new(), 0).text, "");

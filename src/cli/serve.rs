@@ -83,9 +83,12 @@ fn auth_config(args: &ServeArgs) -> anyhow::Result<Option<(server::auth::AuthCon
     };
     let bind: SocketAddr = http.parse().map_err(|e| anyhow::anyhow!("--http `{http}` is not an address such as 127.0.0.1:8000: {e}"))?;
     let oauth = match (&args.oauth_issuer, &args.oauth_audience, &args.oauth_jwks) {
-        (Some(issuer), Some(audience), Some(jwks)) => {
-            Some(server::auth::OAuthConfig { issuer: issuer.clone(), audience: audience.clone(), jwks: jwks.clone(), jwks_refresh: args.oauth_jwks_refresh })
-        }
+        (Some(issuer), Some(audience), Some(jwks)) => Some(server::auth::OAuthConfig {
+            issuer: issuer.clone(),
+            audience: audience.clone(),
+            jwks: jwks.clone(),
+            jwks_refresh: args.oauth_jwks_refresh,
+        }),
         _ => None,
     };
     Ok(Some((server::auth::AuthConfig { tokens_file: args.auth_tokens.clone(), oauth, resource: args.oauth_resource.clone() }, bind)))
@@ -106,7 +109,8 @@ enum LogFormat {
 
 fn init_logging(format: LogFormat) {
     // Logs go to stderr: on stdio, stdout carries the protocol.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TOOLWRIGHT_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOOLWRIGHT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
@@ -154,7 +158,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         match args.http {
             None => server::serve_stdio(shared).await,
             Some(addr) => {
-                let addr: SocketAddr = addr.parse().map_err(|e| anyhow::anyhow!("--http `{addr}` is not an address such as 127.0.0.1:8000: {e}"))?;
+                let addr: SocketAddr =
+                    addr.parse().map_err(|e| anyhow::anyhow!("--http `{addr}` is not an address such as 127.0.0.1:8000: {e}"))?;
                 let opts = HttpOptions {
                     addr,
                     stateless: args.stateless,

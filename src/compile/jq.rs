@@ -41,14 +41,7 @@ const MAX_ERROR_LEN: usize = 500;
 /// `env` reads the process environment, `halt` ends the process when its result is unwrapped
 /// with jaq's helpers, `debug_empty` and `stderr_empty` write to the log and stderr, and
 /// `localtime` and `strflocaltime` read the system time zone (the `TZ` variable).
-const DENIED_NATIVES: &[&str] = &[
-    "env",
-    "halt",
-    "debug_empty",
-    "stderr_empty",
-    "localtime",
-    "strflocaltime",
-];
+const DENIED_NATIVES: &[&str] = &["env", "halt", "debug_empty", "stderr_empty", "localtime", "strflocaltime"];
 
 /// Definitions (written in jq) of jaq-std that are left out because they use a denied native.
 const DENIED_DEFS: &[&str] = &["stderr", "debug", "halt", "halt_error"];
@@ -99,9 +92,7 @@ const _: () = {
 
 impl fmt::Debug for JqFilter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JqFilter")
-            .field("source", &&*self.source)
-            .finish_non_exhaustive()
+        f.debug_struct("JqFilter").field("source", &&*self.source).finish_non_exhaustive()
     }
 }
 
@@ -127,14 +118,8 @@ impl JqFilter {
     pub fn compile(source: &str) -> Result<JqFilter, JqCompileError> {
         // jaq is not expected to panic, but a panic must not take the caller down with it.
         match catch_unwind(AssertUnwindSafe(|| compile_program(source))) {
-            Ok(result) => result.map(|program| JqFilter {
-                source: Arc::from(source),
-                program: Arc::new(program),
-            }),
-            Err(_) => Err(JqCompileError {
-                message: "internal error in the jq compiler".to_owned(),
-                offset: None,
-            }),
+            Ok(result) => result.map(|program| JqFilter { source: Arc::from(source), program: Arc::new(program) }),
+            Err(_) => Err(JqCompileError { message: "internal error in the jq compiler".to_owned(), offset: None }),
         }
     }
 
@@ -177,9 +162,7 @@ impl JqFilter {
 
 /// Parses and compiles `source` against the restricted standard library.
 fn compile_program(source: &str) -> Result<Program, JqCompileError> {
-    let defs = jaq_core::defs()
-        .chain(jaq_std::defs().filter(|def| !DENIED_DEFS.contains(&def.name)))
-        .chain(jaq_json::defs());
+    let defs = jaq_core::defs().chain(jaq_std::defs().filter(|def| !DENIED_DEFS.contains(&def.name))).chain(jaq_json::defs());
     let funs = jaq_core::funs::<Data>()
         .chain(jaq_std::funs::<Data>().filter(|(name, _, _)| !DENIED_NATIVES.contains(name)))
         .chain(jaq_json::funs::<Data>());
@@ -188,27 +171,14 @@ fn compile_program(source: &str) -> Result<Program, JqCompileError> {
     // so no file is ever read.
     let loader = Loader::new(defs);
     let arena = Arena::default();
-    let modules = loader
-        .load(
-            &arena,
-            File {
-                code: source,
-                path: (),
-            },
-        )
-        .map_err(|errors| load_error(source, errors))?;
+    let modules = loader.load(&arena, File { code: source, path: () }).map_err(|errors| load_error(source, errors))?;
 
     // Data imports (`import "x" as $x;`) are not read by the loader; they would need values
     // supplied at run time, so they are refused here.
-    load::import(&modules, |_| {
-        Err("data imports are not available in toolwright filters".to_owned())
-    })
-    .map_err(|errors| load_error(source, errors))?;
+    load::import(&modules, |_| Err("data imports are not available in toolwright filters".to_owned()))
+        .map_err(|errors| load_error(source, errors))?;
 
-    Compiler::default()
-        .with_funs(funs)
-        .compile(modules)
-        .map_err(|errors| undefined_error(source, errors))
+    Compiler::default().with_funs(funs).compile(modules).map_err(|errors| undefined_error(source, errors))
 }
 
 /// Returns the byte offset of `part` in `source` if `part` is a slice of `source`.
@@ -237,11 +207,7 @@ fn truncate(text: &str, max: usize) -> String {
 /// Describes the token found where something else was expected.
 fn describe_found(found: &str) -> String {
     let found = found.trim_start();
-    if found.is_empty() {
-        "the end of the filter".to_owned()
-    } else {
-        format!("`{}`", truncate(found, 20))
-    }
+    if found.is_empty() { "the end of the filter".to_owned() } else { format!("`{}`", truncate(found, 20)) }
 }
 
 /// Describes what the lexer expected, without jaq's `as_str` (which panics on delimiters it
@@ -281,9 +247,7 @@ fn load_error<P>(source: &str, errors: load::Errors<&str, P>) -> JqCompileError 
             load::Error::Io(items) => {
                 for (path, why) in items {
                     let message = if why == "module loading not supported" {
-                        format!(
-                            "cannot import `{path}`: modules are not available in toolwright filters"
-                        )
+                        format!("cannot import `{path}`: modules are not available in toolwright filters")
                     } else {
                         format!("cannot import `{path}`: {why}")
                     };
@@ -299,24 +263,15 @@ fn load_error<P>(source: &str, errors: load::Errors<&str, P>) -> JqCompileError 
                             Some(c) => format!("syntax error: unexpected character `{c}`"),
                             None => "syntax error: unexpected end of the filter".to_owned(),
                         },
-                        _ => format!(
-                            "syntax error: expected {}, found {}",
-                            describe_lex_expect(&expect),
-                            describe_found(found)
-                        ),
+                        _ => format!("syntax error: expected {}, found {}", describe_lex_expect(&expect), describe_found(found)),
                     };
-                    let offset =
-                        offset_in(source, found.trim_start()).or_else(|| offset_in(source, found));
+                    let offset = offset_in(source, found.trim_start()).or_else(|| offset_in(source, found));
                     described.push((message, offset));
                 }
             }
             load::Error::Parse(items) => {
                 for (expect, found) in items {
-                    let message = format!(
-                        "syntax error: expected {}, found {}",
-                        describe_parse_expect(&expect),
-                        describe_found(found)
-                    );
+                    let message = format!("syntax error: expected {}, found {}", describe_parse_expect(&expect), describe_found(found));
                     described.push((message, offset_in(source, found)));
                 }
             }
@@ -358,17 +313,11 @@ fn undefined_error<P>(source: &str, errors: compile::Errors<&str, P>) -> JqCompi
 /// Builds the reported error from the first of several described errors.
 fn first_error(mut described: Vec<(String, Option<usize>)>) -> JqCompileError {
     if described.is_empty() {
-        return JqCompileError {
-            message: "the jq filter could not be compiled".to_owned(),
-            offset: None,
-        };
+        return JqCompileError { message: "the jq filter could not be compiled".to_owned(), offset: None };
     }
     let more = described.len() - 1;
     let (message, offset) = described.swap_remove(0);
-    JqCompileError {
-        message: with_more(message, more),
-        offset,
-    }
+    JqCompileError { message: with_more(message, more), offset }
 }
 
 /// Turns a jaq exception (an error, or a halt that cannot happen with our library) into text.
@@ -396,9 +345,7 @@ fn exception_message(exception: Exn<'_, Val>) -> String {
 /// reader does; object key order is kept.
 fn json_to_val(value: &Value, depth: usize) -> Result<Val, String> {
     if depth > MAX_DEPTH {
-        return Err(format!(
-            "the input is nested more than {MAX_DEPTH} levels deep"
-        ));
+        return Err(format!("the input is nested more than {MAX_DEPTH} levels deep"));
     }
     Ok(match value {
         Value::Null => Val::Null,
@@ -406,10 +353,7 @@ fn json_to_val(value: &Value, depth: usize) -> Result<Val, String> {
         Value::Number(n) => Val::Num(number_to_num(n)),
         Value::String(s) => Val::from(s.clone()),
         Value::Array(items) => {
-            let items = items
-                .iter()
-                .map(|item| json_to_val(item, depth + 1))
-                .collect::<Result<Vec<Val>, String>>()?;
+            let items = items.iter().map(|item| json_to_val(item, depth + 1)).collect::<Result<Vec<Val>, String>>()?;
             Val::Arr(jaq_json::Rc::new(items))
         }
         Value::Object(entries) => {
@@ -448,35 +392,22 @@ fn number_to_num(n: &Number) -> Num {
 /// lossily; objects with non-string keys (possible in jaq via `{(1): 2}`) are an error.
 fn val_to_json(value: &Val, depth: usize) -> Result<Value, String> {
     if depth > MAX_DEPTH {
-        return Err(format!(
-            "the jq result is nested more than {MAX_DEPTH} levels deep"
-        ));
+        return Err(format!("the jq result is nested more than {MAX_DEPTH} levels deep"));
     }
     Ok(match value {
         Val::Null => Value::Null,
         Val::Bool(b) => Value::Bool(*b),
         Val::Num(n) => num_to_json(n),
-        Val::TStr(bytes) | Val::BStr(bytes) => {
-            Value::String(String::from_utf8_lossy(bytes).into_owned())
-        }
-        Val::Arr(items) => Value::Array(
-            items
-                .iter()
-                .map(|item| val_to_json(item, depth + 1))
-                .collect::<Result<Vec<Value>, String>>()?,
-        ),
+        Val::TStr(bytes) | Val::BStr(bytes) => Value::String(String::from_utf8_lossy(bytes).into_owned()),
+        Val::Arr(items) => Value::Array(items.iter().map(|item| val_to_json(item, depth + 1)).collect::<Result<Vec<Value>, String>>()?),
         Val::Obj(entries) => {
             let mut map = Map::with_capacity(entries.len());
             for (key, item) in entries.iter() {
                 let key = match key {
-                    Val::TStr(bytes) | Val::BStr(bytes) => {
-                        String::from_utf8_lossy(bytes).into_owned()
-                    }
+                    Val::TStr(bytes) | Val::BStr(bytes) => String::from_utf8_lossy(bytes).into_owned(),
                     other => {
                         let key = truncate(&other.to_string(), 40);
-                        return Err(format!(
-                            "the jq result has an object key that is not a string ({key})"
-                        ));
+                        return Err(format!("the jq result has an object key that is not a string ({key})"));
                     }
                 };
                 map.insert(key, val_to_json(item, depth + 1)?);
@@ -530,9 +461,7 @@ mod tests {
     use serde_json::json;
 
     fn run(filter: &str, input: Value) -> Result<Vec<Value>, String> {
-        JqFilter::compile(filter)
-            .expect("the filter compiles")
-            .run(&input)
+        JqFilter::compile(filter).expect("the filter compiles").run(&input)
     }
 
     fn compile_err(filter: &str) -> JqCompileError {
@@ -548,10 +477,7 @@ mod tests {
             ]
         });
         let out = run(".incidents | map({id, title})", input).unwrap();
-        assert_eq!(
-            out,
-            vec![json!([{"id": 1, "title": "Disk full"}, {"id": 2, "title": "CPU hot"}])]
-        );
+        assert_eq!(out, vec![json!([{"id": 1, "title": "Disk full"}, {"id": 2, "title": "CPU hot"}])]);
     }
 
     #[test]
@@ -594,11 +520,7 @@ mod tests {
             ("localtime", "localtime"),
         ] {
             let err = compile_err(filter);
-            assert_eq!(
-                err.message,
-                format!("`{name}` is not available in toolwright filters"),
-                "filter {filter}"
-            );
+            assert_eq!(err.message, format!("`{name}` is not available in toolwright filters"), "filter {filter}");
             assert_eq!(err.offset, filter.find(name), "filter {filter}");
         }
     }
@@ -607,11 +529,7 @@ mod tests {
     fn native_helpers_behind_denied_defs_are_gone() {
         for filter in ["stderr_empty", "debug_empty", "halt(0)"] {
             let err = compile_err(filter);
-            assert!(
-                err.message.contains("not available"),
-                "{filter}: {}",
-                err.message
-            );
+            assert!(err.message.contains("not available"), "{filter}: {}", err.message);
         }
     }
 
@@ -651,10 +569,7 @@ mod tests {
 
     #[test]
     fn output_count_is_bounded() {
-        assert_eq!(
-            run("range(100000)", json!(null)),
-            Err("jq produced more than 10000 results".to_owned())
-        );
+        assert_eq!(run("range(100000)", json!(null)), Err("jq produced more than 10000 results".to_owned()));
         assert_eq!(run("range(10000)", json!(null)).unwrap().len(), 10_000);
     }
 
@@ -665,64 +580,29 @@ mod tests {
 
     #[test]
     fn numbers_round_trip_exactly() {
-        let input = json!([
-            0,
-            -1,
-            1.5,
-            -0.0,
-            1e300,
-            2.5e-8,
-            1.0,
-            i64::MIN,
-            i64::MAX,
-            u64::MAX,
-            0.1,
-            123456789.12345679
-        ]);
+        let input = json!([0, -1, 1.5, -0.0, 1e300, 2.5e-8, 1.0, i64::MIN, i64::MAX, u64::MAX, 0.1, 123456789.12345679]);
         let out = run(".", input.clone()).unwrap();
         assert_eq!(out, vec![input.clone()]);
-        assert_eq!(
-            serde_json::to_string(&out[0]).unwrap(),
-            serde_json::to_string(&input).unwrap()
-        );
+        assert_eq!(serde_json::to_string(&out[0]).unwrap(), serde_json::to_string(&input).unwrap());
         // Arithmetic on integers stays integral, also beyond i64 while it fits u64.
-        assert_eq!(
-            run(". + 1", json!(i64::MAX)).unwrap(),
-            vec![json!(9223372036854775808u64)]
-        );
+        assert_eq!(run(". + 1", json!(i64::MAX)).unwrap(), vec![json!(9223372036854775808u64)]);
         assert_eq!(run(".[0] + .[1]", json!([1, 2])).unwrap(), vec![json!(3)]);
-        assert_eq!(
-            run(".[0] + .[1]", json!([0.1, 0.2])).unwrap(),
-            vec![json!(0.1 + 0.2)]
-        );
+        assert_eq!(run(".[0] + .[1]", json!([0.1, 0.2])).unwrap(), vec![json!(0.1 + 0.2)]);
         assert_eq!(run(". == 1.5", json!(1.5)).unwrap(), vec![json!(true)]);
         assert_eq!(run("nan", json!(null)).unwrap(), vec![Value::Null]);
         assert_eq!(run("infinite", json!(null)).unwrap(), vec![json!(f64::MAX)]);
         // Decimal literals in the filter and big integers convert exactly too.
-        assert_eq!(
-            run("0.1, 1.50, 1e400", json!(null)).unwrap(),
-            vec![json!(0.1), json!(1.5), json!(f64::MAX)]
-        );
-        assert_eq!(
-            run("18446744073709551615 + 1", json!(null)).unwrap(),
-            vec![json!(18446744073709551616.0)]
-        );
+        assert_eq!(run("0.1, 1.50, 1e400", json!(null)).unwrap(), vec![json!(0.1), json!(1.5), json!(f64::MAX)]);
+        assert_eq!(run("18446744073709551615 + 1", json!(null)).unwrap(), vec![json!(18446744073709551616.0)]);
     }
 
     #[test]
     fn key_order_and_nesting_are_preserved() {
-        let input =
-            json!({"z": 1, "a": {"y": [1, {"c": null, "b": [true, "s"]}], "x": {}}, "m": []});
+        let input = json!({"z": 1, "a": {"y": [1, {"c": null, "b": [true, "s"]}], "x": {}}, "m": []});
         let out = run(".", input.clone()).unwrap();
-        assert_eq!(
-            serde_json::to_string(&out[0]).unwrap(),
-            serde_json::to_string(&input).unwrap()
-        );
+        assert_eq!(serde_json::to_string(&out[0]).unwrap(), serde_json::to_string(&input).unwrap());
         let out = run("{z: .z, a: .a.x, b: 2}", input).unwrap();
-        assert_eq!(
-            serde_json::to_string(&out[0]).unwrap(),
-            r#"{"z":1,"a":{},"b":2}"#
-        );
+        assert_eq!(serde_json::to_string(&out[0]).unwrap(), r#"{"z":1,"a":{},"b":2}"#);
     }
 
     #[test]
@@ -747,11 +627,7 @@ mod tests {
     #[test]
     fn standard_library_works() {
         let input = json!({"items": [{"n": "b", "v": 2}, {"n": "a", "v": 1}]});
-        let out = run(
-            r#"[.items | sort_by(.v)[] | .n] | join(",") | ascii_upcase | test("A,B")"#,
-            input,
-        )
-        .unwrap();
+        let out = run(r#"[.items | sort_by(.v)[] | .n] | join(",") | ascii_upcase | test("A,B")"#, input).unwrap();
         assert_eq!(out, vec![json!(true)]);
         let out = run(r#"to_entries | map(.key) | first"#, json!({"k": 1})).unwrap();
         assert_eq!(out, vec![json!("k")]);

@@ -17,7 +17,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub use catalog::{Action, Catalog, CompiledTool, Connection};
-use catalog::{BodyTpl, HttpAction, HttpConnection, LogsAction, MetricQueryTpl, MetricsAction, PrivateNetworks, QueryValue, Tpl, WindowTpl};
+use catalog::{
+    BodyTpl, HttpAction, HttpConnection, LogsAction, MetricQueryTpl, MetricsAction, PrivateNetworks, QueryValue, Tpl, WindowTpl,
+};
 pub use render::{ArgError, Rendered, render};
 use templates::{Ctx, SecretMode};
 
@@ -38,7 +40,9 @@ pub const DEFAULT_LIMIT: i64 = 1_000;
 
 static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_.-]{1,128}$").expect("static regex"));
 static QUERY_ID_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][A-Za-z0-9_]*$").expect("static regex"));
-static TYPED_LEAF_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\{-?\s*[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]{}]*\])*\s*-?\}\}$").expect("static regex"));
+static TYPED_LEAF_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\{\{-?\s*[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]{}]*\])*\s*-?\}\}$").expect("static regex")
+});
 static QUOTED_PLACEHOLDER_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"["'/]\{\{[^}]*\}\}["'/]"#).expect("static regex"));
 static TEMPLATE_EXPR_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{.*?\}\}|\{%.*?%\}").expect("static regex"));
 static RAW_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\|\s*raw\b").expect("static regex"));
@@ -46,7 +50,8 @@ static SECRET_CALL_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bsecret\
 static AWS_KEY_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b").expect("static regex"));
 // `Bearer`/`Basic` followed by a long credential-looking word; plain prose ("token expired")
 // does not match because the word must be long and carry a digit.
-static BEARER_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]*[0-9][A-Za-z0-9._~+/=-]*").expect("static regex"));
+static BEARER_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]*[0-9][A-Za-z0-9._~+/=-]*").expect("static regex"));
 static SECRET_KEY_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(password|passwd|pwd|secret|client[_-]?secret|api[_-]?key|x-api-key|token|access[_-]?token|auth[_-]?token|private[_-]?key|authorization)$").expect("static regex")
 });
@@ -71,7 +76,12 @@ pub fn compile_paths(roots: &[std::path::PathBuf]) -> Compiled {
     if files.is_empty() && compiled.diagnostics.is_empty() {
         for root in roots {
             let name = root.to_string_lossy().into_owned();
-            compiled.diagnostics.push(Diagnostic::new(Code::NoSpecs, name, diag::Span { line: 1, column: 1, end_line: 1, end_column: 1 }, "no `*.yaml` or `*.yml` spec files found"));
+            compiled.diagnostics.push(Diagnostic::new(
+                Code::NoSpecs,
+                name,
+                diag::Span { line: 1, column: 1, end_line: 1, end_column: 1 },
+                "no `*.yaml` or `*.yml` spec files found",
+            ));
         }
     }
     diag::sort(&mut compiled.diagnostics);
@@ -149,13 +159,8 @@ pub fn compile(files: &[SourceFile]) -> Compiled {
     for (i, (t, _)) in tools_sorted.iter().enumerate() {
         by_name.entry(t.name.clone()).or_insert(i);
     }
-    let catalog = Catalog {
-        tools: tools_sorted.iter().map(|(t, _)| t.clone()).collect(),
-        by_name,
-        connections,
-        env,
-        hash: content_hash(files),
-    };
+    let catalog =
+        Catalog { tools: tools_sorted.iter().map(|(t, _)| t.clone()).collect(), by_name, connections, env, hash: content_hash(files) };
     for (tool, di) in &tools_sorted {
         let doc = &docs[*di];
         if let Spec::Tool(spec) = &doc.spec {
@@ -168,7 +173,15 @@ pub fn compile(files: &[SourceFile]) -> Compiled {
     Compiled { catalog: ok.then_some(catalog), diagnostics: diags, sources }
 }
 
-fn check_examples(catalog: &Catalog, tool: &CompiledTool, doc: &Document, spec: &ToolSpec, file: &str, index: &LineIndex, diags: &mut Vec<Diagnostic>) {
+fn check_examples(
+    catalog: &Catalog,
+    tool: &CompiledTool,
+    doc: &Document,
+    spec: &ToolSpec,
+    file: &str,
+    index: &LineIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
     let loc = Locator { file, index };
     for (i, example) in spec.examples.iter().flatten().enumerate() {
         let base = format!("/examples/{i}/args");
@@ -182,11 +195,19 @@ fn check_examples(catalog: &Catalog, tool: &CompiledTool, doc: &Document, spec: 
                     let mut p = path.clone();
                     p.push('/');
                     push_escaped(&mut p, name);
-                    diags.push(loc.diag(Code::ExampleInvalidArgs, doc.pointers.key(&p), format!("example {} passes `{name}`, which `input` does not declare", i + 1)));
+                    diags.push(loc.diag(
+                        Code::ExampleInvalidArgs,
+                        doc.pointers.key(&p),
+                        format!("example {} passes `{name}`, which `input` does not declare", i + 1),
+                    ));
                 }
                 continue;
             }
-            diags.push(loc.diag(Code::ExampleInvalidArgs, doc.pointers.node(&path), format!("example {} does not match `input`: {err}", i + 1)));
+            diags.push(loc.diag(
+                Code::ExampleInvalidArgs,
+                doc.pointers.node(&path),
+                format!("example {} does not match `input`: {err}", i + 1),
+            ));
         }
         if bad {
             continue;
@@ -249,8 +270,8 @@ impl Compiler<'_> {
         if NAME_RE.is_match(name) {
             return true;
         }
-        self.push(doc, Code::InvalidName, "/name", format!("{what} name `{name}` does not match ^[A-Za-z0-9_.-]{{1,128}}$"))
-            .help = Some("use letters, digits, `_`, `.` and `-`, at most 128 characters".to_owned());
+        self.push(doc, Code::InvalidName, "/name", format!("{what} name `{name}` does not match ^[A-Za-z0-9_.-]{{1,128}}$")).help =
+            Some("use letters, digits, `_`, `.` and `-`, at most 128 characters".to_owned());
         false
     }
 
@@ -278,15 +299,21 @@ impl Compiler<'_> {
         if RAW_RE.is_match(source) {
             let off = RAW_RE.find(source).map_or(0, |m| m.start());
             let pos = self.offset_pos(doc, pointer, source, off);
-            let d = self.loc(doc.file).diag(Code::RawInterpolation, pos, format!("`| raw` turns off escaping for {}", ctx.describe()))
-                .with_help("a caller value passed through `raw` is pasted as text; remove `| raw` unless the value cannot come from a caller");
+            let d = self
+                .loc(doc.file)
+                .diag(Code::RawInterpolation, pos, format!("`| raw` turns off escaping for {}", ctx.describe()))
+                .with_help(
+                    "a caller value passed through `raw` is pasted as text; remove `| raw` unless the value cannot come from a caller",
+                );
             self.diags.push(d);
         }
         if !ctx.allows_secrets()
             && let Some(m) = SECRET_CALL_RE.find(source)
         {
             let pos = self.offset_pos(doc, pointer, source, m.start());
-            let d = self.loc(doc.file).diag(Code::SecretOutsideHeader, pos, format!("`secret()` is not allowed in {}", ctx.describe()))
+            let d = self
+                .loc(doc.file)
+                .diag(Code::SecretOutsideHeader, pos, format!("`secret()` is not allowed in {}", ctx.describe()))
                 .with_help("secrets belong in headers or in a connection's headers");
             self.diags.push(d);
         }
@@ -320,9 +347,8 @@ impl Compiler<'_> {
         let before = &value[..off];
         let newlines = before.matches('\n').count();
         let col_in_line = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
-        let first_char = self.indexes[doc.file]
-            .line(pos.line)
-            .and_then(|l| l.chars().nth(usize::try_from(pos.column.saturating_sub(1)).unwrap_or(0)));
+        let first_char =
+            self.indexes[doc.file].line(pos.line).and_then(|l| l.chars().nth(usize::try_from(pos.column.saturating_sub(1)).unwrap_or(0)));
         let quoted = matches!(first_char, Some('"' | '\''));
         let line = pos.line + u32::try_from(newlines).unwrap_or(0);
         let column = if newlines == 0 {
@@ -337,11 +363,14 @@ impl Compiler<'_> {
         match value {
             Value::String(s) => {
                 if AWS_KEY_RE.is_match(s) {
-                    self.push(doc, Code::InlineSecret, pointer, "this looks like an AWS access key id")
-                        .help = Some("never put credentials in a spec; use the AWS credential chain or `secret('NAME')`".to_owned());
-                } else if pointer.contains("/headers/") && !is_template(s) && BEARER_RE.find_iter(s).any(|m| m.as_str().split_whitespace().nth(1).is_some_and(|w| w.len() >= 16)) {
-                    self.push(doc, Code::InlineSecret, pointer, "this looks like a literal credential")
-                        .help = Some("use `{{ secret('NAME') }}` in a header instead".to_owned());
+                    self.push(doc, Code::InlineSecret, pointer, "this looks like an AWS access key id").help =
+                        Some("never put credentials in a spec; use the AWS credential chain or `secret('NAME')`".to_owned());
+                } else if pointer.contains("/headers/")
+                    && !is_template(s)
+                    && BEARER_RE.find_iter(s).any(|m| m.as_str().split_whitespace().nth(1).is_some_and(|w| w.len() >= 16))
+                {
+                    self.push(doc, Code::InlineSecret, pointer, "this looks like a literal credential").help =
+                        Some("use `{{ secret('NAME') }}` in a header instead".to_owned());
                 }
             }
             Value::Array(items) => {
@@ -360,8 +389,8 @@ impl Compiler<'_> {
                         _ => false,
                     };
                     if SECRET_KEY_RE.is_match(k) && literal && !p.starts_with("/input") {
-                        self.push(doc, Code::InlineSecret, &p, format!("`{k}` holds a literal value"))
-                            .help = Some("use `{{ secret('NAME') }}` so the value comes from the environment".to_owned());
+                        self.push(doc, Code::InlineSecret, &p, format!("`{k}` holds a literal value")).help =
+                            Some("use `{{ secret('NAME') }}` so the value comes from the environment".to_owned());
                     } else {
                         self.inline_secrets(doc, &p, v);
                     }
@@ -371,7 +400,13 @@ impl Compiler<'_> {
         }
     }
 
-    fn headers(&mut self, doc: &Document, pointer: &str, headers: &BTreeMap<String, String>, uses: &mut Vec<TemplateUse>) -> Vec<(String, Tpl)> {
+    fn headers(
+        &mut self,
+        doc: &Document,
+        pointer: &str,
+        headers: &BTreeMap<String, String>,
+        uses: &mut Vec<TemplateUse>,
+    ) -> Vec<(String, Tpl)> {
         let mut out = Vec::new();
         for (k, v) in headers {
             let mut p = pointer.to_owned();
@@ -409,7 +444,12 @@ impl Compiler<'_> {
                 let base_url = match url::Url::parse(&http.base_url) {
                     Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
                     Ok(u) => {
-                        self.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url scheme `{}` is not http or https", u.scheme()));
+                        self.push(
+                            doc,
+                            Code::InvalidUrl,
+                            "/http/base_url",
+                            format!("base_url scheme `{}` is not http or https", u.scheme()),
+                        );
                         ok = false;
                         None
                     }
@@ -423,7 +463,12 @@ impl Compiler<'_> {
                 let headers = self.headers(doc, "/http/headers", http.headers.as_ref().unwrap_or(&BTreeMap::new()), &mut uses);
                 for u in &uses {
                     for v in &u.vars {
-                        self.push(doc, Code::UndeclaredVariable, &u.pointer, format!("connection headers cannot read `{v}`: a connection has no arguments"));
+                        self.push(
+                            doc,
+                            Code::UndeclaredVariable,
+                            &u.pointer,
+                            format!("connection headers cannot read `{v}`: a connection has no arguments"),
+                        );
                         ok = false;
                     }
                 }
@@ -440,7 +485,12 @@ impl Compiler<'_> {
                             match s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)) {
                                 Ok(n) => nets.push(n),
                                 Err(_) => {
-                                    self.push(doc, Code::InvalidValue, &format!("/http/allow_private_networks/{i}"), format!("`{s}` is not a CIDR such as 10.0.0.0/8"));
+                                    self.push(
+                                        doc,
+                                        Code::InvalidValue,
+                                        &format!("/http/allow_private_networks/{i}"),
+                                        format!("`{s}` is not a CIDR such as 10.0.0.0/8"),
+                                    );
                                     ok = false;
                                 }
                             }
@@ -463,14 +513,25 @@ impl Compiler<'_> {
             }
             _ => {
                 let n = u8::from(spec.aws.is_some()) + u8::from(spec.http.is_some());
-                let msg = if n == 0 { "a connection needs an `aws` or an `http` block" } else { "a connection holds both `aws` and `http`; keep one" };
+                let msg = if n == 0 {
+                    "a connection needs an `aws` or an `http` block"
+                } else {
+                    "a connection holds both `aws` and `http`; keep one"
+                };
                 self.push(doc, Code::ConnectionBlock, "", msg);
                 None
             }
         }
     }
 
-    fn resolve_connection(&mut self, doc: &Document, pointer: &str, name: &Option<String>, want: &str, conns: &HashMap<String, Arc<Connection>>) -> bool {
+    fn resolve_connection(
+        &mut self,
+        doc: &Document,
+        pointer: &str,
+        name: &Option<String>,
+        want: &str,
+        conns: &HashMap<String, Arc<Connection>>,
+    ) -> bool {
         let Some(name) = name else { return true };
         match conns.get(name) {
             None => {
@@ -488,7 +549,12 @@ impl Compiler<'_> {
                     Connection::Http(_) => "http",
                 };
                 if kind != want {
-                    self.push(doc, Code::ConnectionKindMismatch, pointer, format!("connection `{name}` is an `{kind}` connection; this action needs an `{want}` connection"));
+                    self.push(
+                        doc,
+                        Code::ConnectionKindMismatch,
+                        pointer,
+                        format!("connection `{name}` is an `{kind}` connection; this action needs an `{want}` connection"),
+                    );
                     false
                 } else {
                     true
@@ -498,7 +564,16 @@ impl Compiler<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn window(&mut self, doc: &Document, base: &str, since: &Option<String>, until: &Option<String>, start: &Option<String>, end: &Option<String>, uses: &mut Vec<TemplateUse>) -> Option<WindowTpl> {
+    fn window(
+        &mut self,
+        doc: &Document,
+        base: &str,
+        since: &Option<String>,
+        until: &Option<String>,
+        start: &Option<String>,
+        end: &Option<String>,
+        uses: &mut Vec<TemplateUse>,
+    ) -> Option<WindowTpl> {
         let relative = since.is_some() || until.is_some();
         let absolute = start.is_some() || end.is_some();
         if relative && absolute {
@@ -551,8 +626,8 @@ impl Compiler<'_> {
     fn tool(&mut self, _di: usize, doc: &Document, spec: &ToolSpec, conns: &HashMap<String, Arc<Connection>>) -> Option<CompiledTool> {
         let errors_before = self.diags.iter().filter(|d| d.is_error()).count();
         if spec.description.trim().is_empty() {
-            self.push(doc, Code::BlankDescription, "/description", "the description is blank")
-                .help = Some("say what the tool does, for the model that chooses it".to_owned());
+            self.push(doc, Code::BlankDescription, "/description", "the description is blank").help =
+                Some("say what the tool does, for the model that chooses it".to_owned());
         }
         if let Some(action) = doc.json.get("action") {
             self.inline_secrets(doc, "/action", action);
@@ -570,7 +645,11 @@ impl Compiler<'_> {
         let a = &spec.action;
         let count = usize::from(a.logs_insights.is_some()) + usize::from(a.metrics.is_some()) + usize::from(a.http.is_some());
         let action = if count != 1 {
-            let msg = if count == 0 { "`action` is empty; give one of `logs_insights`, `metrics` or `http`" } else { "`action` holds more than one action; keep exactly one" };
+            let msg = if count == 0 {
+                "`action` is empty; give one of `logs_insights`, `metrics` or `http`"
+            } else {
+                "`action` holds more than one action; keep exactly one"
+            };
             self.push(doc, Code::ActionCount, "/action", msg);
             None
         } else if let Some(li) = &a.logs_insights {
@@ -584,7 +663,8 @@ impl Compiler<'_> {
         };
 
         // Variables: every one read must be declared; every declared one should be read.
-        let props: Vec<String> = spec.input.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
+        let props: Vec<String> =
+            spec.input.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
         let mut read: BTreeSet<&str> = BTreeSet::new();
         let mut arg_contexts: BTreeMap<String, BTreeSet<Ctx>> = BTreeMap::new();
         for u in &uses {
@@ -599,7 +679,8 @@ impl Compiler<'_> {
             if !props.iter().any(|p| p == v) {
                 let near = did_you_mean(v, props.iter().map(String::as_str)).map(str::to_owned);
                 let pos = self.find_var(doc, v);
-                let mut d = self.loc(doc.file).diag(Code::UndeclaredVariable, pos, format!("template reads `{v}`, which `input` does not declare"));
+                let mut d =
+                    self.loc(doc.file).diag(Code::UndeclaredVariable, pos, format!("template reads `{v}`, which `input` does not declare"));
                 d.help = Some(match near {
                     Some(n) => format!("did you mean `{n}`?"),
                     None => format!("add `{v}` to `input.properties`"),
@@ -612,8 +693,8 @@ impl Compiler<'_> {
                 if !read.contains(p.as_str()) {
                     let mut ptr = "/input/properties/".to_owned();
                     push_escaped(&mut ptr, p);
-                    self.push_key(doc, Code::UnusedInput, &ptr, format!("input property `{p}` is not read by any template"))
-                        .help = Some("remove it, or use it in the action".to_owned());
+                    self.push_key(doc, Code::UnusedInput, &ptr, format!("input property `{p}` is not read by any template")).help =
+                        Some("remove it, or use it in the action".to_owned());
                 }
             }
         }
@@ -640,7 +721,11 @@ impl Compiler<'_> {
             output_validator,
             defaults,
             arg_contexts: arg_contexts.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect(),
-            max_bytes: spec.output.as_ref().and_then(|o| o.max_bytes).map_or(DEFAULT_MAX_BYTES, |b| usize::try_from(b).unwrap_or(usize::MAX)),
+            max_bytes: spec
+                .output
+                .as_ref()
+                .and_then(|o| o.max_bytes)
+                .map_or(DEFAULT_MAX_BYTES, |b| usize::try_from(b).unwrap_or(usize::MAX)),
             timeout: timeout?,
             action: action?,
             source: format!("{}:{}", self.files[doc.file].name, pos.line),
@@ -681,8 +766,8 @@ impl Compiler<'_> {
         }
         if input.get("type").and_then(Value::as_str) != Some("object") {
             let p = if input.contains_key("type") { "/input/type" } else { "/input" };
-            self.push(doc, Code::InputNotObject, p, "the root of `input` must be `type: object`")
-                .help = Some("tool arguments are an object: `type: object` with `properties`".to_owned());
+            self.push(doc, Code::InputNotObject, p, "the root of `input` must be `type: object`").help =
+                Some("tool arguments are an object: `type: object` with `properties`".to_owned());
             ok = false;
         }
         let props = input.get("properties").and_then(Value::as_object);
@@ -692,7 +777,12 @@ impl Compiler<'_> {
                     && !props.is_some_and(|p| p.contains_key(name))
                 {
                     let near = props.and_then(|p| did_you_mean(name, p.keys().map(String::as_str))).map(str::to_owned);
-                    let d = self.push(doc, Code::RequiredNotDeclared, &format!("/input/required/{i}"), format!("`required` names `{name}`, which `properties` does not declare"));
+                    let d = self.push(
+                        doc,
+                        Code::RequiredNotDeclared,
+                        &format!("/input/required/{i}"),
+                        format!("`required` names `{name}`, which `properties` does not declare"),
+                    );
                     if let Some(n) = near {
                         d.help = Some(format!("did you mean `{n}`?"));
                     }
@@ -700,7 +790,8 @@ impl Compiler<'_> {
                 }
             }
         }
-        let validator = match jsonschema::options().with_draft(jsonschema::Draft::Draft202012).should_validate_formats(true).build(&schema) {
+        let validator = match jsonschema::options().with_draft(jsonschema::Draft::Draft202012).should_validate_formats(true).build(&schema)
+        {
             Ok(v) => v,
             Err(e) => {
                 let p = format!("/input{}", e.instance_path().as_str());
@@ -738,7 +829,12 @@ impl Compiler<'_> {
             return None;
         }
         if schema.get("type").and_then(Value::as_str) != Some("object") {
-            self.push(doc, Code::InvalidOutputSchema, "/output/schema", "the root of `output.schema` must be `type: object` (MCP outputSchema)");
+            self.push(
+                doc,
+                Code::InvalidOutputSchema,
+                "/output/schema",
+                "the root of `output.schema` must be `type: object` (MCP outputSchema)",
+            );
             return None;
         }
         match jsonschema::draft202012::new(&value) {
@@ -750,18 +846,34 @@ impl Compiler<'_> {
         }
     }
 
-    fn logs_action(&mut self, doc: &Document, li: &crate::spec::model::LogsInsightsSpec, conns: &HashMap<String, Arc<Connection>>, uses: &mut Vec<TemplateUse>) -> Option<Action> {
+    fn logs_action(
+        &mut self,
+        doc: &Document,
+        li: &crate::spec::model::LogsInsightsSpec,
+        conns: &HashMap<String, Arc<Connection>>,
+        uses: &mut Vec<TemplateUse>,
+    ) -> Option<Action> {
         let base = "/action/logs_insights";
         let mut ok = self.resolve_connection(doc, &format!("{base}/connection"), &li.connection, "aws", conns);
         if li.log_groups.is_empty() || li.log_groups.len() > 50 {
-            self.push(doc, Code::LogGroupCount, &format!("{base}/log_groups"), format!("{} log groups; a Logs Insights query takes 1 to 50", li.log_groups.len()));
+            self.push(
+                doc,
+                Code::LogGroupCount,
+                &format!("{base}/log_groups"),
+                format!("{} log groups; a Logs Insights query takes 1 to 50", li.log_groups.len()),
+            );
             ok = false;
         }
         let mut groups = Vec::new();
         for (i, g) in li.log_groups.iter().enumerate() {
             let p = format!("{base}/log_groups/{i}");
             if !is_template(g) && !LOG_GROUP_LITERAL_RE.is_match(g) {
-                self.push(doc, Code::InvalidLogGroup, &p, format!("`{g}` is not a valid log group name ([.-_/#A-Za-z0-9], 1 to 512 characters)"));
+                self.push(
+                    doc,
+                    Code::InvalidLogGroup,
+                    &p,
+                    format!("`{g}` is not a valid log group name ([.-_/#A-Za-z0-9], 1 to 512 characters)"),
+                );
                 ok = false;
                 continue;
             }
@@ -776,7 +888,9 @@ impl Compiler<'_> {
         }
         if let Some(m) = QUOTED_PLACEHOLDER_RE.find(&li.query) {
             let pos = self.offset_pos(doc, &format!("{base}/query"), &li.query, m.start());
-            let d = self.loc(doc.file).diag(Code::QuotedPlaceholder, pos, format!("`{}` puts quotes around a value that is quoted already", m.as_str()))
+            let d = self
+                .loc(doc.file)
+                .diag(Code::QuotedPlaceholder, pos, format!("`{}` puts quotes around a value that is quoted already", m.as_str()))
                 .with_help("write `{{ x }}` without quotes: a string value becomes a double-quoted literal by itself");
             self.diags.push(d);
             ok = false;
@@ -791,14 +905,31 @@ impl Compiler<'_> {
         if !ok {
             return None;
         }
-        Some(Action::LogsInsights(LogsAction { connection: li.connection.clone(), log_groups: groups, query: query?, window: window?, limit }))
+        Some(Action::LogsInsights(LogsAction {
+            connection: li.connection.clone(),
+            log_groups: groups,
+            query: query?,
+            window: window?,
+            limit,
+        }))
     }
 
-    fn metrics_action(&mut self, doc: &Document, m: &crate::spec::model::MetricsSpec, conns: &HashMap<String, Arc<Connection>>, uses: &mut Vec<TemplateUse>) -> Option<Action> {
+    fn metrics_action(
+        &mut self,
+        doc: &Document,
+        m: &crate::spec::model::MetricsSpec,
+        conns: &HashMap<String, Arc<Connection>>,
+        uses: &mut Vec<TemplateUse>,
+    ) -> Option<Action> {
         let base = "/action/metrics";
         let mut ok = self.resolve_connection(doc, &format!("{base}/connection"), &m.connection, "aws", conns);
         if m.queries.is_empty() || m.queries.len() > 500 {
-            self.push(doc, Code::InvalidValue, &format!("{base}/queries"), format!("{} queries; GetMetricData takes 1 to 500", m.queries.len()));
+            self.push(
+                doc,
+                Code::InvalidValue,
+                &format!("{base}/queries"),
+                format!("{} queries; GetMetricData takes 1 to 500", m.queries.len()),
+            );
             ok = false;
         }
         let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -806,11 +937,21 @@ impl Compiler<'_> {
         for (i, q) in m.queries.iter().enumerate() {
             let qp = format!("{base}/queries/{i}");
             if !QUERY_ID_RE.is_match(&q.id) {
-                self.push(doc, Code::InvalidQueryId, &format!("{qp}/id"), format!("query id `{}` does not match ^[a-z][A-Za-z0-9_]*$", q.id));
+                self.push(
+                    doc,
+                    Code::InvalidQueryId,
+                    &format!("{qp}/id"),
+                    format!("query id `{}` does not match ^[a-z][A-Za-z0-9_]*$", q.id),
+                );
                 ok = false;
             }
             if let Some(first) = seen.get(q.id.as_str()) {
-                self.push(doc, Code::DuplicateQueryId, &format!("{qp}/id"), format!("query id `{}` is already used by query {}", q.id, first + 1));
+                self.push(
+                    doc,
+                    Code::DuplicateQueryId,
+                    &format!("{qp}/id"),
+                    format!("query id `{}` is already used by query {}", q.id, first + 1),
+                );
                 ok = false;
             } else {
                 seen.insert(&q.id, i);
@@ -873,7 +1014,12 @@ impl Compiler<'_> {
                     match parse_duration(p) {
                         Ok(d) if render::valid_period(d.as_secs()) && d.subsec_nanos() == 0 => {}
                         Ok(_) => {
-                            self.push(doc, Code::InvalidPeriod, &pp, format!("period `{p}` must be 1, 5, 10, 20 or 30 seconds or a multiple of 60"));
+                            self.push(
+                                doc,
+                                Code::InvalidPeriod,
+                                &pp,
+                                format!("period `{p}` must be 1, 5, 10, 20 or 30 seconds or a multiple of 60"),
+                            );
                             ok = false;
                         }
                         Err(e) => {
@@ -892,12 +1038,26 @@ impl Compiler<'_> {
         Some(Action::Metrics(MetricsAction { connection: m.connection.clone(), queries, period, window: window? }))
     }
 
-    fn http_action(&mut self, doc: &Document, h: &crate::spec::model::HttpSpec, conns: &HashMap<String, Arc<Connection>>, uses: &mut Vec<TemplateUse>) -> Option<Action> {
+    fn http_action(
+        &mut self,
+        doc: &Document,
+        h: &crate::spec::model::HttpSpec,
+        conns: &HashMap<String, Arc<Connection>>,
+        uses: &mut Vec<TemplateUse>,
+    ) -> Option<Action> {
         let base = "/action/http";
         let mut ok = self.resolve_connection(doc, &format!("{base}/connection"), &h.connection, "http", conns);
         let method = h.method.clone().unwrap_or_else(|| "GET".to_owned()).to_ascii_uppercase();
         if !matches!(method.as_str(), "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") {
-            self.push(doc, Code::InvalidHttpMethod, &format!("{base}/method"), format!("`{}` is not an HTTP method; use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS", h.method.as_deref().unwrap_or("")));
+            self.push(
+                doc,
+                Code::InvalidHttpMethod,
+                &format!("{base}/method"),
+                format!(
+                    "`{}` is not an HTTP method; use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
+                    h.method.as_deref().unwrap_or("")
+                ),
+            );
             ok = false;
         }
         // The URL must parse once every template expression is replaced by a sample segment.
@@ -913,9 +1073,16 @@ impl Compiler<'_> {
             self.push(doc, Code::InvalidUrl, &url_pointer, format!("URL `{}` must be http or https", h.url));
             ok = false;
         } else {
-            let base_ok = h.connection.as_ref().and_then(|c| conns.get(c)).is_some_and(|c| matches!(c.as_ref(), Connection::Http(hc) if hc.base_url.is_some()));
+            let base_ok = h
+                .connection
+                .as_ref()
+                .and_then(|c| conns.get(c))
+                .is_some_and(|c| matches!(c.as_ref(), Connection::Http(hc) if hc.base_url.is_some()));
             let connection_ok = h.connection.as_ref().is_none_or(|c| conns.contains_key(c));
-            if !base_ok && connection_ok && !h.connection.as_ref().is_some_and(|c| conns.get(c).is_some_and(|c| matches!(c.as_ref(), Connection::Aws(_)))) {
+            if !base_ok
+                && connection_ok
+                && !h.connection.as_ref().is_some_and(|c| conns.get(c).is_some_and(|c| matches!(c.as_ref(), Connection::Aws(_))))
+            {
                 self.push(doc, Code::InvalidUrl, &url_pointer, format!("relative URL `{}` needs a `connection` with a base_url", h.url))
                     .help = Some("set `connection:` to an http connection, or write an absolute https:// URL".to_owned());
                 ok = false;
@@ -929,8 +1096,13 @@ impl Compiler<'_> {
             let after_scheme = h.url.find("://").map_or(0, |i| i + 3);
             let authority_end = h.url[after_scheme..].find('/').map_or(h.url.len(), |i| after_scheme + i);
             if is_template(&h.url[..authority_end]) {
-                self.push(doc, Code::InvalidUrl, &url_pointer, format!("URL `{}` has a template in its scheme or host; only the path may hold templates", h.url))
-                    .help = Some("put the host in a connection's base_url, or write it literally".to_owned());
+                self.push(
+                    doc,
+                    Code::InvalidUrl,
+                    &url_pointer,
+                    format!("URL `{}` has a template in its scheme or host; only the path may hold templates", h.url),
+                )
+                .help = Some("put the host in a connection's base_url, or write it literally".to_owned());
                 ok = false;
             }
         }
@@ -974,7 +1146,9 @@ impl Compiler<'_> {
 
     fn body(&mut self, doc: &Document, pointer: &str, v: &Value, uses: &mut Vec<TemplateUse>) -> Option<BodyTpl> {
         Some(match v {
-            Value::String(s) if TYPED_LEAF_RE.is_match(s.trim()) => BodyTpl::Typed(self.template(doc, pointer, s.trim(), Ctx::BodyValue, uses)?),
+            Value::String(s) if TYPED_LEAF_RE.is_match(s.trim()) => {
+                BodyTpl::Typed(self.template(doc, pointer, s.trim(), Ctx::BodyValue, uses)?)
+            }
             Value::String(s) => match self.template(doc, pointer, s, Ctx::BodyString, uses)? {
                 Tpl::Lit(l) => BodyTpl::Lit(Value::String(l)),
                 t => BodyTpl::Str(t),

@@ -186,7 +186,11 @@ impl CompiledTool {
                         .map(|p| p.keys().map(|k| format!("`{k}`")).collect())
                         .unwrap_or_default();
                     first_arg.get_or_insert(unexpected.first().cloned().unwrap_or_default());
-                    format!("unknown argument(s) {}; expected {}", unexpected.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "), if known.is_empty() { "no arguments".to_owned() } else { format!("one of {}", known.join(", ")) })
+                    format!(
+                        "unknown argument(s) {}; expected {}",
+                        unexpected.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
+                        if known.is_empty() { "no arguments".to_owned() } else { format!("one of {}", known.join(", ")) }
+                    )
                 }
                 _ => {
                     let display = err.to_string();
@@ -208,7 +212,8 @@ impl CompiledTool {
         for (name, ctxs) in &self.arg_contexts {
             if let Some(value) = args.get(name) {
                 for ctx in ctxs {
-                    ctx.check(value).map_err(|m| ArgError::new(Some(name), format!("argument `{name}` is refused for {}: {m}", ctx.describe())))?;
+                    ctx.check(value)
+                        .map_err(|m| ArgError::new(Some(name), format!("argument `{name}` is refused for {}: {m}", ctx.describe())))?;
                 }
             }
         }
@@ -235,22 +240,31 @@ impl Renderer<'_> {
     fn window(&self, w: &WindowTpl, now: i64) -> Result<(i64, i64), ArgError> {
         let secs = |tpl: &Tpl, what: &str| -> Result<i64, ArgError> {
             let s = self.text(tpl)?;
-            parse_duration(&s).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).map_err(|m| ArgError::new(None, format!("`{what}` {m}")))
+            parse_duration(&s)
+                .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+                .map_err(|m| ArgError::new(None, format!("`{what}` {m}")))
         };
         let stamp = |tpl: &Tpl, what: &str| -> Result<i64, ArgError> {
             let s = self.text(tpl)?;
-            let t = humantime::parse_rfc3339_weak(s.trim()).map_err(|_| ArgError::new(None, format!("`{what}` is `{s}`, not an RFC 3339 timestamp such as 2026-11-24T10:00:00Z")))?;
+            let t = humantime::parse_rfc3339_weak(s.trim())
+                .map_err(|_| ArgError::new(None, format!("`{what}` is `{s}`, not an RFC 3339 timestamp such as 2026-11-24T10:00:00Z")))?;
             Ok(t.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
         };
         let (start, end) = match w {
             WindowTpl::Since { since, until } => {
                 let s = secs(since, "since")?;
-                let u = match until { Some(u) => secs(u, "until")?, None => 0 };
+                let u = match until {
+                    Some(u) => secs(u, "until")?,
+                    None => 0,
+                };
                 (now.saturating_sub(s), now.saturating_sub(u))
             }
             WindowTpl::Range { start, end } => {
                 let s = stamp(start, "start")?;
-                let e = match end { Some(e) => stamp(e, "end")?, None => now };
+                let e = match end {
+                    Some(e) => stamp(e, "end")?,
+                    None => now,
+                };
                 (s, e)
             }
         };
@@ -269,7 +283,9 @@ impl Renderer<'_> {
                 serde_json::from_str(&s).map_err(|e| ArgError::new(None, format!("internal: body value did not render as JSON: {e}")))?
             }
             BodyTpl::Array(items) => Value::Array(items.iter().map(|i| self.body(i)).collect::<Result<_, _>>()?),
-            BodyTpl::Object(entries) => Value::Object(entries.iter().map(|(k, v)| Ok((k.clone(), self.body(v)?))).collect::<Result<_, ArgError>>()?),
+            BodyTpl::Object(entries) => {
+                Value::Object(entries.iter().map(|(k, v)| Ok((k.clone(), self.body(v)?))).collect::<Result<_, ArgError>>()?)
+            }
         })
     }
 }
@@ -307,13 +323,25 @@ pub fn valid_period(secs: u64) -> bool {
 }
 
 fn check_log_group(name: &str) -> Result<(), ArgError> {
-    let ok = !name.is_empty() && name.len() <= 512 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#'));
-    if ok { Ok(()) } else { Err(ArgError::new(None, format!("log group name `{name}` does not match the AWS pattern [.-_/#A-Za-z0-9]{{1,512}}"))) }
+    let ok = !name.is_empty()
+        && name.len() <= 512
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ArgError::new(None, format!("log group name `{name}` does not match the AWS pattern [.-_/#A-Za-z0-9]{{1,512}}")))
+    }
 }
 
 /// Renders a tool's action with prepared arguments (see [`CompiledTool::prepare_args`]).
 /// Nothing is sent. `now` is seconds since the epoch.
-pub fn render(catalog: &Catalog, tool: &CompiledTool, args: &JsonObject, now: SystemTime, secrets: SecretMode) -> Result<Rendered, ArgError> {
+pub fn render(
+    catalog: &Catalog,
+    tool: &CompiledTool,
+    args: &JsonObject,
+    now: SystemTime,
+    secrets: SecretMode,
+) -> Result<Rendered, ArgError> {
     let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let r = Renderer { catalog, ctx: minijinja::Value::from(minijinja::value::Serde(args)) };
     with_secret_mode(secrets, || match &tool.action {
@@ -330,7 +358,14 @@ pub fn render(catalog: &Catalog, tool: &CompiledTool, args: &JsonObject, now: Sy
                 return Err(ArgError::new(None, "the query is longer than 10,000 characters"));
             }
             let (start, end) = r.window(&a.window, now)?;
-            Ok(Rendered::LogsInsights(super::render::LogsRequest { connection: a.connection.clone(), log_groups, query, start, end, limit: a.limit }))
+            Ok(Rendered::LogsInsights(super::render::LogsRequest {
+                connection: a.connection.clone(),
+                log_groups,
+                query,
+                start,
+                end,
+                limit: a.limit,
+            }))
         }
         Action::Metrics(a) => {
             let (start, end) = r.window(&a.window, now)?;
@@ -371,7 +406,9 @@ pub fn render(catalog: &Catalog, tool: &CompiledTool, args: &JsonObject, now: Sy
             let mut url = if path.starts_with("http://") || path.starts_with("https://") {
                 url::Url::parse(&path).map_err(|e| ArgError::new(None, format!("URL `{path}` does not parse: {e}")))?
             } else {
-                let base = conn.and_then(|c| c.base_url.as_ref()).ok_or_else(|| ArgError::new(None, "a relative URL needs a connection with a base_url"))?;
+                let base = conn
+                    .and_then(|c| c.base_url.as_ref())
+                    .ok_or_else(|| ArgError::new(None, "a relative URL needs a connection with a base_url"))?;
                 let joined = format!("{}/{}", base.as_str().trim_end_matches('/'), path.trim_start_matches('/'));
                 url::Url::parse(&joined).map_err(|e| ArgError::new(None, format!("URL `{joined}` does not parse: {e}")))?
             };

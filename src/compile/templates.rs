@@ -110,11 +110,10 @@ impl Ctx {
         match self {
             Ctx::LogsQuery => {
                 // U+2028/U+2029 are line breaks to some parsers though not control characters.
-                if let Some(c) = s.chars().find(|c| matches!(c, '"' | '\'' | '\\' | '`' | '|' | '#' | '\u{2028}' | '\u{2029}') || c.is_control()) {
-                    return Err(format!(
-                        "{} is not allowed in a Logs Insights query value",
-                        describe_char(c)
-                    ));
+                if let Some(c) =
+                    s.chars().find(|c| matches!(c, '"' | '\'' | '\\' | '`' | '|' | '#' | '\u{2028}' | '\u{2029}') || c.is_control())
+                {
+                    return Err(format!("{} is not allowed in a Logs Insights query value", describe_char(c)));
                 }
                 Ok(())
             }

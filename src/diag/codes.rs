@@ -92,10 +92,7 @@ mod tests {
         for code in Code::ALL {
             let name = code.as_str();
             assert!(seen.insert(name), "duplicate diagnostic code {name}");
-            assert!(
-                name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-                "code {name} is not kebab-case"
-            );
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "code {name} is not kebab-case");
             assert!(!code.summary().is_empty());
         }
     }

@@ -64,14 +64,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic with the code's default severity.
     pub fn new(code: Code, file: impl Into<String>, span: Span, message: impl Into<String>) -> Self {
-        Diagnostic {
-            code,
-            severity: code.severity(),
-            message: message.into(),
-            file: file.into(),
-            span,
-            help: None,
-        }
+        Diagnostic { code, severity: code.severity(), message: message.into(), file: file.into(), span, help: None }
     }
 
     /// Adds a help line.
@@ -146,10 +139,8 @@ impl LineIndex {
         }
         // Walk `len` characters from the start, across lines if need be.
         let line_start = self.starts[usize::try_from(line - 1).unwrap_or(0)];
-        let start_byte = text
-            .char_indices()
-            .nth(usize::try_from(column - 1).unwrap_or(0))
-            .map_or(line_start + text.len(), |(i, _)| line_start + i);
+        let start_byte =
+            text.char_indices().nth(usize::try_from(column - 1).unwrap_or(0)).map_or(line_start + text.len(), |(i, _)| line_start + i);
         let mut cur_line = line;
         let mut cur_col = column;
         let mut chars = self.text[start_byte.min(self.text.len())..].chars().peekable();

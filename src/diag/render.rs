@@ -64,13 +64,7 @@ fn text(diags: &[Diagnostic], sources: &HashMap<String, LineIndex>, color: bool)
             let carets = end.saturating_sub(start).max(1);
             let _ = writeln!(out, "{pad} {}", paint("1;34", "|"));
             let _ = writeln!(out, "{} {} {line_text}", paint("1;34", &num), paint("1;34", "|"));
-            let _ = writeln!(
-                out,
-                "{pad} {} {}{}",
-                paint("1;34", "|"),
-                " ".repeat(start),
-                paint(sev_color, &"^".repeat(carets))
-            );
+            let _ = writeln!(out, "{pad} {} {}{}", paint("1;34", "|"), " ".repeat(start), paint(sev_color, &"^".repeat(carets)));
         }
         if let Some(help) = &d.help {
             let _ = writeln!(out, "  {} {help}", paint("1;36", "= help:"));

@@ -106,7 +106,8 @@ pub async fn reload_once(shared: &Shared, dirs: &[PathBuf]) -> ReloadOutcome {
         None => {
             eprint!("{text}");
             tracing::warn!("reload failed; keeping the catalog in force (diagnostics above)");
-            let json: serde_json::Value = serde_json::from_str(&diag::render(Format::Json, &compiled.diagnostics, &compiled.sources, false)).unwrap_or_default();
+            let json: serde_json::Value =
+                serde_json::from_str(&diag::render(Format::Json, &compiled.diagnostics, &compiled.sources, false)).unwrap_or_default();
             shared.runtime().record_failure(json);
             ReloadOutcome::Failed
         }

@@ -179,7 +179,11 @@ pub struct Auth {
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auth").field("static_tokens", &self.tokens.is_some()).field("oauth", &self.oauth.is_some()).field("resource", &self.resource).finish()
+        f.debug_struct("Auth")
+            .field("static_tokens", &self.tokens.is_some())
+            .field("oauth", &self.oauth.is_some())
+            .field("resource", &self.resource)
+            .finish()
     }
 }
 
@@ -286,12 +290,20 @@ impl Auth {
             ),
             Refusal::Invalid(why) => (
                 StatusCode::UNAUTHORIZED,
-                format!("Bearer resource_metadata=\"{}\", error=\"invalid_token\", error_description=\"{}\"", self.metadata_url, quoted_safe(why)),
+                format!(
+                    "Bearer resource_metadata=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
+                    self.metadata_url,
+                    quoted_safe(why)
+                ),
                 json!({"error": "invalid_token", "error_description": why}),
             ),
             Refusal::BadRequest(why) => (
                 StatusCode::BAD_REQUEST,
-                format!("Bearer resource_metadata=\"{}\", error=\"invalid_request\", error_description=\"{}\"", self.metadata_url, quoted_safe(why)),
+                format!(
+                    "Bearer resource_metadata=\"{}\", error=\"invalid_request\", error_description=\"{}\"",
+                    self.metadata_url,
+                    quoted_safe(why)
+                ),
                 json!({"error": "invalid_request", "error_description": why}),
             ),
         };
@@ -313,7 +325,9 @@ impl Auth {
 fn metadata_url(resource: &str) -> Result<String, AuthError> {
     let url = url::Url::parse(resource).map_err(|e| AuthError(format!("--oauth-resource `{resource}` is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || url.fragment().is_some() || url.query().is_some() {
-        return Err(AuthError(format!("--oauth-resource `{resource}` must be an http(s) URL without query or fragment, such as https://mcp.example.com/mcp")));
+        return Err(AuthError(format!(
+            "--oauth-resource `{resource}` must be an http(s) URL without query or fragment, such as https://mcp.example.com/mcp"
+        )));
     }
     let path = url.path().trim_end_matches('/');
     Ok(format!("{}{WELL_KNOWN}{path}", url.origin().ascii_serialization()))
@@ -429,7 +443,8 @@ impl StaticTokens {
     fn load(path: &Path) -> Result<Self, AuthError> {
         let watch = FileWatch::new(path);
         let bytes = watch.read().map_err(AuthError)?;
-        let table = parse_tokens(&bytes).map_err(|errors| AuthError(format!("{}: {}", path.display(), errors.join(&format!("\n{}: ", path.display())))))?;
+        let table = parse_tokens(&bytes)
+            .map_err(|errors| AuthError(format!("{}: {}", path.display(), errors.join(&format!("\n{}: ", path.display())))))?;
         tracing::info!(file = %path.display(), tokens = table.entries.len(), names = ?table.entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), "bearer tokens loaded");
         Ok(StaticTokens { watch, table: ArcSwap::from_pointee(table) })
     }
@@ -476,7 +491,9 @@ impl StaticTokens {
 }
 
 fn is_name(s: &str) -> bool {
-    s.len() <= 64 && s.starts_with(|c: char| c.is_ascii_alphanumeric()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "_.@:-".contains(c))
+    s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_.@:-".contains(c))
 }
 
 /// RFC 6750 `b64token`: what a bearer token can be.
@@ -522,7 +539,9 @@ fn parse_tokens(bytes: &[u8]) -> Result<TokenTable, Vec<String>> {
             continue;
         }
         if token.chars().count() < MIN_TOKEN_CHARS {
-            errors.push(format!("line {n}: the token of `{name}` is shorter than {MIN_TOKEN_CHARS} characters; make one with `openssl rand -hex 32`"));
+            errors.push(format!(
+                "line {n}: the token of `{name}` is shorter than {MIN_TOKEN_CHARS} characters; make one with `openssl rand -hex 32`"
+            ));
             continue;
         }
         let scopes: Vec<String> = if scopes.is_empty() { Vec::new() } else { scopes.split(',').map(str::to_owned).collect() };
@@ -717,7 +736,13 @@ impl OAuth {
                 .user_agent(concat!("toolwright/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| AuthError(format!("cannot build an HTTP client for the JWKS: {e}")))?;
-            let fetcher = Fetcher { url, client, refresh: config.jwks_refresh, attempt: tokio::sync::Mutex::new(None), stale: AtomicBool::new(false) };
+            let fetcher = Fetcher {
+                url,
+                client,
+                refresh: config.jwks_refresh,
+                attempt: tokio::sync::Mutex::new(None),
+                stale: AtomicBool::new(false),
+            };
             let keys = fetcher.fetch().await.map_err(AuthError)?;
             (KeySource::Url(fetcher), KeySet { keys, loaded: Instant::now(), content: None })
         } else {
@@ -751,7 +776,9 @@ impl OAuth {
                 tracing::info!(file = %watch.path.display(), keys = set.keys.len(), "JWKS reloaded");
                 self.keys.store(Arc::new(set));
             }
-            Err(e) => tracing::error!(file = %watch.path.display(), error = %e, "JWKS file has errors; the keys loaded before stay in force"),
+            Err(e) => {
+                tracing::error!(file = %watch.path.display(), error = %e, "JWKS file has errors; the keys loaded before stay in force")
+            }
         }
     }
 
@@ -906,11 +933,17 @@ pub fn protect(app: Router, shared: &Arc<Shared>) -> Router {
     let Some(auth) = shared.auth().cloned() else {
         let scoped = shared.runtime().current().catalog.tools().iter().filter(|t| !t.scopes.is_empty()).count();
         if scoped > 0 {
-            tracing::warn!(tools = scoped, "tools declare `auth.scopes` but HTTP authentication is off: every caller sees and can call them (use --auth-tokens or --oauth-issuer)");
+            tracing::warn!(
+                tools = scoped,
+                "tools declare `auth.scopes` but HTTP authentication is off: every caller sees and can call them (use --auth-tokens or --oauth-issuer)"
+            );
         }
         return app;
     };
-    let metadata = Router::new().route(WELL_KNOWN, get(metadata)).route(&format!("{WELL_KNOWN}/{{*resource}}"), get(metadata)).with_state(shared.clone());
+    let metadata = Router::new()
+        .route(WELL_KNOWN, get(metadata))
+        .route(&format!("{WELL_KNOWN}/{{*resource}}"), get(metadata))
+        .with_state(shared.clone());
     app.merge(metadata).layer(axum::middleware::from_fn_with_state(auth, authenticate))
 }
 
@@ -938,7 +971,9 @@ async fn authenticate(State(auth): State<Arc<Auth>>, mut request: Request, next:
             match &refusal {
                 // The first step of every OAuth client: not worth more than a debug line.
                 Refusal::Missing => tracing::debug!(path = %request.uri().path(), "request refused: no bearer token"),
-                Refusal::Invalid(why) | Refusal::BadRequest(why) => tracing::warn!(path = %request.uri().path(), reason = why, "request refused: bad bearer token"),
+                Refusal::Invalid(why) | Refusal::BadRequest(why) => {
+                    tracing::warn!(path = %request.uri().path(), reason = why, "request refused: bad bearer token")
+                }
             }
             return auth.refusal(&refusal);
         }
@@ -1015,9 +1050,18 @@ mod tests {
 
     #[test]
     fn metadata_url_inserts_the_well_known_path() {
-        assert_eq!(metadata_url("http://127.0.0.1:8000/mcp").ok().as_deref(), Some("http://127.0.0.1:8000/.well-known/oauth-protected-resource/mcp"));
-        assert_eq!(metadata_url("https://mcp.example.com").ok().as_deref(), Some("https://mcp.example.com/.well-known/oauth-protected-resource"));
-        assert_eq!(metadata_url("https://example.com:443/tools/mcp/").ok().as_deref(), Some("https://example.com/.well-known/oauth-protected-resource/tools/mcp"));
+        assert_eq!(
+            metadata_url("http://127.0.0.1:8000/mcp").ok().as_deref(),
+            Some("http://127.0.0.1:8000/.well-known/oauth-protected-resource/mcp")
+        );
+        assert_eq!(
+            metadata_url("https://mcp.example.com").ok().as_deref(),
+            Some("https://mcp.example.com/.well-known/oauth-protected-resource")
+        );
+        assert_eq!(
+            metadata_url("https://example.com:443/tools/mcp/").ok().as_deref(),
+            Some("https://example.com/.well-known/oauth-protected-resource/tools/mcp")
+        );
         assert!(metadata_url("ftp://example.com/mcp").is_err());
         assert!(metadata_url("https://example.com/mcp?x=1").is_err());
     }
@@ -1040,7 +1084,8 @@ mod tests {
         let der = pair.to_pkcs8v1().unwrap_or_else(|e| panic!("{e}"));
         let key = EncodingKey::from_ec_der(der.as_ref());
         let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
-        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default();
+        let mut jwk =
+            serde_json::to_value(Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default();
         jwk["kid"] = json!("k1");
         (key, json!({"keys": [jwk]}))
     }
@@ -1049,7 +1094,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("jwks.json");
         std::fs::write(&path, jwks.to_string()).unwrap_or_else(|e| panic!("{e}"));
-        let config = OAuthConfig { issuer: "https://issuer.test".into(), audience: "https://mcp.test/mcp".into(), jwks: path.display().to_string(), jwks_refresh: Duration::from_secs(600) };
+        let config = OAuthConfig {
+            issuer: "https://issuer.test".into(),
+            audience: "https://mcp.test/mcp".into(),
+            jwks: path.display().to_string(),
+            jwks_refresh: Duration::from_secs(600),
+        };
         (OAuth::new(config).await.unwrap_or_else(|e| panic!("{e}")), dir)
     }
 
@@ -1111,8 +1161,12 @@ mod tests {
         assert_eq!(oauth.keys.load().keys.len(), 1);
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some("h".into());
-        let token = encode(&header, &json!({"iss": "https://issuer.test", "aud": "https://mcp.test/mcp", "exp": now() + 300}), &EncodingKey::from_secret(b"secret"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let token = encode(
+            &header,
+            &json!({"iss": "https://issuer.test", "aud": "https://mcp.test/mcp", "exp": now() + 300}),
+            &EncodingKey::from_secret(b"secret"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(oauth.verify(&token).await, Err("the token's signature algorithm is not accepted (asymmetric algorithms only)"));
     }
 

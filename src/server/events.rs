@@ -47,7 +47,8 @@ impl EventStore for MemoryEventStore {
         let id: u64 = last_event_id.parse().map_err(|_| format!("unknown event id `{last_event_id}`"))?;
         let inner = self.inner.lock().map_err(|_| "event store lock poisoned")?;
         let stream = inner.stream_of.get(&id).ok_or_else(|| format!("event `{last_event_id}` is no longer kept"))?.clone();
-        let later: Vec<ServerSseMessage> = inner.events.iter().filter(|(i, s, _)| *i > id && *s == stream).map(|(_, _, m)| m.clone()).collect();
+        let later: Vec<ServerSseMessage> =
+            inner.events.iter().filter(|(i, s, _)| *i > id && *s == stream).map(|(_, _, m)| m.clone()).collect();
         Ok(Box::pin(futures::stream::iter(later)))
     }
 }

@@ -38,7 +38,13 @@ pub fn default_hosts() -> Vec<String> {
 
 /// Default `Origin` allow list: loopback origins on any port.
 pub fn default_origins() -> Vec<String> {
-    vec!["http://localhost:*".into(), "http://127.0.0.1:*".into(), "http://[::1]:*".into(), "https://localhost:*".into(), "https://127.0.0.1:*".into()]
+    vec![
+        "http://localhost:*".into(),
+        "http://127.0.0.1:*".into(),
+        "http://[::1]:*".into(),
+        "https://localhost:*".into(),
+        "https://127.0.0.1:*".into(),
+    ]
 }
 
 /// Builds the axum app.

@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult, LoggingLevel,
-    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool, ToolAnnotations,
+    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::SubscriptionContext;
 use rmcp::service::{NotificationContext, RequestContext};
@@ -71,7 +72,8 @@ impl Shared {
     /// Shared state over a runtime.
     pub fn new(runtime: Arc<Runtime>) -> Arc<Self> {
         let loaded = runtime.current();
-        let list = ToolList { generation: loaded.generation, tools: Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect()) };
+        let list =
+            ToolList { generation: loaded.generation, tools: Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect()) };
         let capabilities = ServerCapabilities::builder()
             .enable_logging()
             .enable_prompts()
@@ -81,8 +83,18 @@ impl Shared {
             .build();
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("toolwright", env!("CARGO_PKG_VERSION"));
-        info.instructions = Some("Tools generated from the operator's tool specs. Arguments are validated against each tool's input schema.".to_owned());
-        Arc::new(Shared { runtime, list: arc_swap::ArcSwap::from_pointee(list), peers: Mutex::new(Vec::new()), log_level: Mutex::new(LoggingLevel::Info), info, changes: tokio::sync::watch::Sender::new(loaded.generation), auth: std::sync::OnceLock::new(), audit_values: Default::default() })
+        info.instructions =
+            Some("Tools generated from the operator's tool specs. Arguments are validated against each tool's input schema.".to_owned());
+        Arc::new(Shared {
+            runtime,
+            list: arc_swap::ArcSwap::from_pointee(list),
+            peers: Mutex::new(Vec::new()),
+            log_level: Mutex::new(LoggingLevel::Info),
+            info,
+            changes: tokio::sync::watch::Sender::new(loaded.generation),
+            auth: std::sync::OnceLock::new(),
+            audit_values: Default::default(),
+        })
     }
 
     /// Puts argument values (not only names) into audit lines.
@@ -151,10 +163,7 @@ impl Handler {
 /// transport has one, else the transport's own word for an unauthenticated caller.
 fn caller_of(context: &RequestContext<RoleServer>) -> String {
     match context.extensions.get::<::http::request::Parts>() {
-        Some(parts) => parts
-            .extensions
-            .get::<CallerName>()
-            .map_or_else(|| "anonymous-http".to_owned(), |c| c.0.clone()),
+        Some(parts) => parts.extensions.get::<CallerName>().map_or_else(|| "anonymous-http".to_owned(), |c| c.0.clone()),
         None => "stdio".to_owned(),
     }
 }
@@ -166,7 +175,13 @@ pub struct CallerName(pub String);
 
 /// One audit line per call: time (from the log), caller, tool, argument names, outcome,
 /// duration. Argument values only when the operator asked for them.
-fn audit(shared: &Shared, context: &RequestContext<RoleServer>, request: &CallToolRequestParams, outcome: Option<&runtime::Outcome>, took: std::time::Duration) {
+fn audit(
+    shared: &Shared,
+    context: &RequestContext<RoleServer>,
+    request: &CallToolRequestParams,
+    outcome: Option<&runtime::Outcome>,
+    took: std::time::Duration,
+) {
     let names: Vec<&str> = request.arguments.as_ref().map(|a| a.keys().map(String::as_str).collect()).unwrap_or_default();
     let outcome_word = match outcome {
         None => "unknown-tool",
@@ -195,7 +210,11 @@ impl ServerHandler for Handler {
         self.shared.info.clone()
     }
 
-    async fn list_tools(&self, _request: Option<PaginatedRequestParams>, context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
         let loaded = self.shared.runtime.current();
         if let Some(identity) = auth::identity(&context) {
             return Ok(ListToolsResult::with_all_items(auth::visible_tools(&loaded.catalog, identity, &self.shared.tools(&loaded))));
@@ -247,7 +266,11 @@ impl ServerHandler for Handler {
 
     fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
         // Only the tool list ever changes here.
-        Some(if requested.tools_list_changed == Some(true) { SubscriptionFilter::builder().tools_list_changed().build() } else { SubscriptionFilter::new() })
+        Some(if requested.tools_list_changed == Some(true) {
+            SubscriptionFilter::builder().tools_list_changed().build()
+        } else {
+            SubscriptionFilter::new()
+        })
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {

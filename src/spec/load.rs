@@ -73,11 +73,7 @@ pub fn load(roots: &[PathBuf]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
             if !entry.file_type().is_file() || !is_spec_name(&entry.file_name().to_string_lossy()) {
                 continue;
             }
-            let relative = entry
-                .path()
-                .strip_prefix(root)
-                .map(show)
-                .unwrap_or_else(|_| show(entry.path()));
+            let relative = entry.path().strip_prefix(root).map(show).unwrap_or_else(|_| show(entry.path()));
             read_one(entry.path(), show(entry.path()), relative, &mut files, &mut diags);
         }
     }
@@ -98,12 +94,15 @@ fn read_one(path: &Path, name: String, relative: String, files: &mut Vec<SourceF
                 let valid = String::from_utf8_lossy(valid);
                 let line = u32::try_from(valid.matches('\n').count() + 1).unwrap_or(u32::MAX);
                 let column = u32::try_from(valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1).unwrap_or(1);
-                diags.push(Diagnostic::new(
-                    Code::InvalidUtf8,
-                    name,
-                    Span { line, column, end_line: line, end_column: column + 1 },
-                    format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
-                ).with_help("save the file as UTF-8"));
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidUtf8,
+                        name,
+                        Span { line, column, end_line: line, end_column: column + 1 },
+                        format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+                    )
+                    .with_help("save the file as UTF-8"),
+                );
             }
         },
         Err(e) => diags.push(io_diag(&name, &format!("cannot read `{name}`: {e}"))),
