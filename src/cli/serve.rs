@@ -123,7 +123,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
     let auth = auth_config(&args)?;
     let dirs = super::tools_dirs(args.tools);
-    let compiled = compile::compile_paths(&dirs);
+    let compiled = match crate::reload::parse_cache().lock() {
+        Ok(mut cache) => compile::compile_paths_cached(&dirs, &mut cache),
+        Err(_) => compile::compile_paths(&dirs),
+    };
     let text = diag::render(Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
     let Some(catalog) = compiled.catalog else {
         let _ = std::io::stderr().write_all(text.as_bytes());

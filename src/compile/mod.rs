@@ -70,8 +70,13 @@ pub struct Compiled {
 
 /// Loads and compiles every spec under `roots`.
 pub fn compile_paths(roots: &[std::path::PathBuf]) -> Compiled {
+    compile_paths_cached(roots, &mut ParseCache::default())
+}
+
+/// [`compile_paths`] with a parse cache that later reloads reuse.
+pub fn compile_paths_cached(roots: &[std::path::PathBuf], cache: &mut ParseCache) -> Compiled {
     let (files, diags) = spec::load(roots);
-    let mut compiled = compile(&files);
+    let mut compiled = compile_cached(&files, cache);
     compiled.diagnostics.extend(diags);
     if files.is_empty() && compiled.diagnostics.is_empty() {
         for root in roots {
@@ -103,14 +108,68 @@ pub fn content_hash(files: &[SourceFile]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Parsed documents of each file, kept between reloads: a file whose text did not change
+/// is not parsed again (parsing is most of a reload's work).
+#[derive(Default)]
+pub struct ParseCache {
+    files: HashMap<String, CachedFile>,
+}
+
+struct CachedFile {
+    text: String,
+    index: usize,
+    docs: Arc<Vec<Document>>,
+    diags: Vec<Diagnostic>,
+}
+
+impl ParseCache {
+    fn parse(&mut self, index: usize, file: &SourceFile, lines: &LineIndex, diags: &mut Vec<Diagnostic>) -> Arc<Vec<Document>> {
+        if let Some(c) = self.files.get(&file.name)
+            && c.text == file.text
+        {
+            diags.extend(c.diags.iter().cloned());
+            if c.index == index {
+                return c.docs.clone();
+            }
+            // The file moved in the load order (another file came or went before it).
+            let moved: Vec<Document> = c
+                .docs
+                .iter()
+                .cloned()
+                .map(|mut d| {
+                    d.file = index;
+                    d
+                })
+                .collect();
+            return Arc::new(moved);
+        }
+        let mut own = Vec::new();
+        let docs = Arc::new(spec::parse_file(index, file, lines, &mut own));
+        diags.extend(own.iter().cloned());
+        self.files.insert(file.name.clone(), CachedFile { text: file.text.clone(), index, docs: docs.clone(), diags: own });
+        docs
+    }
+
+    /// Forgets files that are no longer loaded.
+    fn retain(&mut self, files: &[SourceFile]) {
+        let names: std::collections::HashSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        self.files.retain(|name, _| names.contains(name.as_str()));
+    }
+}
+
 /// Compiles loaded files into a catalog.
 pub fn compile(files: &[SourceFile]) -> Compiled {
+    compile_cached(files, &mut ParseCache::default())
+}
+
+/// [`compile`], reusing the parsed documents of files whose text is unchanged since the
+/// cache last saw them (reloads keep one cache).
+pub fn compile_cached(files: &[SourceFile], cache: &mut ParseCache) -> Compiled {
     let mut diags = Vec::new();
     let indexes: Vec<LineIndex> = files.iter().map(|f| LineIndex::new(&f.text)).collect();
-    let mut docs: Vec<Document> = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        docs.extend(spec::parse_file(i, f, &indexes[i], &mut diags));
-    }
+    let per_file: Vec<Arc<Vec<Document>>> = files.iter().enumerate().map(|(i, f)| cache.parse(i, f, &indexes[i], &mut diags)).collect();
+    cache.retain(files);
+    let docs: Vec<&Document> = per_file.iter().flat_map(|d| d.iter()).collect();
     let mut c = Compiler { files, indexes: &indexes, env: templates::environment(), diags, template_count: 0 };
 
     // Connections first: tools refer to them.

@@ -16,6 +16,13 @@ use crate::compile;
 use crate::diag::{self, Format};
 use crate::server::Shared;
 
+/// The process's parse cache: reloads re-parse only the files whose text changed.
+/// `serve` seeds it with its first load.
+pub fn parse_cache() -> &'static std::sync::Mutex<compile::ParseCache> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<compile::ParseCache>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
 /// How changes are noticed.
 #[derive(Clone, Debug)]
 pub struct ReloadOptions {
@@ -57,7 +64,10 @@ pub async fn reload_once(shared: &Shared, dirs: &[PathBuf]) -> ReloadOutcome {
         if load_diags.is_empty() && compile::content_hash(&files) == current_hash {
             return None;
         }
-        let mut compiled = compile::compile(&files);
+        let mut compiled = match parse_cache().lock() {
+            Ok(mut cache) => compile::compile_cached(&files, &mut cache),
+            Err(_) => compile::compile(&files),
+        };
         compiled.diagnostics.extend(load_diags);
         if files.is_empty() && compiled.diagnostics.is_empty() {
             compiled.diagnostics.push(diag::Diagnostic::new(
