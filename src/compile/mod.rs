@@ -1252,3 +1252,38 @@ impl Compiler<'_> {
 fn line_offset(source: &str, line: usize) -> usize {
     source.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> SourceFile {
+        SourceFile { name: name.to_owned(), relative: name.to_owned(), text: text.to_owned() }
+    }
+
+    fn tool(name: &str) -> String {
+        format!("kind: tool\nname: {name}\ndescription: d\ninput: {{type: object}}\naction:\n  http: {{url: \"https://example.com/x\"}}\n")
+    }
+
+    /// A cached compile must say exactly what a fresh one says, also after a file before
+    /// another one disappears (the later file's documents then move in the load order).
+    #[test]
+    fn cached_compile_matches_a_fresh_one() {
+        let mut cache = ParseCache::default();
+        let bad = "kind: tool\nname: broken\ndescripton: x\n";
+        let all = vec![file("a.yaml", &tool("a")), file("b.yaml", bad), file("c.yaml", &tool("c"))];
+        let first = compile_cached(&all, &mut cache);
+        assert_eq!(first.diagnostics, compile(&all).diagnostics);
+        let fewer = vec![all[1].clone(), all[2].clone()];
+        let cached = compile_cached(&fewer, &mut cache);
+        let fresh = compile(&fewer);
+        assert_eq!(cached.diagnostics, fresh.diagnostics);
+        assert!(cached.diagnostics.iter().any(|d| d.file == "b.yaml" && d.span.line == 3));
+        let good = vec![all[0].clone(), all[2].clone()];
+        let cached = compile_cached(&good, &mut cache).catalog.expect("catalog");
+        let fresh = compile(&good).catalog.expect("catalog");
+        assert_eq!(cached.hash(), fresh.hash());
+        let names: Vec<&str> = cached.tools().iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a", "c"]);
+    }
+}
