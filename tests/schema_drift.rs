@@ -63,7 +63,7 @@ fn documents(root: &Path) -> Vec<(String, usize, Result<Value, String>)> {
     for f in files {
         for (i, parsed) in parse_documents(&f.text).into_iter().enumerate() {
             let json = match parsed {
-                Parsed::Doc(node) => Ok(node.to_json(&mut String::new(), &mut Default::default())),
+                Parsed::Doc(node) => Ok(node.to_json()),
                 Parsed::Error { message, .. } => Err(message),
             };
             out.push((f.name.clone(), i, json));
@@ -128,7 +128,7 @@ fn structural_mistakes_are_invalid_against_the_published_schema() {
             .iter()
             .flat_map(|f| parse_documents(&f.text))
             .filter_map(|p| match p {
-                Parsed::Doc(node) => Some(node.to_json(&mut String::new(), &mut Default::default())),
+                Parsed::Doc(node) => Some(node.to_json()),
                 Parsed::Error { .. } => None,
             })
             .collect();

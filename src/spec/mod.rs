@@ -109,10 +109,10 @@ fn check_document(file: usize, root: Node, loc: &Locator<'_>, diags: &mut Vec<Di
             }
         },
     };
-    let mut pointers = PointerMap::default();
-    let json = root.to_json(&mut String::new(), &mut pointers);
+    let json = root.to_json();
+    let pointers = PointerMap::new(root);
     let Some(structure) = schema::structure() else {
-        diags.push(loc.diag(Code::InvalidValue, root.pos, "internal error: the spec format schema does not compile"));
+        diags.push(loc.diag(Code::InvalidValue, pointers.node(""), "internal error: the spec format schema does not compile"));
         return None;
     };
     let validator = if kind == "ToolSpec" { &structure.tool } else { &structure.connection };
@@ -153,7 +153,7 @@ fn check_document(file: usize, root: Node, loc: &Locator<'_>, diags: &mut Vec<Di
         Ok(spec) => Some(Document { file, spec, json, pointers }),
         Err(e) => {
             // The schema and the types are generated from one source; reaching this is a bug.
-            diags.push(loc.diag(Code::InvalidValue, root.pos, format!("internal error: {e}")));
+            diags.push(loc.diag(Code::InvalidValue, pointers.node(""), format!("internal error: {e}")));
             None
         }
     }

@@ -5,7 +5,6 @@
 //! diagnostic at any value, key or list item, and can turn the tree into JSON
 //! plus a JSON-pointer → position map for the JSON Schema based checks.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -105,11 +104,9 @@ impl Node {
         }
     }
 
-    /// Converts the tree into JSON, recording the position of every node (and of
-    /// every mapping key, under `pointer + "/#key"`) by JSON pointer.
-    pub fn to_json(&self, pointer: &mut String, map: &mut PointerMap) -> serde_json::Value {
+    /// Converts the tree into JSON (positions stay in the tree: see [`PointerMap`]).
+    pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value;
-        map.nodes.insert(pointer.clone(), self.pos);
         match &self.value {
             NodeValue::Null => Value::Null,
             NodeValue::Bool(b) => Value::Bool(*b),
@@ -117,26 +114,11 @@ impl Node {
             NodeValue::UInt(u) => Value::from(*u),
             NodeValue::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
             NodeValue::Str(s) => Value::String(s.clone()),
-            NodeValue::Seq(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    let len = pointer.len();
-                    pointer.push('/');
-                    pointer.push_str(&i.to_string());
-                    out.push(item.to_json(pointer, map));
-                    pointer.truncate(len);
-                }
-                Value::Array(out)
-            }
+            NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(entries) => {
                 let mut out = serde_json::Map::with_capacity(entries.len());
                 for (k, v) in entries {
-                    let len = pointer.len();
-                    pointer.push('/');
-                    push_escaped(pointer, &k.name);
-                    map.keys.insert(pointer.clone(), k.pos);
-                    out.insert(k.name.clone(), v.to_json(pointer, map));
-                    pointer.truncate(len);
+                    out.insert(k.name.clone(), v.to_json());
                 }
                 Value::Object(out)
             }
@@ -155,31 +137,52 @@ pub fn push_escaped(pointer: &mut String, token: &str) {
     }
 }
 
-/// Positions of the nodes of one document by JSON pointer.
-#[derive(Clone, Debug, Default)]
+/// Positions of the nodes of one document by JSON pointer. It keeps the tree and walks it
+/// on demand: positions are needed only for diagnostics, so a map of every node's pointer
+/// would cost every document allocations that almost no document uses.
+#[derive(Clone, Debug)]
 pub struct PointerMap {
-    nodes: HashMap<String, Pos>,
-    keys: HashMap<String, Pos>,
+    root: Node,
 }
 
 impl PointerMap {
-    /// The position of the node at `pointer`, or of its nearest ancestor.
-    pub fn node(&self, pointer: &str) -> Pos {
-        let mut p = pointer;
-        loop {
-            if let Some(pos) = self.nodes.get(p) {
-                return *pos;
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return Pos::default(),
+    /// Positions of the nodes of `root`.
+    pub fn new(root: Node) -> Self {
+        PointerMap { root }
+    }
+
+    /// The deepest node on the pointer's path, with the key that led to it when the whole
+    /// path was found and its last step was a mapping key.
+    fn walk(&self, pointer: &str) -> (&Node, Option<Pos>) {
+        let mut cur = &self.root;
+        let mut key = None;
+        for raw in pointer.split('/').skip(1) {
+            let token = raw.replace("~1", "/").replace("~0", "~");
+            let next = match &cur.value {
+                NodeValue::Map(entries) => entries.iter().find(|(k, _)| k.name == token).map(|(k, v)| (Some(k.pos), v)),
+                NodeValue::Seq(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)).map(|v| (None, v)),
+                _ => None,
+            };
+            match next {
+                Some((k, v)) => {
+                    key = k;
+                    cur = v;
+                }
+                None => return (cur, None),
             }
         }
+        (cur, key)
+    }
+
+    /// The position of the node at `pointer`, or of its nearest ancestor.
+    pub fn node(&self, pointer: &str) -> Pos {
+        self.walk(pointer).0.pos
     }
 
     /// The position of the key that holds the node at `pointer` (falls back to the node).
     pub fn key(&self, pointer: &str) -> Pos {
-        self.keys.get(pointer).copied().unwrap_or_else(|| self.node(pointer))
+        let (node, key) = self.walk(pointer);
+        key.unwrap_or(node.pos)
     }
 }
 
