@@ -489,6 +489,7 @@ async fn header_values_with_line_breaks_are_refused_before_sending() {
         url,
         headers: vec![("X-Note".into(), "a\r\nX-Injected: 1".into())],
         body: None,
+        secrets: Vec::new(),
     };
     let err = exec(&backends, &catalog, tool, Rendered::Http(request)).await.expect_err("refused");
     assert!(err.contains("header `X-Note`") && err.contains("nothing was sent"), "{err}");

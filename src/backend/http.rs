@@ -322,8 +322,15 @@ impl HttpClient {
 
     /// Sends the request and shapes the response for the model.
     pub(crate) async fn execute(&self, tool: &CompiledTool, request: HttpRequest) -> Result<ToolOutput, String> {
-        let HttpRequest { method, url, headers, body, .. } = request;
+        let HttpRequest { method, url, headers, body, secrets, .. } = request;
         let masks = secret_masks(&headers);
+        // What comes back on success is masked for the secrets only: masking every header
+        // value would also blank out ordinary words such as `application/json` in the data.
+        let secret_masks: Vec<String> = {
+            let mut m: Vec<String> = secrets.into_iter().filter(|s| s.len() >= MIN_MASKED_PART).collect();
+            m.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            m
+        };
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("`{method}` is not an HTTP method"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("the URL scheme `{}` is not http or https; nothing was sent", url.scheme()));
@@ -363,8 +370,8 @@ impl HttpClient {
         let status = response.status();
         tracing::debug!(tool = %tool.name, %host, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "http response");
         if !status.is_success() {
-            let excerpt = read_excerpt(&mut response).await;
-            return Err(status_error(status, &mask(&excerpt, &masks)));
+            let excerpt = read_excerpt(&mut response, &masks).await;
+            return Err(status_error(status, &excerpt));
         }
         let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let bytes = self.read_body(&mut response, &host).await?;
@@ -377,12 +384,12 @@ impl HttpClient {
         };
         let max_bytes = tool.max_bytes;
         if jq.is_none() && bytes.len() <= INLINE_SHAPING_BYTES {
-            return shape(&bytes, &content_type, None, max_bytes).map_err(|e| mask(&e, &masks));
+            return shape(&bytes, &content_type, None, max_bytes).map(|o| mask_output(o, &secret_masks)).map_err(|e| mask(&e, &masks));
         }
         let has_jq = jq.is_some();
         let task = tokio::task::spawn_blocking(move || shape(&bytes, &content_type, jq.as_deref(), max_bytes));
         match tokio::time::timeout(PROCESSING_TIME_LIMIT, task).await {
-            Ok(Ok(result)) => result.map_err(|e| mask(&e, &masks)),
+            Ok(Ok(result)) => result.map(|o| mask_output(o, &secret_masks)).map_err(|e| mask(&e, &masks)),
             Ok(Err(_)) => Err("internal error while shaping the response".to_owned()),
             Err(_) if has_jq => Err(format!(
                 "the response projection (jq) did not finish within {}s; the filter may loop or the response may be too large",
@@ -452,8 +459,37 @@ impl HttpClient {
     }
 }
 
-/// Reads the start of an error response's body for the message; a read error just ends it.
-async fn read_excerpt(response: &mut reqwest::Response) -> String {
+/// Masks secrets a backend echoed in a successful answer, in the text and in every string
+/// of the structured content.
+fn mask_output(mut out: ToolOutput, masks: &[String]) -> ToolOutput {
+    if masks.is_empty() || !masks.iter().any(|m| out.text.contains(m.as_str())) {
+        return out;
+    }
+    fn walk(v: &mut serde_json::Value, masks: &[String]) {
+        match v {
+            serde_json::Value::String(s) => *s = mask(s, masks),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, masks)),
+            serde_json::Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (k, mut val) in entries {
+                    walk(&mut val, masks);
+                    map.insert(mask(&k, masks), val);
+                }
+            }
+            _ => {}
+        }
+    }
+    out.text = mask(&out.text, masks);
+    if let Some(s) = out.structured.as_mut() {
+        walk(s, masks);
+    }
+    out
+}
+
+/// Reads the start of an error response's body for the message, masking the request's
+/// header values before anything is cut (a cut could leave part of a secret that no mask
+/// matches); a read error just ends it.
+async fn read_excerpt(response: &mut reqwest::Response, masks: &[String]) -> String {
     let mut buf: Vec<u8> = Vec::new();
     // Bounded by ERROR_BODY_BYTES (chunks are non-empty) and by the call's timeouts.
     while buf.len() < ERROR_BODY_BYTES {
@@ -462,8 +498,14 @@ async fn read_excerpt(response: &mut reqwest::Response) -> String {
             Ok(None) | Err(_) => break,
         }
     }
+    let cut = buf.len() >= ERROR_BODY_BYTES;
     buf.truncate(ERROR_BODY_BYTES);
-    let text = String::from_utf8_lossy(&buf);
+    let mut text = mask(&String::from_utf8_lossy(&buf), masks);
+    if cut {
+        // The last word may be the start of a secret that continued past the cut.
+        let keep = text.rfind(char::is_whitespace).unwrap_or(0);
+        text.truncate(keep);
+    }
     // Whitespace is collapsed so that an HTML page or pretty JSON still says something in 300 characters.
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut excerpt: String = collapsed.chars().take(EXCERPT_CHARS).collect();

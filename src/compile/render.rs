@@ -94,6 +94,9 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// JSON body.
     pub body: Option<Value>,
+    /// The secret values the headers were rendered with, so that text coming back can be
+    /// masked. Never printed.
+    pub secrets: Vec<String>,
 }
 
 /// A rendered backend request.
@@ -433,7 +436,8 @@ pub fn render(
                 headers.push((k.clone(), v));
             }
             let body = a.body.as_ref().map(|b| r.body(b)).transpose()?;
-            Ok(Rendered::Http(HttpRequest { connection: a.connection.clone(), method: a.method.clone(), url, headers, body }))
+            let secrets = super::templates::take_resolved_secrets();
+            Ok(Rendered::Http(HttpRequest { connection: a.connection.clone(), method: a.method.clone(), url, headers, body, secrets }))
         }
     })
 }

@@ -207,12 +207,20 @@ pub enum SecretMode {
 
 thread_local! {
     static SECRET_MODE: Cell<SecretMode> = const { Cell::new(SecretMode::Placeholder) };
+    /// Secret values resolved by the render in progress on this thread.
+    static RESOLVED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The secret values resolved since the last call, on this thread (the render in progress).
+pub fn take_resolved_secrets() -> Vec<String> {
+    RESOLVED.with(|r| std::mem::take(&mut *r.borrow_mut()))
 }
 
 /// Runs `f` with `secret()` in the given mode on this thread. Rendering is synchronous,
 /// so a thread-local scoped around it is enough; the default is `Placeholder`, so
 /// forgetting to choose never sends nor prints a secret.
 pub fn with_secret_mode<T>(mode: SecretMode, f: impl FnOnce() -> T) -> T {
+    let _ = take_resolved_secrets();
     let prev = SECRET_MODE.with(|m| m.replace(mode));
     let out = f();
     SECRET_MODE.with(|m| m.set(prev));
@@ -241,7 +249,11 @@ fn secret_fn(state: &minijinja::State, name: String) -> Result<Value, Error> {
     match SECRET_MODE.with(Cell::get) {
         SecretMode::Redact => Ok(Value::from("***")),
         SecretMode::Placeholder => Ok(Value::from(format!("<secret:{name}>"))),
-        SecretMode::Resolve => read_secret(&name).map(Value::from).map_err(|m| Error::new(ErrorKind::InvalidOperation, m)),
+        SecretMode::Resolve => {
+            let value = read_secret(&name).map_err(|m| Error::new(ErrorKind::InvalidOperation, m))?;
+            RESOLVED.with(|r| r.borrow_mut().push(value.clone()));
+            Ok(Value::from(value))
+        }
     }
 }
 
