@@ -131,7 +131,11 @@ pub async fn run(shared: Arc<Shared>, opts: ReloadOptions) {
     let _debouncer = if opts.watch {
         let events_tx = tx.clone();
         match new_debouncer(opts.debounce, None, move |res: DebounceEventResult| {
-            if res.is_ok() {
+            // Reading a file is an event too (inotify's access and close-no-write): without
+            // this filter a reload's own reads would trigger the next reload, forever.
+            if let Ok(events) = res
+                && events.iter().any(|e| !matches!(e.event.kind, notify_debouncer_full::notify::EventKind::Access(_)))
+            {
                 // A full channel already holds a pending reload, which will see this change too.
                 let _ = events_tx.try_send(());
             }

@@ -51,7 +51,10 @@ pub fn default_origins() -> Vec<String> {
 pub fn router(shared: Arc<Shared>, opts: &HttpOptions) -> Router {
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(!opts.stateless)
-        .with_json_response(opts.stateless)
+        // rmcp answers with plain JSON only where no session is involved (stateless and
+        // 2026-07-28 requests) and falls back to a stream when a call sends progress first;
+        // one write instead of an SSE stream, and nothing kept in the event store.
+        .with_json_response(true)
         .with_allowed_hosts(opts.allowed_hosts.clone())
         .with_allowed_origins(opts.allowed_origins.clone())
         .enforce_origin_validation()
