@@ -75,9 +75,15 @@ pub fn compile_paths(roots: &[std::path::PathBuf]) -> Compiled {
 
 /// [`compile_paths`] with a parse cache that later reloads reuse.
 pub fn compile_paths_cached(roots: &[std::path::PathBuf], cache: &mut ParseCache) -> Compiled {
-    let (files, diags) = spec::load(roots);
-    let mut compiled = compile_cached(&files, cache);
-    compiled.diagnostics.extend(diags);
+    let (files, load_diags) = spec::load(roots);
+    compile_loaded(roots, &files, load_diags, cache)
+}
+
+/// Compiles files already loaded from `roots`, adding the loader's diagnostics and a
+/// `no-specs` warning when the roots held nothing; the catalog is dropped on any error.
+pub fn compile_loaded(roots: &[std::path::PathBuf], files: &[SourceFile], load_diags: Vec<Diagnostic>, cache: &mut ParseCache) -> Compiled {
+    let mut compiled = compile_cached(files, cache);
+    compiled.diagnostics.extend(load_diags);
     if files.is_empty() && compiled.diagnostics.is_empty() {
         for root in roots {
             let name = root.to_string_lossy().into_owned();

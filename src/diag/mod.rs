@@ -9,8 +9,6 @@ mod render;
 pub use codes::Code;
 pub use render::{Format, render};
 
-use std::path::Path;
-
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -163,20 +161,4 @@ impl LineIndex {
         }
         Span { line, column, end_line: cur_line, end_column: cur_col.max(if cur_line == line { column + 1 } else { 1 }) }
     }
-
-    /// The span of a whole line's text.
-    pub fn line_span(&self, line: u32) -> Span {
-        self.span(line, 1, 0)
-    }
-}
-
-/// Shows a path the way the user will recognise it: relative to the working
-/// directory when it is below it, forward slashes always.
-pub fn display_path(path: &Path) -> String {
-    let shown = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf());
-    let s = shown.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
 }

@@ -65,21 +65,12 @@ pub async fn reload_once(shared: &Shared, dirs: &[PathBuf]) -> ReloadOutcome {
             return None;
         }
         let mut compiled = match parse_cache().lock() {
-            Ok(mut cache) => compile::compile_cached(&files, &mut cache),
-            Err(_) => compile::compile(&files),
+            Ok(mut cache) => compile::compile_loaded(&dirs, &files, load_diags, &mut cache),
+            Err(_) => compile::compile_loaded(&dirs, &files, load_diags, &mut compile::ParseCache::default()),
         };
-        compiled.diagnostics.extend(load_diags);
-        if files.is_empty() && compiled.diagnostics.is_empty() {
-            compiled.diagnostics.push(diag::Diagnostic::new(
-                diag::Code::NoSpecs,
-                dirs.first().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default(),
-                diag::Span { line: 1, column: 1, end_line: 1, end_column: 1 },
-                "no `*.yaml` or `*.yml` spec files found; keeping the catalog in force",
-            ));
-            compiled.catalog = None;
-        }
-        diag::sort(&mut compiled.diagnostics);
-        if compiled.diagnostics.iter().any(diag::Diagnostic::is_error) {
+        // An emptied directory is far more often a broken mount than a wish to serve no
+        // tools: keep the catalog in force (the `no-specs` warning says why).
+        if files.is_empty() {
             compiled.catalog = None;
         }
         Some(compiled)
