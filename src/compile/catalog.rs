@@ -16,6 +16,8 @@ use crate::spec::model::{Annotations, AwsConnectionSpec, JsonObject};
 pub enum Tpl {
     /// Text without template syntax.
     Lit(String),
+    /// Literal text and `{{ name }}` placeholders, rendered without minijinja.
+    Simple(super::templates::Simple),
     /// The name of a compiled template.
     Tmpl(String),
 }

@@ -385,6 +385,11 @@ impl Compiler<'_> {
         if !is_template(source) {
             return Some(Tpl::Lit(source.to_owned()));
         }
+        if let Some(simple) = templates::Simple::parse(source, ctx) {
+            let vars = simple.variables().map(str::to_owned).collect();
+            uses.push(TemplateUse { vars, ctx, pointer: pointer.to_owned() });
+            return Some(Tpl::Simple(simple));
+        }
         self.template_count += 1;
         let name = templates::template_name(ctx, &format!("{}#{}", self.template_count, pointer));
         if let Err(e) = self.env.add_template_owned(name.clone(), source.to_owned()) {

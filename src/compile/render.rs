@@ -226,16 +226,20 @@ impl CompiledTool {
 
 struct Renderer<'a> {
     catalog: &'a Catalog,
-    ctx: minijinja::Value,
+    args: &'a JsonObject,
+    /// The arguments as a minijinja value, built on first use (simple templates do not need it).
+    ctx: std::cell::OnceCell<minijinja::Value>,
 }
 
 impl Renderer<'_> {
     fn text(&self, tpl: &Tpl) -> Result<String, ArgError> {
         match tpl {
             Tpl::Lit(s) => Ok(s.clone()),
+            Tpl::Simple(t) => t.render(self.args).map_err(|e| ArgError::new(None, render_error_text(&e))),
             Tpl::Tmpl(name) => {
                 let t = self.catalog.env().get_template(name).map_err(|e| ArgError::new(None, format!("internal: {e}")))?;
-                t.render(&self.ctx).map_err(|e| ArgError::new(None, render_error_text(&e)))
+                let ctx = self.ctx.get_or_init(|| minijinja::Value::from(minijinja::value::Serde(self.args)));
+                t.render(ctx).map_err(|e| ArgError::new(None, render_error_text(&e)))
             }
         }
     }
@@ -346,7 +350,7 @@ pub fn render(
     secrets: SecretMode,
 ) -> Result<Rendered, ArgError> {
     let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let r = Renderer { catalog, ctx: minijinja::Value::from(minijinja::value::Serde(args)) };
+    let r = Renderer { catalog, args, ctx: std::cell::OnceCell::new() };
     with_secret_mode(secrets, || match &tool.action {
         Action::LogsInsights(a) => {
             let log_groups = a.log_groups.iter().map(|t| r.text(t)).collect::<Result<Vec<_>, _>>()?;

@@ -290,12 +290,105 @@ fn format_value(out: &mut minijinja::Output, state: &mut minijinja::State, value
     if value.is_undefined() {
         return Err(Error::new(ErrorKind::UndefinedError, "undefined value"));
     }
-    ctx.check(&json).map_err(invalid)?;
+    let mut text = String::new();
+    format_json(ctx, &json, &mut text).map_err(invalid)?;
+    write(out, &text)
+}
+
+/// Appends one caller value as `ctx` escapes it, after checking it for `ctx`.
+/// The one place both template paths (minijinja and [`Simple`]) format values.
+fn format_json(ctx: Ctx, json: &serde_json::Value, out: &mut String) -> Result<(), String> {
+    ctx.check(json)?;
     match ctx {
-        Ctx::BodyValue => write(out, &json.to_string()),
-        Ctx::LogsQuery => write(out, &logs_literal(&json)),
-        Ctx::Url => write(out, &utf8_percent_encode(&plain_text(&json), SEGMENT).to_string()),
-        _ => write(out, &plain_text(&json)),
+        Ctx::BodyValue => out.push_str(&json.to_string()),
+        Ctx::LogsQuery => out.push_str(&logs_literal(json)),
+        Ctx::Url => out.extend(utf8_percent_encode(&plain_text(json), SEGMENT)),
+        _ => out.push_str(&plain_text(json)),
+    }
+    Ok(())
+}
+
+/// Names that are not plain variables in minijinja's expression syntax: literals,
+/// operators and names the template engine defines.
+const NOT_PLAIN: &[&str] = &["true", "True", "false", "False", "none", "None", "self", "and", "or", "not", "in", "is", "if", "else"];
+
+/// A template that is only literal text and `{{ name }}` placeholders: most templates
+/// in a catalog (`/orders/{{ id }}`, `{{ limit }}`). It renders exactly as minijinja would
+/// (same trailing-newline rule, same escaping, same errors) without a compiled template,
+/// which costs about 12 KB and a parse per template, and without turning the arguments
+/// into minijinja values on every call. Anything else goes to minijinja.
+#[derive(Clone, Debug)]
+pub struct Simple {
+    ctx: Ctx,
+    parts: Box<[Part]>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Lit(Box<str>),
+    Var(Box<str>),
+}
+
+impl Simple {
+    /// Parses `source` when it is literal text and `{{ name }}` placeholders only.
+    pub fn parse(source: &str, ctx: Ctx) -> Option<Simple> {
+        // minijinja drops one trailing "\n" and then one trailing "\r" (keep_trailing_newline is off).
+        let source = source.strip_suffix('\n').unwrap_or(source);
+        let source = source.strip_suffix('\r').unwrap_or(source);
+        let mut parts = Vec::new();
+        let mut rest = source;
+        loop {
+            let open = rest.find("{{");
+            let text = &rest[..open.unwrap_or(rest.len())];
+            // `{%` and `{#` open statements and comments: not a simple template.
+            if text.contains("{%") || text.contains("{#") {
+                return None;
+            }
+            if !text.is_empty() {
+                parts.push(Part::Lit(text.into()));
+            }
+            let Some(open) = open else { break };
+            let inner = &rest[open + 2..];
+            let close = inner.find("}}")?;
+            let tag = &inner[..close];
+            let name = tag.trim_matches([' ', '\t']);
+            let mut bytes = name.bytes();
+            let plain_name = bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !NOT_PLAIN.contains(&name)
+                && !GLOBALS.contains(&name);
+            // `{{-`, `{{+` and `{{~` are whitespace control.
+            if !plain_name || tag.starts_with(['-', '+', '~']) {
+                return None;
+            }
+            parts.push(Part::Var(name.into()));
+            rest = &inner[close + 2..];
+        }
+        Some(Simple { ctx, parts: parts.into_boxed_slice() })
+    }
+
+    /// The variables the template reads.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(v) => Some(&**v),
+            Part::Lit(_) => None,
+        })
+    }
+
+    /// Renders with the caller's (prepared) arguments. `Err` is minijinja's error for the same case.
+    pub fn render(&self, args: &crate::spec::model::JsonObject) -> Result<String, Error> {
+        let mut out = String::new();
+        for part in &*self.parts {
+            match part {
+                Part::Lit(l) => out.push_str(l),
+                Part::Var(v) => match args.get(&**v) {
+                    Some(json) if holds_object(json) => format_json(self.ctx, &sorted_keys(json), &mut out).map_err(invalid)?,
+                    Some(json) => format_json(self.ctx, json, &mut out).map_err(invalid)?,
+                    None => return Err(Error::new(ErrorKind::UndefinedError, format!("`{v}` is undefined"))),
+                },
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -317,5 +410,145 @@ fn logs_literal(v: &serde_json::Value) -> String {
             format!("[{}]", parts.join(", "))
         }
         other => other.to_string(),
+    }
+}
+
+fn holds_object(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Object(_) => true,
+        serde_json::Value::Array(items) => items.iter().any(holds_object),
+        _ => false,
+    }
+}
+
+/// `v` with object keys in minijinja's order (sorted), as a value passed through minijinja has them.
+fn sorted_keys(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sorted_keys(v))).collect())
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(sorted_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::model::JsonObject;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const CTXS: [Ctx; 10] = [
+        Ctx::LogsQuery,
+        Ctx::LogGroup,
+        Ctx::Dimension,
+        Ctx::Expression,
+        Ctx::Url,
+        Ctx::QueryParam,
+        Ctx::Header,
+        Ctx::BodyString,
+        Ctx::BodyValue,
+        Ctx::Plain,
+    ];
+
+    /// What minijinja makes of `source` in `ctx`: the text, or the error's kind and detail.
+    fn minijinja(source: &str, ctx: Ctx, args: &JsonObject) -> Result<String, String> {
+        let mut env = environment();
+        let name = template_name(ctx, "t");
+        env.add_template_owned(name.clone(), source.to_owned()).map_err(|e| format!("syntax: {e}"))?;
+        let t = env.get_template(&name).map_err(|e| e.to_string())?;
+        t.render(Value::from(minijinja::value::Serde(args))).map_err(|e| format!("{:?}: {:?}", e.kind(), e.detail()))
+    }
+
+    fn simple(s: &Simple, args: &JsonObject) -> Result<String, String> {
+        s.render(args).map_err(|e| format!("{:?}: {:?}", e.kind(), e.detail()))
+    }
+
+    fn args() -> JsonObject {
+        let v = json!({
+            "id": "OPS-1234", "path": "a/b c", "dot": ".", "empty": "", "quote": "x\"y", "nl": "a\nb", "tab": "a\tb",
+            "uni": "é€😀", "pct": "50%", "n": 25, "neg": -3, "big": 18446744073709551615u64, "f": 1.5, "f0": 2.0,
+            "t": true, "null": null, "list": ["a", 1, true], "nested": [["x"]], "obj": {"b": 1, "a": [2]}, "_u": "u"
+        });
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn simple_templates_render_exactly_as_minijinja() {
+        let sources = [
+            "{{ id }}",
+            "/orders/{{ id }}",
+            "/a/{{id}}/b/{{ n }}?x={{ f }}",
+            "{{ path }}{{ dot }}",
+            "{{\tempty\t}}x",
+            "pre {{ quote }} post\n",
+            "line one\nline {{ uni }}\r\n",
+            "{{ nl }}\r",
+            "{{ tab }}} }} {",
+            "a { b } {{ pct }}",
+            "{{ neg }} {{ big }} {{ f0 }} {{ t }} {{ null }}",
+            "{{ list }}",
+            "{{ nested }}",
+            "{{ obj }}",
+            "{{ missing }}",
+            "{{ _u }}",
+            "no placeholders but a brace {",
+        ];
+        let args = args();
+        for source in sources {
+            for ctx in CTXS {
+                let s = Simple::parse(source, ctx).unwrap_or_else(|| panic!("`{source}` should be simple"));
+                assert_eq!(simple(&s, &args), minijinja(source, ctx, &args), "`{source}` in {ctx:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn anything_else_is_left_to_minijinja() {
+        for source in [
+            "{{ id | upper }}",
+            "{{ id.x }}",
+            "{{ id ~ n }}",
+            "{{- id }}",
+            "{{+ id }}",
+            "{{ id -}}",
+            "{{ true }}",
+            "{{ None }}",
+            "{{ range }}",
+            "{{ secret('X') }}",
+            "{{ loop }}",
+            "{{ 1 }}",
+            "{{ }}",
+            "{{ id",
+            "{% if id %}x{% endif %}",
+            "a {# note #} {{ id }}",
+            "{{ a\nb }}",
+            "{{ é }}",
+        ] {
+            assert!(Simple::parse(source, Ctx::Plain).is_none(), "`{source}` is not simple");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        /// Any text the simple parser accepts renders as minijinja renders it, in every context.
+        #[test]
+        fn accepted_text_matches_minijinja(source in "(\\{\\{[ -]?[a-z_]{1,3}[ -]?\\}\\}|[{}%# \\-~+a-z_\t\r\n.\"/]){0,12}") {
+            let args = {
+                let mut a = args();
+                for k in ["a", "b", "ab", "z", "_", "a_b"] {
+                    a.insert(k.to_owned(), json!(format!("<{k}>")));
+                }
+                a
+            };
+            for ctx in CTXS {
+                if let Some(s) = Simple::parse(&source, ctx) {
+                    prop_assert_eq!(simple(&s, &args), minijinja(&source, ctx, &args), "`{}` in {:?}", source, ctx);
+                }
+            }
+        }
     }
 }
