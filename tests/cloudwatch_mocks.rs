@@ -108,8 +108,8 @@ async fn scheduled_running_complete_returns_rows_without_ptr_and_reports_progres
 
     let out = logs_insights::run(&client, &request(100), 16_000, &ctx).await.expect("rows");
 
-    // The backoff: 250 ms, 500 ms, 1 s, 2 s before the four polls.
-    assert_eq!(began.elapsed(), Duration::from_millis(3_750));
+    // The first poll at once, then the backoff: 100 ms, 200 ms, 400 ms before the other three.
+    assert_eq!(began.elapsed(), Duration::from_millis(700));
     assert_eq!(start.num_calls(), 1);
     assert_eq!(results.num_calls(), 4);
     assert_eq!(stop.num_calls(), 0, "a completed query is not stopped");
@@ -225,8 +225,8 @@ async fn the_tools_timeout_stops_the_query() {
     assert!(err.contains("timed out") && err.contains("was stopped (StopQuery)"), "{err}");
     assert!(err.contains("last status Running, 77 records scanned"), "{err}");
     assert_eq!(began.elapsed(), Duration::from_secs(10), "it ends at the deadline");
-    // 250 + 500 + 1000 + 2000 + 2000 + 2000 + 2000 ms of waits fit before 10 s.
-    assert_eq!(results.num_calls(), 7);
+    // Polls at 0, 0.1, 0.3, 0.7, 1.5, 3.1, 5.1, 7.1 and 9.1 s fit before 10 s.
+    assert_eq!(results.num_calls(), 9);
 }
 
 #[tokio::test(start_paused = true)]

@@ -15,8 +15,10 @@ use super::aws::{Attempt, STOP_GRACE, describe_error};
 use super::{CallContext, ToolOutput, output};
 use crate::compile::render::LogsRequest;
 
-/// The first wait before GetQueryResults; each wait doubles up to [`MAX_POLL_INTERVAL`].
-pub const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// The wait after the first GetQueryResults, which is sent at once (a small query on a
+/// quiet log group is often complete by then); each wait doubles up to [`MAX_POLL_INTERVAL`].
+/// Polls in the first second: at 0, 0.1, 0.3 and 0.7 s.
+pub const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest wait between two polls.
 pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// The most rows one GetQueryResults page may hold.
@@ -122,14 +124,16 @@ pub async fn run(client: &Client, request: &LogsRequest, max_bytes: usize, ctx: 
     }
 
     let page_size = limit_i32;
-    let mut wait = FIRST_POLL_INTERVAL;
+    let mut wait = Duration::ZERO;
     let mut polls: u64 = 0;
     let mut last: Option<(QueryStatus, Option<QueryStatistics>)> = None;
     let first_page = loop {
-        if let Err(why) = guarded(ctx, tokio::time::sleep(wait)).await {
+        if !wait.is_zero()
+            && let Err(why) = guarded(ctx, tokio::time::sleep(wait)).await
+        {
             return Err(interrupted(&mut query, why, last.as_ref()).await);
         }
-        wait = (wait * 2).min(MAX_POLL_INTERVAL);
+        wait = if wait.is_zero() { FIRST_POLL_INTERVAL } else { (wait * 2).min(MAX_POLL_INTERVAL) };
         let answer = match guarded(ctx, client.get_query_results().query_id(&id).max_items(page_size).send()).await {
             Err(why) => return Err(interrupted(&mut query, why, last.as_ref()).await),
             Ok(Err(e)) => {
