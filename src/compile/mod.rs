@@ -114,11 +114,18 @@ pub fn content_hash(files: &[SourceFile]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// At most this many threads parse files.
+const PARSE_THREADS: usize = 4;
+/// Below this much new YAML, threads cost more than they save.
+const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
+
 /// Parsed documents of each file, kept between reloads: a file whose text did not change
 /// is not parsed again (parsing is most of a reload's work).
 #[derive(Default)]
 pub struct ParseCache {
     files: HashMap<String, CachedFile>,
+    /// Parse on this thread only (tests compare both ways).
+    serial: bool,
 }
 
 struct CachedFile {
@@ -157,6 +164,43 @@ impl ParseCache {
     }
 
     /// Forgets files that are no longer loaded.
+    /// Parses every file the cache does not hold yet, on several threads when there is enough
+    /// work (YAML parsing and the format check are about half of a compile), so that the
+    /// [`ParseCache::parse`] calls that follow are all hits.
+    fn parse_missing(&mut self, files: &[SourceFile], indexes: &[LineIndex]) {
+        let missing: Vec<usize> =
+            (0..files.len()).filter(|&i| self.files.get(&files[i].name).is_none_or(|c| c.text != files[i].text || c.index != i)).collect();
+        let bytes: usize = missing.iter().map(|&i| files[i].text.len()).sum();
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(PARSE_THREADS).min(missing.len());
+        if self.serial || threads < 2 || bytes < PARALLEL_PARSE_BYTES {
+            return; // parse() parses them one by one
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let parse_some = || {
+            let mut out = Vec::new();
+            loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = missing.get(k) else { break out };
+                let mut own = Vec::new();
+                let docs = spec::parse_file(i, &files[i], &indexes[i], &mut own);
+                out.push((i, docs, own));
+            }
+        };
+        let parsed: Vec<_> = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(parse_some)).collect();
+            let mut all = parse_some();
+            for h in helpers {
+                // A panic in a helper is a bug like any other: pass it on.
+                all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+            all
+        });
+        for (i, docs, own) in parsed {
+            self.files
+                .insert(files[i].name.clone(), CachedFile { text: files[i].text.clone(), index: i, docs: Arc::new(docs), diags: own });
+        }
+    }
+
     fn retain(&mut self, files: &[SourceFile]) {
         let names: std::collections::HashSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
         self.files.retain(|name, _| names.contains(name.as_str()));
@@ -173,6 +217,7 @@ pub fn compile(files: &[SourceFile]) -> Compiled {
 pub fn compile_cached(files: &[SourceFile], cache: &mut ParseCache) -> Compiled {
     let mut diags = Vec::new();
     let indexes: Vec<LineIndex> = files.iter().map(|f| LineIndex::new(&f.text)).collect();
+    cache.parse_missing(files, &indexes);
     let per_file: Vec<Arc<Vec<Document>>> = files.iter().enumerate().map(|(i, f)| cache.parse(i, f, &indexes[i], &mut diags)).collect();
     cache.retain(files);
     let docs: Vec<&Document> = per_file.iter().flat_map(|d| d.iter()).collect();
@@ -1296,5 +1341,53 @@ mod tests {
         assert_eq!(cached.hash(), fresh.hash());
         let names: Vec<&str> = cached.tools().iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["a", "c"]);
+    }
+
+    /// Files parsed on several threads give the same catalog and diagnostics, in the same
+    /// order, as files parsed one after the other.
+    #[test]
+    fn parallel_parse_matches_serial() {
+        let mut files = Vec::new();
+        for f in 0..120 {
+            let mut text = String::new();
+            for t in 0..5 {
+                let n = f * 5 + t;
+                text.push_str(&tool(&format!("t{n}")));
+                text.push_str(&format!("title: \"{}\"\n", "x".repeat(200)));
+                match n % 37 {
+                    1 => text.push_str("descripton: typo\n"),
+                    2 => text.push_str("timeout: soon\n"),
+                    _ => {}
+                }
+                text.push_str("---\n");
+            }
+            if f % 41 == 3 {
+                text.push_str(&tool("t0")); // a duplicate name across files
+            }
+            if f % 53 == 7 {
+                text.push_str("kind: tool\nname: [unclosed\n");
+            }
+            files.push(file(&format!("f{f:03}.yaml"), &text));
+        }
+        let bytes: usize = files.iter().map(|f| f.text.len()).sum();
+        assert!(bytes > PARALLEL_PARSE_BYTES, "enough YAML to use threads: {bytes}");
+        let parallel = compile_cached(&files, &mut ParseCache::default());
+        let serial = compile_cached(&files, &mut ParseCache { serial: true, ..ParseCache::default() });
+        assert!(parallel.diagnostics.len() > 10, "{:?}", parallel.diagnostics.len());
+        assert_eq!(parallel.diagnostics, serial.diagnostics);
+        let fixed: Vec<SourceFile> =
+            files.iter().filter(|f| !f.text.contains("[unclosed") && !f.text.contains("descripton")).cloned().collect();
+        let fixed: Vec<SourceFile> = fixed
+            .into_iter()
+            .filter(|f| !f.text.contains("soon") && !["f003.yaml", "f044.yaml", "f085.yaml"].contains(&f.name.as_str()))
+            .collect();
+        let a = compile_cached(&fixed, &mut ParseCache::default());
+        let b = compile_cached(&fixed, &mut ParseCache { serial: true, ..ParseCache::default() });
+        assert_eq!(a.diagnostics, b.diagnostics);
+        let (a, b) = (a.catalog, b.catalog);
+        assert!(a.as_ref().is_some_and(|c| c.tools().len() > 300), "a catalog of the good files");
+        let names = |c: &Option<Catalog>| c.as_ref().map(|c| c.tools().iter().map(|t| t.name.clone()).collect::<Vec<_>>());
+        assert_eq!(names(&a), names(&b));
+        assert_eq!(a.map(|c| c.hash().to_owned()), b.map(|c| c.hash().to_owned()));
     }
 }
