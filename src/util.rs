@@ -2,6 +2,20 @@
 
 use std::time::Duration;
 
+static RELEASE_MEMORY: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets how [`release_memory`] returns freed memory to the OS (the binary knows its allocator).
+pub fn set_release_memory(f: fn()) {
+    let _ = RELEASE_MEMORY.set(f);
+}
+
+/// Returns the memory the calling thread freed to the OS, after a compile's peak.
+pub fn release_memory() {
+    if let Some(f) = RELEASE_MEMORY.get() {
+        f();
+    }
+}
+
 /// The closest candidate to `name` by edit distance, when it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     candidates

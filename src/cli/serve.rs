@@ -123,10 +123,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
     let auth = auth_config(&args)?;
     let dirs = super::tools_dirs(args.tools);
-    let compiled = match crate::reload::parse_cache().lock() {
-        Ok(mut cache) => compile::compile_paths_cached(&dirs, &mut cache),
-        Err(_) => compile::compile_paths(&dirs),
-    };
+    let compiled = compile::compile_paths(&dirs);
     let text = diag::render(Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
     let Some(catalog) = compiled.catalog else {
         let _ = std::io::stderr().write_all(text.as_bytes());
@@ -137,6 +134,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _ = std::io::stderr().write_all(text.as_bytes());
     }
     tracing::info!(tools = catalog.tools().len(), hash = %catalog.hash(), "catalog loaded");
+    // What the compile needed and the catalog does not goes back to the OS before serving.
+    drop((text, compiled.diagnostics, compiled.sources));
+    crate::util::release_memory();
     let runtime = Arc::new(Runtime::with_max_in_flight(catalog, Some(args.max_in_flight.max(1))).map_err(|e| anyhow::anyhow!(e))?);
     let shared = Shared::new(runtime);
     shared.audit_argument_values(args.audit_argument_values);
