@@ -11,4 +11,5 @@ pub mod reload;
 pub mod runtime;
 pub mod server;
 pub mod spec;
+pub mod telemetry;
 pub mod util;

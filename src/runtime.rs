@@ -236,6 +236,7 @@ pub async fn call(
     let metrics = &loaded.process.metrics;
     metrics.in_flight(1);
     let (outcome, kind) = run_call(loaded, tool, args, cancel, progress).await;
+    crate::telemetry::record_outcome(kind);
     metrics.in_flight(-1);
     metrics.call(&tool.name, kind, started.elapsed());
     Ok(outcome)

@@ -358,6 +358,7 @@ impl HttpClient {
             None => None,
             Some(value) => Some(serde_json::to_vec(&value).map_err(|e| format!("the request body cannot be encoded as JSON: {e}"))?),
         };
+        crate::telemetry::inject_trace_context(&mut header_map);
         if body.is_some() && !header_map.contains_key(CONTENT_TYPE) {
             header_map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
@@ -368,6 +369,7 @@ impl HttpClient {
         let started = std::time::Instant::now();
         let mut response = builder.send().await.map_err(|e| self.describe(&e, &host))?;
         let status = response.status();
+        crate::telemetry::http_response_status(status.as_u16());
         tracing::debug!(tool = %tool.name, %host, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "http response");
         if !status.is_success() {
             let excerpt = read_excerpt(&mut response, &masks).await;

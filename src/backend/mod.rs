@@ -145,6 +145,7 @@ pub async fn execute(
         Rendered::Http(_) => tokio::time::Instant::now() + tool.timeout,
         Rendered::LogsInsights(_) | Rendered::Metrics(_) => ctx.deadline + aws::STOP_GRACE,
     };
+    let span = crate::telemetry::backend_span(tool, &rendered);
     let call = async {
         match rendered {
             Rendered::Http(request) => {
@@ -161,7 +162,9 @@ pub async fn execute(
             }
         }
     };
-    match tokio::time::timeout_at(bound, call).await {
+    let result = tokio::time::timeout_at(bound, tracing::Instrument::instrument(call, span.clone())).await;
+    crate::telemetry::backend_done(&span, &result);
+    match result {
         Ok(result) => result,
         Err(_) => Err(format!("the call timed out after {}", humantime::format_duration(tool.timeout))),
     }

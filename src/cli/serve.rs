@@ -10,6 +10,7 @@ use crate::compile;
 use crate::diag::{self, Format};
 use crate::runtime::Runtime;
 use crate::server::{self, Shared, http::HttpOptions};
+use crate::telemetry::{self, Telemetry};
 
 /// Exit code when the first load has errors (EX_CONFIG).
 pub const EXIT_CONFIG: u8 = 78;
@@ -68,6 +69,10 @@ pub struct ServeArgs {
     /// This server's resource identifier, the /mcp URL clients use (default: http://<--http address>/mcp).
     #[arg(long, value_name = "URL")]
     oauth_resource: Option<String>,
+    /// Export OpenTelemetry traces over OTLP/HTTP (protobuf) to this collector, such as http://127.0.0.1:4318
+    /// (`/v1/traces` is added). Without it OTEL_EXPORTER_OTLP_ENDPOINT is honoured; with neither, no traces.
+    #[arg(long, value_name = "URL")]
+    otlp_endpoint: Option<String>,
 }
 
 /// The authentication settings and the address they are for; `None` without any.
@@ -107,20 +112,39 @@ enum LogFormat {
     Json,
 }
 
-fn init_logging(format: LogFormat) {
+/// Installs the log layer and, when asked for, the OpenTelemetry layer (see `telemetry`); the
+/// returned guard flushes the last spans when dropped.
+fn init_logging(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<Option<Telemetry>> {
+    use tracing_subscriber::filter::FilterExt;
+    use tracing_subscriber::{Layer, layer::SubscriberExt, util::SubscriberInitExt};
     // Logs go to stderr: on stdio, stdout carries the protocol.
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOOLWRIGHT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"))
+        .and(telemetry::log_filter());
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let log: telemetry::BoxLayer = match format {
+        LogFormat::Text => fmt.with_ansi(std::io::stderr().is_terminal()).with_filter(filter).boxed(),
+        LogFormat::Json => fmt.json().flatten_event(true).with_filter(filter).boxed(),
     };
+    let (otel, guard) = match telemetry::init(otlp_endpoint) {
+        Ok(Some((layer, guard))) => (Some(layer), Some(guard)),
+        Ok(None) => (None, None),
+        Err(e) if otlp_endpoint.is_some() => anyhow::bail!("--otlp-endpoint: {e}"),
+        Err(e) => {
+            eprintln!("toolwright: OTEL_EXPORTER_OTLP_ENDPOINT: {e}; traces are off");
+            (None, None)
+        }
+    };
+    let mut layers = vec![log];
+    layers.extend(otel);
+    let _ = tracing_subscriber::registry().with(layers).try_init();
+    Ok(guard)
 }
 
 /// Runs the server until stdin closes (stdio) or a signal arrives (HTTP).
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logging(args.log_format);
+    // Dropped last, after the server has stopped: flushes the spans not exported yet.
+    let _telemetry = init_logging(args.log_format, args.otlp_endpoint.as_deref())?;
     let auth = auth_config(&args)?;
     let dirs = super::tools_dirs(args.tools);
     let compiled = compile::compile_paths(&dirs);

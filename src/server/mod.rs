@@ -248,8 +248,18 @@ impl ServerHandler for Handler {
             });
             send
         });
+        // The OpenTelemetry span of the call (disabled, and the closure never run, without --otlp-endpoint).
+        let span = crate::telemetry::tool_call_span(&request.name, || crate::telemetry::Incoming {
+            headers: context.extensions.get::<::http::request::Parts>().map(|p| &p.headers),
+            meta_traceparent: context.meta.get_traceparent(),
+            meta_tracestate: context.meta.get_tracestate(),
+            request_id: &context.id,
+            arguments: request.arguments.as_ref(),
+        });
         let started = std::time::Instant::now();
-        let result = runtime::call(&loaded, &request.name, request.arguments.as_ref(), &context.ct, progress).await;
+        let call = runtime::call(&loaded, &request.name, request.arguments.as_ref(), &context.ct, progress);
+        let result = tracing::Instrument::instrument(call, span.clone()).await;
+        crate::telemetry::tool_call_done(&span, result.as_ref().ok().map(|o| o.is_error));
         audit(&self.shared, &context, &request, result.as_ref().ok(), started.elapsed());
         match result {
             Ok(outcome) => Ok(to_result(outcome).into()),
