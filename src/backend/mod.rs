@@ -31,10 +31,10 @@ pub struct CallContext {
 /// Sends one progress notification: progress so far, the total when known, and a message.
 pub type ProgressFn = std::sync::Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
 
-/// Clients built once per catalog: one pooled `reqwest::Client` per http connection (plus one
-/// for tools without a connection), and one AWS SDK configuration with its CloudWatch Logs and
-/// CloudWatch clients per aws connection (plus one for CloudWatch actions without a connection),
-/// loaded on first use. Reused across calls; cheap to share (`Arc` inside).
+/// Clients built once per catalog, each on first use: one pooled `reqwest::Client` per http
+/// connection (plus one for tools without a connection), and one AWS SDK configuration with its
+/// CloudWatch Logs and CloudWatch clients per aws connection (plus one for CloudWatch actions
+/// without a connection). Reused across calls; cheap to share (`Arc` inside).
 ///
 /// Build a new one whenever the catalog is rebuilt: [`execute`] refuses to use a client with a
 /// connection of another catalog, whose network policy may differ.
@@ -45,29 +45,56 @@ pub struct Backends {
 
 #[derive(Debug)]
 struct Clients {
-    http: HashMap<String, HttpClient>,
-    without_connection: HttpClient,
+    http: HashMap<String, LazyHttp>,
+    without_connection: LazyHttp,
     /// One SDK configuration and client pair per aws connection, loaded on first use.
     aws: HashMap<String, AwsClients>,
     aws_without_connection: AwsClients,
 }
 
+/// An HTTP client built on first use: building one loads the system's root certificates
+/// (a few milliseconds each), which a catalog with many connections would otherwise pay at
+/// every start and every reload, for connections that may never be called.
+#[derive(Debug)]
+struct LazyHttp {
+    /// The connection (its name and compiled settings), or none for tools without one.
+    connection: Option<(String, Arc<Connection>)>,
+    client: std::sync::OnceLock<Result<HttpClient, String>>,
+}
+
+impl LazyHttp {
+    fn new(connection: Option<(String, Arc<Connection>)>) -> Self {
+        LazyHttp { connection, client: std::sync::OnceLock::new() }
+    }
+
+    fn get(&self) -> Result<&HttpClient, String> {
+        let built = self.client.get_or_init(|| match &self.connection {
+            None => HttpClient::without_connection(),
+            Some((name, connection)) => match connection.as_ref() {
+                Connection::Http(settings) => HttpClient::for_connection(name, connection, settings),
+                Connection::Aws(_) => Err(format!("internal: connection `{name}` is not an http connection")),
+            },
+        });
+        built.as_ref().map_err(Clone::clone)
+    }
+}
+
 impl Backends {
-    /// Builds the clients of every http connection of `catalog`.
+    /// Prepares the clients of every connection of `catalog`; each is built on first use.
     pub fn new(catalog: &Catalog) -> Result<Backends, String> {
         let mut http = HashMap::new();
         let mut aws = HashMap::new();
         for (name, connection) in catalog.connections() {
             match connection.as_ref() {
-                Connection::Http(settings) => {
-                    http.insert(name.clone(), HttpClient::for_connection(name, connection, settings)?);
+                Connection::Http(_) => {
+                    http.insert(name.clone(), LazyHttp::new(Some((name.clone(), Arc::clone(connection)))));
                 }
                 Connection::Aws(settings) => {
                     aws.insert(name.clone(), AwsClients::for_connection(name, connection, settings));
                 }
             }
         }
-        let without_connection = HttpClient::without_connection()?;
+        let without_connection = LazyHttp::new(None);
         Ok(Backends {
             inner: Arc::new(Clients { http, without_connection, aws, aws_without_connection: AwsClients::without_connection() }),
         })
@@ -76,7 +103,7 @@ impl Backends {
     /// The client for a request's connection, checked to belong to `catalog`.
     fn http_client(&self, catalog: &Catalog, connection: Option<&str>) -> Result<&HttpClient, String> {
         let Some(name) = connection else {
-            return Ok(&self.inner.without_connection);
+            return self.inner.without_connection.get();
         };
         let client = self
             .inner
@@ -84,7 +111,7 @@ impl Backends {
             .get(name)
             .ok_or_else(|| format!("internal: no HTTP client for connection `{name}`; the backends were built for another catalog"))?;
         match (catalog.connection(name), &client.connection) {
-            (Some(current), Some(built)) if Arc::ptr_eq(current, built) => Ok(client),
+            (Some(current), Some((_, built))) if Arc::ptr_eq(current, built) => client.get(),
             _ => Err(format!(
                 "internal: the HTTP client for connection `{name}` was built for another catalog; rebuild the backends when the catalog changes"
             )),

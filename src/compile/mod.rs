@@ -124,7 +124,7 @@ const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
 #[derive(Default)]
 pub struct ParseCache {
     files: HashMap<String, CachedFile>,
-    /// Parse on this thread only (tests compare both ways).
+    /// Parse and compile on this thread only (tests compare both ways).
     serial: bool,
 }
 
@@ -221,7 +221,8 @@ pub fn compile_cached(files: &[SourceFile], cache: &mut ParseCache) -> Compiled 
     let per_file: Vec<Arc<Vec<Document>>> = files.iter().enumerate().map(|(i, f)| cache.parse(i, f, &indexes[i], &mut diags)).collect();
     cache.retain(files);
     let docs: Vec<&Document> = per_file.iter().flat_map(|d| d.iter()).collect();
-    let mut c = Compiler { files, indexes: &indexes, env: templates::environment(), diags, template_count: 0 };
+    let mut c = Compiler::new(files, &indexes, 0);
+    c.diags = diags;
 
     // Connections first: tools refer to them.
     let mut connections: HashMap<String, Arc<Connection>> = HashMap::new();
@@ -242,8 +243,8 @@ pub fn compile_cached(files: &[SourceFile], cache: &mut ParseCache) -> Compiled 
         }
     }
 
-    let mut tools: Vec<(CompiledTool, usize)> = Vec::new();
     let mut tool_places: HashMap<String, (usize, Pos)> = HashMap::new();
+    let mut jobs: Vec<(usize, &Document, &ToolSpec)> = Vec::new();
     for (di, doc) in docs.iter().enumerate() {
         if let Spec::Tool(spec) = &doc.spec {
             let pos = doc.pointers.node("/name");
@@ -254,13 +255,25 @@ pub fn compile_cached(files: &[SourceFile], cache: &mut ParseCache) -> Compiled 
                     tool_places.insert(spec.name.clone(), (doc.file, pos));
                 }
             }
-            if let Some(tool) = c.tool(di, doc, spec, &connections) {
-                tools.push((tool, di));
-            }
+            jobs.push((di, *doc, spec));
+        }
+    }
+    let mut tools: Vec<(CompiledTool, usize)> = Vec::new();
+    for done in compile_tools(files, &indexes, &jobs, &connections, cache.serial) {
+        c.diags.extend(done.diags);
+        c.templates.extend(done.templates);
+        if let Some(tool) = done.tool {
+            tools.push((tool, done.di));
         }
     }
 
-    let env = Arc::new(std::mem::replace(&mut c.env, minijinja::Environment::new()));
+    // The catalog's environment: every template again, each compiled and checked once above.
+    let mut env = templates::environment();
+    for (name, source) in std::mem::take(&mut c.templates) {
+        // It compiled in an environment with the same settings, so this cannot fail.
+        let _ = env.add_template_owned(name, source);
+    }
+    let env = Arc::new(env);
     let mut diags = std::mem::take(&mut c.diags);
     // A catalog exists to check examples against even when errors exist elsewhere.
     let mut tools_sorted: Vec<(Arc<CompiledTool>, usize)> = tools.into_iter().map(|(t, di)| (Arc::new(t), di)).collect();
@@ -281,6 +294,70 @@ pub fn compile_cached(files: &[SourceFile], cache: &mut ParseCache) -> Compiled 
     let ok = !diags.iter().any(Diagnostic::is_error);
     let sources = files.iter().zip(indexes).map(|(f, i)| (f.name.clone(), i)).collect();
     Compiled { catalog: ok.then_some(catalog), diagnostics: diags, sources }
+}
+
+/// One tool compiled: the tool when it has no errors, its diagnostics and its templates.
+struct ToolDone {
+    di: usize,
+    tool: Option<CompiledTool>,
+    diags: Vec<Diagnostic>,
+    templates: Vec<(String, String)>,
+}
+
+/// With fewer tools than this, tools compile on this thread.
+const PARALLEL_TOOLS: usize = 64;
+/// Tools a thread takes at a time.
+const TOOLS_PER_TAKE: usize = 16;
+
+/// Compiles every tool; on up to [`PARSE_THREADS`] threads when there are many. Each tool
+/// compiles on its own (it reads only its document and the connections), so the results are
+/// the same either way; they come back in document order.
+fn compile_tools(
+    files: &[SourceFile],
+    indexes: &[LineIndex],
+    jobs: &[(usize, &Document, &ToolSpec)],
+    conns: &HashMap<String, Arc<Connection>>,
+    serial: bool,
+) -> Vec<ToolDone> {
+    let run = |id: usize, next: &std::sync::atomic::AtomicUsize| {
+        let mut c = Compiler::new(files, indexes, id);
+        let mut out = Vec::new();
+        loop {
+            let start = next.fetch_add(TOOLS_PER_TAKE, std::sync::atomic::Ordering::Relaxed);
+            let Some(take) = jobs.get(start..(start + TOOLS_PER_TAKE).min(jobs.len())) else { break out };
+            if take.is_empty() {
+                break out;
+            }
+            for &(di, doc, spec) in take {
+                let tool = c.tool(di, doc, spec, conns);
+                out.push(ToolDone { di, tool, diags: std::mem::take(&mut c.diags), templates: std::mem::take(&mut c.templates) });
+            }
+        }
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(PARSE_THREADS);
+    let mut done = if serial || threads < 2 || jobs.len() < PARALLEL_TOOLS {
+        run(1, &next)
+    } else {
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (2..=threads)
+                .map(|id| {
+                    scope.spawn({
+                        let next = &next;
+                        let run = &run;
+                        move || run(id, next)
+                    })
+                })
+                .collect();
+            let mut all = run(1, &next);
+            for h in helpers {
+                all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+            all
+        })
+    };
+    done.sort_by_key(|d| d.di);
+    done
 }
 
 fn check_examples(
@@ -350,12 +427,22 @@ struct TemplateUse {
 struct Compiler<'a> {
     files: &'a [SourceFile],
     indexes: &'a [LineIndex],
+    /// A scratch environment: each minijinja template is compiled here to check it and read
+    /// its variables, then removed; the catalog's environment is built from `templates`.
     env: minijinja::Environment<'static>,
     diags: Vec<Diagnostic>,
     template_count: usize,
+    /// This compiler's number, part of its template names (several compile tools at once).
+    id: usize,
+    /// Every minijinja template compiled, as (name, source), in compile order.
+    templates: Vec<(String, String)>,
 }
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
+    fn new(files: &'a [SourceFile], indexes: &'a [LineIndex], id: usize) -> Self {
+        Compiler { files, indexes, env: templates::environment(), diags: Vec::new(), template_count: 0, id, templates: Vec::new() }
+    }
+
     fn loc(&self, file: usize) -> Locator<'_> {
         Locator { file: &self.files[file].name, index: &self.indexes[file] }
     }
@@ -436,7 +523,7 @@ impl Compiler<'_> {
             return Some(Tpl::Simple(simple));
         }
         self.template_count += 1;
-        let name = templates::template_name(ctx, &format!("{}#{}", self.template_count, pointer));
+        let name = templates::template_name(ctx, &format!("{}.{}#{}", self.id, self.template_count, pointer));
         if let Err(e) = self.env.add_template_owned(name.clone(), source.to_owned()) {
             let off = e.range().map_or_else(|| line_offset(source, e.line().unwrap_or(1)), |r| r.start);
             let pos = self.offset_pos(doc, pointer, source, off);
@@ -449,8 +536,10 @@ impl Compiler<'_> {
             Ok(t) => t.undeclared_variables(false),
             Err(_) => Default::default(),
         };
+        self.env.remove_template(&name);
         let vars = vars.into_iter().filter(|v| !templates::GLOBALS.contains(&v.as_str())).collect();
         uses.push(TemplateUse { vars, ctx, pointer: pointer.to_owned() });
+        self.templates.push((name.clone(), source.to_owned()));
         Some(Tpl::Tmpl(name))
     }
 
@@ -1343,8 +1432,8 @@ mod tests {
         assert_eq!(names, ["a", "c"]);
     }
 
-    /// Files parsed on several threads give the same catalog and diagnostics, in the same
-    /// order, as files parsed one after the other.
+    /// Files parsed and tools compiled on several threads give the same catalog and
+    /// diagnostics, in the same order, as one thread does.
     #[test]
     fn parallel_parse_matches_serial() {
         let mut files = Vec::new();
@@ -1352,7 +1441,18 @@ mod tests {
             let mut text = String::new();
             for t in 0..5 {
                 let n = f * 5 + t;
-                text.push_str(&tool(&format!("t{n}")));
+                // Simple and minijinja templates everywhere; template errors in a few files.
+                let url = match (n % 4, f % 10 == 9) {
+                    (0, _) => "/{{ id }}",
+                    (1, _) => "/{{ id | lower }}",
+                    (2, true) => "/{{ idd }}",
+                    (3, true) => "/{% if id %}",
+                    _ => "/x",
+                };
+                text.push_str(&format!(
+                    "kind: tool\nname: t{n}\ndescription: d\ninput: {{type: object, properties: {{id: {{type: string}}}}}}\n\
+                     action:\n  http: {{url: \"https://example.com{url}\"}}\n"
+                ));
                 text.push_str(&format!("title: \"{}\"\n", "x".repeat(200)));
                 match n % 37 {
                     1 => text.push_str("descripton: typo\n"),
@@ -1374,9 +1474,15 @@ mod tests {
         let parallel = compile_cached(&files, &mut ParseCache::default());
         let serial = compile_cached(&files, &mut ParseCache { serial: true, ..ParseCache::default() });
         assert!(parallel.diagnostics.len() > 10, "{:?}", parallel.diagnostics.len());
+        for code in [Code::UndeclaredVariable, Code::TemplateSyntax, Code::DuplicateToolName, Code::UnknownField] {
+            assert!(parallel.diagnostics.iter().any(|d| d.code == code), "{code:?} among the diagnostics");
+        }
         assert_eq!(parallel.diagnostics, serial.diagnostics);
-        let fixed: Vec<SourceFile> =
-            files.iter().filter(|f| !f.text.contains("[unclosed") && !f.text.contains("descripton")).cloned().collect();
+        let fixed: Vec<SourceFile> = files
+            .iter()
+            .filter(|f| !f.text.contains("[unclosed") && !f.text.contains("descripton") && !f.name.ends_with("9.yaml"))
+            .cloned()
+            .collect();
         let fixed: Vec<SourceFile> = fixed
             .into_iter()
             .filter(|f| !f.text.contains("soon") && !["f003.yaml", "f044.yaml", "f085.yaml"].contains(&f.name.as_str()))
