@@ -141,13 +141,40 @@ fn init_logging(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Resul
     Ok(guard)
 }
 
+/// The first compile, on a thread of its own: that thread hands the result back, then frees
+/// the parsed documents and returns the memory to the OS while this one starts serving
+/// (freeing 1,000 specs' documents is several milliseconds, and an idle server never
+/// reaches the allocator's own purge).
+fn compile_first(dirs: &[PathBuf]) -> (compile::Compiled, Option<std::thread::JoinHandle<()>>) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let owned = dirs.to_vec();
+    let worker = std::thread::Builder::new().name("toolwright-compile".to_owned()).spawn(move || {
+        let mut cache = compile::ParseCache::default();
+        let compiled = compile::compile_paths_cached(&owned, &mut cache);
+        let _ = tx.send(compiled);
+        drop(cache);
+        crate::util::release_memory();
+    });
+    let Ok(worker) = worker else {
+        return (compile::compile_paths(dirs), None);
+    };
+    match rx.recv() {
+        Ok(compiled) => (compiled, Some(worker)),
+        // The compile panicked: a bug, passed on as such.
+        Err(_) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => (compile::compile_paths(dirs), None),
+        },
+    }
+}
+
 /// Runs the server until stdin closes (stdio) or a signal arrives (HTTP).
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Dropped last, after the server has stopped: flushes the spans not exported yet.
     let _telemetry = init_logging(args.log_format, args.otlp_endpoint.as_deref())?;
     let auth = auth_config(&args)?;
     let dirs = super::tools_dirs(args.tools);
-    let compiled = compile::compile_paths(&dirs);
+    let (compiled, compile_thread) = compile_first(&dirs);
     let text = diag::render(Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
     let Some(catalog) = compiled.catalog else {
         let _ = std::io::stderr().write_all(text.as_bytes());
@@ -158,13 +185,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _ = std::io::stderr().write_all(text.as_bytes());
     }
     tracing::info!(tools = catalog.tools().len(), hash = %catalog.hash(), "catalog loaded");
-    // What the compile needed and the catalog does not goes back to the OS before serving.
     drop((text, compiled.diagnostics, compiled.sources));
-    crate::util::release_memory();
     let runtime = Arc::new(Runtime::with_max_in_flight(catalog, Some(args.max_in_flight.max(1))).map_err(|e| anyhow::anyhow!(e))?);
     let shared = Shared::new(runtime);
     shared.audit_argument_values(args.audit_argument_values);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if let Some(thread) = compile_thread {
+        // Once the compile thread has freed the documents and exited, its heap is abandoned;
+        // a collection from any thread returns those pages. (A thread of its own: one of the
+        // runtime's blocking threads would linger, idle, for ten seconds.)
+        let _ = std::thread::Builder::new().name("toolwright-collect".to_owned()).spawn(move || {
+            let _ = thread.join();
+            crate::util::release_memory();
+        });
+    }
     if let Some((config, bind)) = auth {
         match rt.block_on(server::auth::Auth::new(config, bind)) {
             Ok(a) => shared.set_auth(Arc::new(a)),
