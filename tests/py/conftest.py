@@ -18,11 +18,13 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from helpers import LocalHttpServer
 
 REPO = Path(__file__).resolve().parents[2]
 HEALTH_TIMEOUT_S = 20.0
@@ -81,7 +83,7 @@ def big_rows() -> list[dict]:
     ]
 
 
-class Backend:
+class Backend(LocalHttpServer):
     """A real HTTP server on 127.0.0.1 that counts the requests it serves."""
 
     def __init__(self) -> None:
@@ -125,20 +127,7 @@ class Backend:
                 else:
                     self._json(404, {"error": f"no route {path}"})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-
-    def start(self) -> "Backend":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(Handler)
 
     def total(self) -> int:
         with self.lock:

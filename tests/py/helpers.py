@@ -4,6 +4,8 @@ accessors for tool results."""
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import AsyncIterator
 
@@ -13,6 +15,27 @@ from mcp.client.streamable_http import streamable_http_client
 
 # Bound on every single request the SDK sends; whole tests are bounded with anyio.fail_after.
 REQUEST_TIMEOUT_S = 15.0
+
+
+class LocalHttpServer:
+    """A real HTTP server on 127.0.0.1 (a free port) answering from a daemon thread with
+    `handler`; `start()` begins serving, `stop()` ends it (bounded)."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
 
 
 @asynccontextmanager

@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from contextlib import AsyncExitStack
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable, Iterator
 
 import anyio
@@ -30,7 +30,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from conftest import free_port, run_http_server
-from helpers import REQUEST_TIMEOUT_S
+from helpers import REQUEST_TIMEOUT_S, LocalHttpServer
 
 TEST_TIMEOUT_S = 30.0
 SPAN_WAIT_S = 15.0
@@ -53,7 +53,7 @@ OTEL_VARS = (
 # --------------------------------------------------------------------------- the collector
 
 
-class Collector:
+class Collector(LocalHttpServer):
     """An OTLP/HTTP receiver: keeps every POST to /v1/traces and answers 200."""
 
     def __init__(self) -> None:
@@ -83,16 +83,8 @@ class Collector:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(Handler)
+        self.start()
 
     def raw(self) -> bytes:
         with self.lock:
@@ -139,7 +131,7 @@ def named(spans: list[Span], name: str) -> list[Span]:
 # --------------------------------------------------------------------------- the backend
 
 
-class Backend:
+class Backend(LocalHttpServer):
     """A real HTTP backend on 127.0.0.1 that records the headers of every request."""
 
     def __init__(self) -> None:
@@ -165,16 +157,8 @@ class Backend:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(Handler)
+        self.start()
 
     def headers_for(self, prefix: str) -> list[dict[str, str]]:
         with self.lock:
