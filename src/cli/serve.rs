@@ -141,31 +141,19 @@ fn init_logging(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Resul
     Ok(guard)
 }
 
-/// The first compile, on a thread of its own: that thread hands the result back, then frees
-/// the parsed documents and returns the memory to the OS while this one starts serving
-/// (freeing 1,000 specs' documents is several milliseconds, and an idle server never
-/// reaches the allocator's own purge).
-fn compile_first(dirs: &[PathBuf]) -> (compile::Compiled, Option<std::thread::JoinHandle<()>>) {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let owned = dirs.to_vec();
-    let worker = std::thread::Builder::new().name("toolwright-compile".to_owned()).spawn(move || {
-        let mut cache = compile::ParseCache::default();
-        let compiled = compile::compile_paths_cached(&owned, &mut cache);
-        let _ = tx.send(compiled);
-        drop(cache);
-        crate::util::release_memory();
-    });
-    let Ok(worker) = worker else {
-        return (compile::compile_paths(dirs), None);
-    };
-    match rx.recv() {
-        Ok(compiled) => (compiled, Some(worker)),
-        // The compile panicked: a bug, passed on as such.
-        Err(_) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => (compile::compile_paths(dirs), None),
-        },
-    }
+/// How long after the start the first compile's parsed documents are freed.
+const TIDY_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Frees the first compile's parsed documents and returns the memory to the OS [`TIDY_AFTER`]
+/// from now, then never completes. Polled on the main thread beside the server: freeing
+/// 1,000 specs' documents takes milliseconds better spent after the server answers than
+/// before, an idle server never reaches the allocator's own purge, and mimalloc returns a
+/// thread's pages only from that thread (the main thread allocated most of them).
+async fn tidy_after_start(parsed: compile::ParseCache) {
+    tokio::time::sleep(TIDY_AFTER).await;
+    drop(parsed);
+    crate::util::release_memory();
+    std::future::pending::<()>().await;
 }
 
 /// Runs the server until stdin closes (stdio) or a signal arrives (HTTP).
@@ -174,7 +162,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let _telemetry = init_logging(args.log_format, args.otlp_endpoint.as_deref())?;
     let auth = auth_config(&args)?;
     let dirs = super::tools_dirs(args.tools);
-    let (compiled, compile_thread) = compile_first(&dirs);
+    // The parsed documents are freed once the server is answering (see `tidy_after_start`).
+    let mut parsed = compile::ParseCache::default();
+    let compiled = compile::compile_paths_cached(&dirs, &mut parsed);
     let text = diag::render(Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
     let Some(catalog) = compiled.catalog else {
         let _ = std::io::stderr().write_all(text.as_bytes());
@@ -190,15 +180,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let shared = Shared::new(runtime);
     shared.audit_argument_values(args.audit_argument_values);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    if let Some(thread) = compile_thread {
-        // Once the compile thread has freed the documents and exited, its heap is abandoned;
-        // a collection from any thread returns those pages. (A thread of its own: one of the
-        // runtime's blocking threads would linger, idle, for ten seconds.)
-        let _ = std::thread::Builder::new().name("toolwright-collect".to_owned()).spawn(move || {
-            let _ = thread.join();
-            crate::util::release_memory();
-        });
-    }
     if let Some((config, bind)) = auth {
         match rt.block_on(server::auth::Auth::new(config, bind)) {
             Ok(a) => shared.set_auth(Arc::new(a)),
@@ -216,20 +197,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     rt.block_on(async move {
         tokio::spawn(crate::reload::run(shared.clone(), reload));
-        match args.http {
-            None => server::serve_stdio(shared).await,
-            Some(addr) => {
-                let addr: SocketAddr =
-                    addr.parse().map_err(|e| anyhow::anyhow!("--http `{addr}` is not an address such as 127.0.0.1:8000: {e}"))?;
-                let opts = HttpOptions {
-                    addr,
-                    stateless: args.stateless,
-                    allowed_hosts: if args.allowed_hosts.is_empty() { server::http::default_hosts() } else { args.allowed_hosts },
-                    allowed_origins: if args.allowed_origins.is_empty() { server::http::default_origins() } else { args.allowed_origins },
-                    max_body_bytes: args.max_body_bytes,
-                };
-                server::http::serve(shared, opts).await
+        let serve = async move {
+            match args.http {
+                None => server::serve_stdio(shared).await,
+                Some(addr) => {
+                    let addr: SocketAddr =
+                        addr.parse().map_err(|e| anyhow::anyhow!("--http `{addr}` is not an address such as 127.0.0.1:8000: {e}"))?;
+                    let opts = HttpOptions {
+                        addr,
+                        stateless: args.stateless,
+                        allowed_hosts: if args.allowed_hosts.is_empty() { server::http::default_hosts() } else { args.allowed_hosts },
+                        allowed_origins: if args.allowed_origins.is_empty() {
+                            server::http::default_origins()
+                        } else {
+                            args.allowed_origins
+                        },
+                        max_body_bytes: args.max_body_bytes,
+                    };
+                    server::http::serve(shared, opts).await
+                }
             }
+        };
+        tokio::select! {
+            result = serve => result,
+            () = tidy_after_start(parsed) => Ok(()),
         }
     })?;
     Ok(ExitCode::SUCCESS)
