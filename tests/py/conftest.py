@@ -18,13 +18,12 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from helpers import LocalHttpServer
+from helpers import LocalHttpServer, QuietHandler
 
 REPO = Path(__file__).resolve().parents[2]
 HEALTH_TIMEOUT_S = 20.0
@@ -92,22 +91,7 @@ class Backend(LocalHttpServer):
         self.paths: list[str] = []
         backend = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, fmt, *args):  # keep pytest output clean
-                pass
-
-            def _send(self, status: int, body: bytes, ctype: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _json(self, status: int, value) -> None:
-                self._send(status, json.dumps(value).encode(), "application/json")
-
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802 (stdlib naming)
                 raw = self.path
                 path = raw.split("?", 1)[0]

@@ -17,6 +17,27 @@ from mcp.client.streamable_http import streamable_http_client
 REQUEST_TIMEOUT_S = 15.0
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A keep-alive HTTP/1.1 handler that logs nothing, with helpers to answer."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # keep pytest output clean
+        pass
+
+    def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, value) -> None:
+        self._send(status, json.dumps(value).encode(), "application/json")
+
+
 class LocalHttpServer:
     """A real HTTP server on 127.0.0.1 (a free port) answering from a daemon thread with
     `handler`; `start()` begins serving, `stop()` ends it (bounded)."""

@@ -17,7 +17,6 @@ import subprocess
 import threading
 import time
 from contextlib import AsyncExitStack
-from http.server import BaseHTTPRequestHandler
 from typing import Callable, Iterator
 
 import anyio
@@ -30,7 +29,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from conftest import free_port, run_http_server
-from helpers import REQUEST_TIMEOUT_S, LocalHttpServer
+from helpers import REQUEST_TIMEOUT_S, LocalHttpServer, QuietHandler
 
 TEST_TIMEOUT_S = 30.0
 SPAN_WAIT_S = 15.0
@@ -62,12 +61,7 @@ class Collector(LocalHttpServer):
         self.content_types: list[str] = []
         collector = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, fmt, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.path == "/v1/traces":
@@ -78,10 +72,7 @@ class Collector(LocalHttpServer):
                 else:
                     status = 404
                 # An empty ExportTraceServiceResponse is an empty protobuf message.
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self._send(status, b"", "application/x-protobuf")
 
         super().__init__(Handler)
         self.start()
@@ -139,23 +130,13 @@ class Backend(LocalHttpServer):
         self.requests: list[tuple[str, dict[str, str]]] = []
         backend = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, fmt, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 with backend.lock:
                     backend.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 path = self.path.split("?", 1)[0]
                 status, body = (200, {"ok": True}) if path != "/fail" else (500, {"error": "backend broke"})
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._json(status, body)
 
         super().__init__(Handler)
         self.start()

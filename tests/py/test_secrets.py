@@ -31,7 +31,6 @@ import time
 import urllib.request
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
@@ -42,7 +41,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from conftest import run_http_server
-from helpers import REQUEST_TIMEOUT_S, text_of
+from helpers import REQUEST_TIMEOUT_S, LocalHttpServer, QuietHandler, text_of
 
 SECRET_NAME = "TW_LEAK_CANARY_TOKEN"
 TIMEOUT_S = 30
@@ -109,7 +108,7 @@ def late_page(auth: str, at: int, pad_char: str = "x") -> str:
     return pad_char * max(pad, 1) + " " + prefix + auth.split(" ", 1)[-1] + "\n"
 
 
-class SecretBackend:
+class SecretBackend(LocalHttpServer):
     """A real HTTP server on 127.0.0.1 that records every request's headers and serves:
     /items/<id> (200 JSON), /echo-500 (500 HTML page quoting all request headers),
     /echo-500-late (500, the secret across the 300-character excerpt edge),
@@ -122,19 +121,7 @@ class SecretBackend:
         self.requests: list[tuple[str, dict[str, str]]] = []
         backend = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, fmt, *args):
-                pass
-
-            def _send(self, status: int, body: bytes, ctype: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802 (a fake CloudWatch Logs endpoint, awsJson1_1)
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
@@ -155,13 +142,7 @@ class SecretBackend:
                     }
                 else:
                     error = {"__type": "InvalidParameterException", "message": f"bad request from {auth} with token {token}"}
-                body = json.dumps(error).encode()
-                self.send_response(400)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("x-amzn-ErrorType", error["__type"])
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self._send(400, json.dumps(error).encode(), "application/x-amz-json-1.1", {"x-amzn-ErrorType": error["__type"]})
 
             def do_GET(self):  # noqa: N802
                 path = self.path.split("?", 1)[0]
@@ -171,7 +152,7 @@ class SecretBackend:
                 auth = self.headers.get("Authorization", "")
                 if path.startswith("/items/"):
                     body = {"id": path[len("/items/") :], "name": "widget"}
-                    self._send(200, json.dumps(body).encode(), "application/json")
+                    self._json(200, body)
                 elif path == "/echo-500":
                     lines = "".join(f"{k}: {v}\n" for k, v in self.headers.items())
                     page = f"<html><body><h1>500 Internal Server Error</h1><p>Request headers:</p><pre>\n{lines}</pre></body></html>"
@@ -186,17 +167,14 @@ class SecretBackend:
                     self._send(500, (" " * blanks + prefix).encode(), "text/plain; charset=utf-8")
                 elif path == "/echo-200":
                     # Like httpbin's /headers: a success that quotes the request headers.
-                    self._send(200, json.dumps({"headers": dict(self.headers.items())}).encode(), "application/json")
+                    self._json(200, {"headers": dict(self.headers.items())})
                 elif path == "/echo-401":
                     body = {"error": "invalid_token", "error_description": f"token {auth!r} is not valid here", "received": auth}
-                    self._send(401, json.dumps(body).encode(), "application/json")
+                    self._json(401, body)
                 else:
                     self._send(404, b'{"error": "no route"}', "application/json")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        super().__init__(Handler)
 
     def mark(self) -> int:
         with self.lock:
@@ -210,14 +188,11 @@ class SecretBackend:
 
 @pytest.fixture(scope="module")
 def secret_backend() -> Iterator[SecretBackend]:
-    b = SecretBackend()
-    b.thread.start()
+    b = SecretBackend().start()
     try:
         yield b
     finally:
-        b.server.shutdown()
-        b.server.server_close()
-        b.thread.join(timeout=5)
+        b.stop()
 
 
 def assert_received(requests: list[tuple[str, dict[str, str]]], secret: str, paths: set[str] | None = None) -> None:
