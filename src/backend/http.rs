@@ -18,7 +18,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::{ToolOutput, output};
-use crate::compile::catalog::{Action, Connection, HttpConnection, PrivateNetworks};
+use crate::compile::catalog::{Action, HttpConnection, PrivateNetworks};
 use crate::compile::jq::JqFilter;
 use crate::compile::render::HttpRequest;
 use crate::compile::{CompiledTool, DEFAULT_MAX_RESPONSE_BYTES};
@@ -270,9 +270,6 @@ fn redirect_policy(policy: Arc<NetworkPolicy>) -> reqwest::redirect::Policy {
 pub(crate) struct HttpClient {
     client: reqwest::Client,
     policy: Arc<NetworkPolicy>,
-    /// The connection this client was built from, to notice a client used with another
-    /// catalog's connection (whose policy may differ).
-    pub(crate) connection: Option<Arc<Connection>>,
     timeout: Option<Duration>,
     max_response_bytes: u64,
 }
@@ -289,12 +286,10 @@ impl fmt::Debug for HttpClient {
 
 impl HttpClient {
     /// The client of an HTTP connection.
-    pub(crate) fn for_connection(name: &str, connection: &Arc<Connection>, settings: &HttpConnection) -> Result<HttpClient, String> {
+    pub(crate) fn for_connection(name: &str, settings: &HttpConnection) -> Result<HttpClient, String> {
         let policy = NetworkPolicy::new(Some(name.to_owned()), settings.private_networks.clone());
-        let mut client = Self::build(policy, settings.timeout, settings.max_response_bytes)
-            .map_err(|e| format!("could not build the HTTP client of connection `{name}`: {e}"))?;
-        client.connection = Some(Arc::clone(connection));
-        Ok(client)
+        Self::build(policy, settings.timeout, settings.max_response_bytes)
+            .map_err(|e| format!("could not build the HTTP client of connection `{name}`: {e}"))
     }
 
     /// The client of tools without a connection: public addresses only, default limits.
@@ -317,7 +312,7 @@ impl HttpClient {
         if let Some(t) = timeout {
             builder = builder.timeout(t);
         }
-        Ok(HttpClient { client: builder.build()?, policy, connection: None, timeout, max_response_bytes })
+        Ok(HttpClient { client: builder.build()?, policy, timeout, max_response_bytes })
     }
 
     /// Sends the request and shapes the response for the model.

@@ -57,7 +57,8 @@ struct Clients {
 /// every start and every reload, for connections that may never be called.
 #[derive(Debug)]
 struct LazyHttp {
-    /// The connection (its name and compiled settings), or none for tools without one.
+    /// The connection (its name and compiled settings), or none for tools without one. Also
+    /// how a client used with another catalog's connection (whose policy may differ) is noticed.
     connection: Option<(String, Arc<Connection>)>,
     client: std::sync::OnceLock<Result<HttpClient, String>>,
 }
@@ -71,7 +72,7 @@ impl LazyHttp {
         let built = self.client.get_or_init(|| match &self.connection {
             None => HttpClient::without_connection(),
             Some((name, connection)) => match connection.as_ref() {
-                Connection::Http(settings) => HttpClient::for_connection(name, connection, settings),
+                Connection::Http(settings) => HttpClient::for_connection(name, settings),
                 Connection::Aws(_) => Err(format!("internal: connection `{name}` is not an http connection")),
             },
         });
