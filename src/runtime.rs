@@ -149,7 +149,8 @@ impl Runtime {
     }
 
     /// [`Runtime::new`] with a global cap on calls in flight.
-    pub fn with_max_in_flight(catalog: Catalog, max_in_flight: Option<usize>) -> Result<Self, String> {
+    pub fn with_max_in_flight(mut catalog: Catalog, max_in_flight: Option<usize>) -> Result<Self, String> {
+        catalog.shed_validators();
         let backends = Backends::new(&catalog)?;
         let metrics = Arc::new(Metrics::default());
         metrics.catalog_size(catalog.tools().len());
@@ -192,7 +193,8 @@ impl Runtime {
     }
 
     /// Swaps in a new catalog; calls already running keep the one they started with.
-    pub fn swap(&self, catalog: Catalog) -> Result<Arc<Loaded>, String> {
+    pub fn swap(&self, mut catalog: Catalog) -> Result<Arc<Loaded>, String> {
+        catalog.shed_validators();
         let backends = Backends::new(&catalog)?;
         let previous = self.current.load_full();
         let limiters = limiters_for(&catalog, Some(&previous));
@@ -308,13 +310,17 @@ async fn run_call(
     match result {
         Ok(out) => {
             // A cut result is missing rows by design; only a whole one is held to the schema.
-            if let (Some(v), Some(validator), false) = (&out.structured, &tool.output_validator, out.truncated)
-                && let Some(err) = validator.iter_errors(v).next()
-            {
-                return (
-                    Outcome::error(format!("the backend's answer does not match the tool's output schema: {err}")),
-                    CallOutcome::Error,
-                );
+            if let (Some(v), Some(validator), false) = (&out.structured, &tool.output_validator, out.truncated) {
+                let problem = match validator.get() {
+                    Ok(validator) => validator
+                        .iter_errors(v)
+                        .next()
+                        .map(|err| format!("the backend's answer does not match the tool's output schema: {err}")),
+                    Err(e) => Some(format!("internal: the output {e}")),
+                };
+                if let Some(problem) = problem {
+                    return (Outcome::error(problem), CallOutcome::Error);
+                }
             }
             (Outcome { is_error: false, structured: out.structured, text: out.text }, CallOutcome::Ok)
         }

@@ -207,10 +207,10 @@ pub struct CompiledTool {
     pub input_schema: Arc<JsonObject>,
     /// The output schema, if any.
     pub output_schema: Option<Arc<JsonObject>>,
-    /// Validator for arguments, compiled once.
-    pub validator: jsonschema::Validator,
-    /// Validator for structured output, compiled once.
-    pub output_validator: Option<jsonschema::Validator>,
+    /// Validator for arguments.
+    pub validator: LazyValidator,
+    /// Validator for structured output.
+    pub output_validator: Option<LazyValidator>,
     /// Top-level defaults applied to absent arguments.
     pub defaults: Vec<(String, Value)>,
     /// For each argument, the contexts its value lands in (checked before rendering).
@@ -229,6 +229,66 @@ pub struct CompiledTool {
     pub concurrency: Option<u32>,
     /// Calls started per minute, if limited.
     pub per_minute: Option<u32>,
+}
+
+/// Which JSON Schema rules a [`LazyValidator`] applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaUse {
+    /// Tool arguments: draft 2020-12, `format` asserted.
+    Input,
+    /// Structured output: draft 2020-12, `format` annotates only.
+    Output,
+}
+
+impl SchemaUse {
+    /// Compiles `schema` for this use.
+    pub fn build(self, schema: &Value) -> Result<jsonschema::Validator, jsonschema::ValidationError<'static>> {
+        match self {
+            SchemaUse::Input => {
+                jsonschema::options().with_draft(jsonschema::Draft::Draft202012).should_validate_formats(true).build(schema)
+            }
+            SchemaUse::Output => jsonschema::draft202012::new(schema),
+        }
+    }
+}
+
+/// A schema's validator, compiled when first needed. The compile builds every validator to
+/// check its schema; the runtime then drops them ([`Catalog::shed_validators`]) so that a
+/// large catalog costs memory for the tools that are called, not for every tool defined
+/// (a validator is about 10 KB; the first call of a tool builds it again, once).
+#[derive(Debug)]
+pub struct LazyValidator {
+    schema: Arc<JsonObject>,
+    kind: SchemaUse,
+    cell: std::sync::OnceLock<Result<jsonschema::Validator, String>>,
+}
+
+impl LazyValidator {
+    /// A validator for `schema` that is already built.
+    pub fn built(schema: Arc<JsonObject>, kind: SchemaUse, validator: jsonschema::Validator) -> Self {
+        LazyValidator { schema, kind, cell: std::sync::OnceLock::from(Ok(validator)) }
+    }
+
+    /// The validator, built on first use. The compile checked that the schema compiles, so
+    /// the error is not expected; it says what failed rather than panicking.
+    pub fn get(&self) -> Result<&jsonschema::Validator, &str> {
+        self.cell
+            .get_or_init(|| {
+                self.kind.build(&Value::Object((*self.schema).clone())).map_err(|e| format!("the schema does not compile: {e}"))
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Whether the validator is built now.
+    pub fn is_built(&self) -> bool {
+        self.cell.get().is_some()
+    }
+
+    /// Drops the built validator; the next [`LazyValidator::get`] builds it again.
+    pub fn shed(&mut self) {
+        self.cell.take();
+    }
 }
 
 /// The compiled catalog. Never mutated: a reload builds a new one.
@@ -275,5 +335,18 @@ impl Catalog {
     /// SHA-256 of every file's relative path and contents, in load order, as hex.
     pub fn hash(&self) -> &str {
         &self.hash
+    }
+
+    /// Drops the validators the compile built (see [`LazyValidator`]); tools shared with
+    /// another catalog keep theirs.
+    pub fn shed_validators(&mut self) {
+        for tool in &mut self.tools {
+            if let Some(tool) = Arc::get_mut(tool) {
+                tool.validator.shed();
+                if let Some(v) = &mut tool.output_validator {
+                    v.shed();
+                }
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ use regex::Regex;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub use catalog::{Action, Catalog, CompiledTool, Connection};
+pub use catalog::{Action, Catalog, CompiledTool, Connection, LazyValidator, SchemaUse};
 use catalog::{
     BodyTpl, HttpAction, HttpConnection, LogsAction, MetricQueryTpl, MetricsAction, PrivateNetworks, QueryValue, Tpl, WindowTpl,
 };
@@ -374,7 +374,8 @@ fn check_examples(
         let base = format!("/examples/{i}/args");
         let instance = Value::Object(example.args.clone());
         let mut bad = false;
-        for err in tool.validator.iter_errors(&instance) {
+        let Ok(validator) = tool.validator.get() else { return };
+        for err in validator.iter_errors(&instance) {
             bad = true;
             let path = format!("{base}{}", err.instance_path().as_str());
             if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
@@ -836,9 +837,14 @@ impl<'a> Compiler<'a> {
         if let Some(action) = doc.json.get("action") {
             self.inline_secrets(doc, "/action", action);
         }
-        let validator = self.input_schema(doc, &spec.input);
+        let input_schema = Arc::new(spec.input.clone());
+        let validator = self.input_schema(doc, &spec.input).map(|v| LazyValidator::built(input_schema.clone(), SchemaUse::Input, v));
         let (output_schema, output_validator) = match spec.output.as_ref().and_then(|o| o.schema.as_ref()) {
-            Some(s) => (Some(Arc::new(s.clone())), self.output_schema(doc, s)),
+            Some(s) => {
+                let schema = Arc::new(s.clone());
+                let v = self.output_schema(doc, s).map(|v| LazyValidator::built(schema.clone(), SchemaUse::Output, v));
+                (Some(schema), v)
+            }
             None => (None, None),
         };
         let timeout = match &spec.timeout {
@@ -919,7 +925,7 @@ impl<'a> Compiler<'a> {
             title: spec.title.clone(),
             description: spec.description.clone(),
             annotations: spec.annotations.clone().unwrap_or_default(),
-            input_schema: Arc::new(spec.input.clone()),
+            input_schema,
             output_schema,
             validator: validator?,
             output_validator,
@@ -994,8 +1000,7 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        let validator = match jsonschema::options().with_draft(jsonschema::Draft::Draft202012).should_validate_formats(true).build(&schema)
-        {
+        let validator = match SchemaUse::Input.build(&schema) {
             Ok(v) => v,
             Err(e) => {
                 let p = format!("/input{}", e.instance_path().as_str());
@@ -1041,7 +1046,7 @@ impl<'a> Compiler<'a> {
             );
             return None;
         }
-        match jsonschema::draft202012::new(&value) {
+        match SchemaUse::Output.build(&value) {
             Ok(v) => Some(v),
             Err(e) => {
                 self.push(doc, Code::InvalidOutputSchema, "/output/schema", format!("`output.schema` does not compile: {e}"));
@@ -1430,6 +1435,40 @@ mod tests {
         assert_eq!(cached.hash(), fresh.hash());
         let names: Vec<&str> = cached.tools().iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["a", "c"]);
+    }
+
+    /// A shed validator is built again on first use and judges exactly as the one the
+    /// compile built (input with `format` asserted, output without).
+    #[test]
+    fn shed_validators_are_rebuilt_on_first_use() {
+        let spec = "kind: tool\nname: t\ndescription: d\ninput:\n  type: object\n  properties:\n    id: {type: string, pattern: '^[a-z]+$'}\n    at: {type: string, format: date-time}\n  required: [id]\n  additionalProperties: false\naction:\n  http: {url: \"https://example.com/{{ id }}/{{ at }}\"}\noutput:\n  schema: {type: object, properties: {n: {type: integer}, d: {type: string, format: date}}}\n";
+        let mut catalog = compile(&[file("t.yaml", spec)]).catalog.expect("catalog");
+        let cases = [
+            serde_json::json!({"id": "abc", "at": "2026-11-24T06:00:00Z"}),
+            serde_json::json!({"id": "ABC", "at": "2026-11-24T06:00:00Z"}),
+            serde_json::json!({"id": "abc", "at": "yesterday"}),
+            serde_json::json!({"id": "abc", "at": "2026-11-24T06:00:00Z", "x": 1}),
+            serde_json::json!({}),
+        ];
+        let outputs = [serde_json::json!({"n": 1, "d": "not a date"}), serde_json::json!({"n": "one"})];
+        let judge = |c: &Catalog| {
+            let t = c.tool("t").expect("tool");
+            let input: Vec<String> =
+                cases.iter().map(|a| t.prepare_args(a.as_object()).map(|_| String::new()).unwrap_or_else(|e| e.message)).collect();
+            let out = t.output_validator.as_ref().expect("output validator").get().expect("compiles");
+            let output: Vec<bool> = outputs.iter().map(|o| out.is_valid(o)).collect();
+            (input, output)
+        };
+        let before = judge(&catalog);
+        assert_eq!(before.0[0], "");
+        assert!(before.0[1..].iter().all(|m| !m.is_empty()), "{:?}", before.0);
+        assert_eq!(before.1, [true, false]);
+        catalog.shed_validators();
+        let t = catalog.tool("t").expect("tool");
+        assert!(!t.validator.is_built() && !t.output_validator.as_ref().is_some_and(LazyValidator::is_built));
+        assert_eq!(judge(&catalog), before);
+        let t = catalog.tool("t").expect("tool");
+        assert!(t.validator.is_built() && t.output_validator.as_ref().is_some_and(LazyValidator::is_built));
     }
 
     /// Files parsed and tools compiled on several threads give the same catalog and

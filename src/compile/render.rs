@@ -172,7 +172,8 @@ impl CompiledTool {
         let instance = Value::Object(args);
         let mut problems = Vec::new();
         let mut first_arg = None;
-        for err in self.validator.iter_errors(&instance).take(10) {
+        let validator = self.validator.get().map_err(|e| ArgError::new(None, format!("internal: the input {e}")))?;
+        for err in validator.iter_errors(&instance).take(10) {
             let path = err.instance_path().as_str().to_owned();
             let arg = path.split('/').nth(1).map(|s| s.replace("~1", "/").replace("~0", "~"));
             let text = match err.kind() {
