@@ -99,7 +99,12 @@ impl Identity {
 /// The identity of the HTTP request behind an MCP request; `None` on stdio and on HTTP
 /// without authentication.
 pub fn identity(context: &RequestContext<RoleServer>) -> Option<&Identity> {
-    context.extensions.get::<http::request::Parts>().and_then(|parts| parts.extensions.get::<Identity>())
+    request_identity(context.extensions.get::<http::request::Parts>())
+}
+
+/// The authenticated identity of an HTTP request, if any.
+pub fn request_identity(parts: Option<&http::request::Parts>) -> Option<&Identity> {
+    parts.and_then(|parts| parts.extensions.get::<Identity>())
 }
 
 /// The tools of `tools` (MCP descriptions of `catalog`'s tools) that `identity` may see.
@@ -112,8 +117,8 @@ pub fn visible_tools(catalog: &Catalog, identity: &Identity, tools: &[Tool]) -> 
 /// only), so a caller learns nothing about tools it cannot see; the server log says why.
 /// `None`: go ahead (also when there is no identity, or the tool is simply unknown to
 /// everybody, which the caller may then learn with a hint among its visible tools).
-pub fn refuse_call(catalog: &Catalog, name: &str, context: &RequestContext<RoleServer>) -> Option<UnknownTool> {
-    let id = identity(context)?;
+pub fn refuse_call(catalog: &Catalog, name: &str, identity: Option<&Identity>) -> Option<UnknownTool> {
+    let id = identity?;
     let tool = catalog.tool(name);
     if tool.is_some_and(|t| id.allows(&t.scopes)) {
         return None;

@@ -1,4 +1,5 @@
-//! Streamable HTTP: rmcp's tower service at `/mcp` under axum, plus health and status.
+//! Streamable HTTP: rmcp's tower service at `/mcp` under axum (behind the `tools/call` fast
+//! path of `fast.rs`), plus health and status.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,8 +65,11 @@ pub fn router(shared: Arc<Shared>, opts: &HttpOptions) -> Router {
     let factory_shared = shared.clone();
     let mcp = StreamableHttpService::new(move || Ok(Handler::new(factory_shared.clone())), Arc::new(sessions), config);
     let auth_shared = shared.clone();
-    let app = Router::new()
-        .nest_service("/mcp", mcp)
+    let mut app = Router::new().nest_service("/mcp", mcp);
+    if let Some(fast) = super::fast::FastPath::new(shared.clone(), opts) {
+        app = app.layer(axum::middleware::from_fn_with_state(fast, super::fast::layer));
+    }
+    let app = app
         .layer(axum::middleware::from_fn(refusals))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))

@@ -8,14 +8,15 @@
 
 pub mod auth;
 mod events;
+mod fast;
 pub mod http;
 
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult, LoggingLevel,
-    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool,
-    ToolAnnotations,
+    PaginatedRequestParams, ProgressNotificationParam, RequestId, RequestMetaObject, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, SubscriptionFilter, Tool, ToolAnnotations,
 };
 use rmcp::service::SubscriptionContext;
 use rmcp::service::{NotificationContext, RequestContext};
@@ -161,8 +162,8 @@ impl Handler {
 
 /// Who made a request, for audit lines: the authenticated identity's name when the HTTP
 /// transport has one, else the transport's own word for an unauthenticated caller.
-fn caller_of(context: &RequestContext<RoleServer>) -> String {
-    match context.extensions.get::<::http::request::Parts>() {
+fn caller_of(parts: Option<&::http::request::Parts>) -> String {
+    match parts {
         Some(parts) => parts.extensions.get::<CallerName>().map_or_else(|| "anonymous-http".to_owned(), |c| c.0.clone()),
         None => "stdio".to_owned(),
     }
@@ -177,7 +178,7 @@ pub struct CallerName(pub String);
 /// duration. Argument values only when the operator asked for them.
 fn audit(
     shared: &Shared,
-    context: &RequestContext<RoleServer>,
+    parts: Option<&::http::request::Parts>,
     request: &CallToolRequestParams,
     outcome: Option<&runtime::Outcome>,
     took: std::time::Duration,
@@ -188,13 +189,56 @@ fn audit(
         Some(o) if o.is_error => "error",
         Some(_) => "ok",
     };
-    let caller = caller_of(context);
+    let caller = caller_of(parts);
     let ms = took.as_secs_f64() * 1000.0;
     if shared.audit_values.load(std::sync::atomic::Ordering::Relaxed) {
         let values = request.arguments.as_ref().map(|a| serde_json::Value::Object(a.clone()).to_string()).unwrap_or_default();
         tracing::info!(target: "toolwright::audit", caller, tool = %request.name, arguments = ?names, argument_values = %values, outcome = outcome_word, duration_ms = ms, "call");
     } else {
         tracing::info!(target: "toolwright::audit", caller, tool = %request.name, arguments = ?names, outcome = outcome_word, duration_ms = ms, "call");
+    }
+}
+
+/// What a `tools/call` needs from the request around it, whether rmcp's handler or the
+/// HTTP fast path (`fast.rs`) received it.
+struct CallSite<'a> {
+    /// The HTTP request's head (`None` on stdio).
+    parts: Option<&'a ::http::request::Parts>,
+    /// The request's `_meta`.
+    meta: &'a RequestMetaObject,
+    /// The JSON-RPC id.
+    id: &'a RequestId,
+    /// Cancelled when the client gives up on the call.
+    ct: &'a tokio_util::sync::CancellationToken,
+    /// Sends progress notifications, when the client asked for them.
+    progress: Option<crate::backend::ProgressFn>,
+}
+
+impl Shared {
+    /// Runs one `tools/call`: scope check, span, the call, the audit line.
+    async fn call_tool(&self, request: &CallToolRequestParams, site: CallSite<'_>) -> Result<CallToolResult, McpError> {
+        let loaded = self.runtime.current();
+        // A tool whose scopes the caller lacks is refused as if it did not exist.
+        if let Some(unknown) = auth::refuse_call(&loaded.catalog, &request.name, auth::request_identity(site.parts)) {
+            return Err(McpError::invalid_params(unknown.to_string(), None));
+        }
+        // The OpenTelemetry span of the call (disabled, and the closure never run, without --otlp-endpoint).
+        let span = crate::telemetry::tool_call_span(&request.name, || crate::telemetry::Incoming {
+            headers: site.parts.map(|p| &p.headers),
+            meta_traceparent: site.meta.get_traceparent(),
+            meta_tracestate: site.meta.get_tracestate(),
+            request_id: site.id,
+            arguments: request.arguments.as_ref(),
+        });
+        let started = std::time::Instant::now();
+        let call = runtime::call(&loaded, &request.name, request.arguments.as_ref(), site.ct, site.progress);
+        let result = tracing::Instrument::instrument(call, span.clone()).await;
+        crate::telemetry::tool_call_done(&span, result.as_ref().ok().map(|o| o.is_error));
+        audit(self, site.parts, request, result.as_ref().ok(), started.elapsed());
+        match result {
+            Ok(outcome) => Ok(to_result(outcome)),
+            Err(unknown) => Err(McpError::invalid_params(unknown.to_string(), None)),
+        }
     }
 }
 
@@ -229,11 +273,6 @@ impl ServerHandler for Handler {
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
-        let loaded = self.shared.runtime.current();
-        // A tool whose scopes the caller lacks is refused as if it did not exist.
-        if let Some(unknown) = auth::refuse_call(&loaded.catalog, &request.name, &context) {
-            return Err(McpError::invalid_params(unknown.to_string(), None));
-        }
         // Progress notifications go out only when the client asked for them with a token.
         let progress = context.meta.get_progress_token().map(|token| {
             let peer = context.peer.clone();
@@ -248,23 +287,14 @@ impl ServerHandler for Handler {
             });
             send
         });
-        // The OpenTelemetry span of the call (disabled, and the closure never run, without --otlp-endpoint).
-        let span = crate::telemetry::tool_call_span(&request.name, || crate::telemetry::Incoming {
-            headers: context.extensions.get::<::http::request::Parts>().map(|p| &p.headers),
-            meta_traceparent: context.meta.get_traceparent(),
-            meta_tracestate: context.meta.get_tracestate(),
-            request_id: &context.id,
-            arguments: request.arguments.as_ref(),
-        });
-        let started = std::time::Instant::now();
-        let call = runtime::call(&loaded, &request.name, request.arguments.as_ref(), &context.ct, progress);
-        let result = tracing::Instrument::instrument(call, span.clone()).await;
-        crate::telemetry::tool_call_done(&span, result.as_ref().ok().map(|o| o.is_error));
-        audit(&self.shared, &context, &request, result.as_ref().ok(), started.elapsed());
-        match result {
-            Ok(outcome) => Ok(to_result(outcome).into()),
-            Err(unknown) => Err(McpError::invalid_params(unknown.to_string(), None)),
-        }
+        let site = CallSite {
+            parts: context.extensions.get::<::http::request::Parts>(),
+            meta: &context.meta,
+            id: &context.id,
+            ct: &context.ct,
+            progress,
+        };
+        self.shared.call_tool(&request, site).await.map(CallToolResponse::from)
     }
 
     async fn set_level(&self, request: SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), McpError> {

@@ -306,8 +306,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def run_http_server(toolwright_bin: str, tools_dir: str, *extra: str) -> Iterator[HttpServer]:
-    """Starts `toolwright serve --http 127.0.0.1:<free port>` and stops it afterwards."""
+def run_http_server(toolwright_bin: str, tools_dir: str, *extra: str, env: dict[str, str] | None = None) -> Iterator[HttpServer]:
+    """Starts `toolwright serve --http 127.0.0.1:<free port>` (with `env` added to the
+    environment) and stops it afterwards."""
     log = tempfile.NamedTemporaryFile(prefix="toolwright-serve-", suffix=".log", delete=False)
     log_path = Path(log.name)
     server = None
@@ -315,7 +316,7 @@ def run_http_server(toolwright_bin: str, tools_dir: str, *extra: str) -> Iterato
         for _attempt in range(3):  # a free port can be taken between probe and bind
             port = free_port()
             args = [toolwright_bin, "serve", "--http", f"127.0.0.1:{port}", "--tools", tools_dir, "--no-watch", *extra]
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=_env())
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={**_env(), **(env or {})})
             server = HttpServer(proc, port, log_path, args)
             try:
                 _wait_healthy(server)
