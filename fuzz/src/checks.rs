@@ -388,8 +388,9 @@ pub static SERVER: LazyLock<Server> = LazyLock::new(|| {
             allowed_hosts: toolwright::server::http::default_hosts(),
             allowed_origins: Vec::new(),
             max_body_bytes: 1 << 20,
+            threads: 1,
         };
-        toolwright::server::http::router(shared, &opts)
+        toolwright::server::http::router(shared, &opts, tokio_util::sync::CancellationToken::new())
     });
     Server { rt, app }
 });

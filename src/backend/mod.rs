@@ -55,21 +55,25 @@ struct Clients {
 /// An HTTP client built on first use: building one loads the system's root certificates
 /// (a few milliseconds each), which a catalog with many connections would otherwise pay at
 /// every start and every reload, for connections that may never be called.
+///
+/// One client (and so one connection pool) per thread that calls: the HTTP server runs one
+/// event loop per thread, and a pooled connection lives on the loop that opened it, so a
+/// shared pool would have every call wake another thread.
 #[derive(Debug)]
 struct LazyHttp {
     /// The connection (its name and compiled settings), or none for tools without one. Also
     /// how a client used with another catalog's connection (whose policy may differ) is noticed.
     connection: Option<(String, Arc<Connection>)>,
-    client: std::sync::OnceLock<Result<HttpClient, String>>,
+    client: thread_local::ThreadLocal<Result<HttpClient, String>>,
 }
 
 impl LazyHttp {
     fn new(connection: Option<(String, Arc<Connection>)>) -> Self {
-        LazyHttp { connection, client: std::sync::OnceLock::new() }
+        LazyHttp { connection, client: thread_local::ThreadLocal::new() }
     }
 
     fn get(&self) -> Result<&HttpClient, String> {
-        let built = self.client.get_or_init(|| match &self.connection {
+        let built = self.client.get_or(|| match &self.connection {
             None => HttpClient::without_connection(),
             Some((name, connection)) => match connection.as_ref() {
                 Connection::Http(settings) => HttpClient::for_connection(name, settings),

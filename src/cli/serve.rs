@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// Threads serving HTTP connections, one event loop each (default: one per CPU).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    http_threads: Option<u16>,
     /// HTTP bearer tokens: a file of `NAME TOKEN [SCOPE,SCOPE...]` lines (README, Authentication); re-read when it changes.
     #[arg(long, value_name = "FILE")]
     auth_tokens: Option<PathBuf>,
@@ -213,6 +216,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                             args.allowed_origins
                         },
                         max_body_bytes: args.max_body_bytes,
+                        threads: args
+                            .http_threads
+                            .map_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get), usize::from),
                     };
                     server::http::serve(shared, opts).await
                 }

@@ -30,6 +30,8 @@ pub struct HttpOptions {
     pub allowed_origins: Vec<String>,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Event loops serving connections (one thread each).
+    pub threads: usize,
 }
 
 /// Default `Host` allow list: loopback names.
@@ -49,8 +51,11 @@ pub fn default_origins() -> Vec<String> {
 }
 
 /// Builds the axum app.
-pub fn router(shared: Arc<Shared>, opts: &HttpOptions) -> Router {
+/// `stop` ends rmcp's open streams (session GET streams, `subscriptions/listen`) when the
+/// server stops; without it they would hold a graceful shutdown open for ever.
+pub fn router(shared: Arc<Shared>, opts: &HttpOptions, stop: tokio_util::sync::CancellationToken) -> Router {
     let config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(stop)
         .with_legacy_session_mode(!opts.stateless)
         // rmcp answers with plain JSON only where no session is involved (stateless and
         // 2026-07-28 requests) and falls back to a stream when a call sends progress first;
@@ -121,20 +126,115 @@ async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     }))
 }
 
-/// Binds and serves until the process is stopped. Sets `TCP_NODELAY` on every accepted
-/// socket: with Nagle on, the last small write of a streamed reply stalls 40 ms.
+/// How long a stopping server waits for its connections to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Binds and serves until the process is stopped. Connections are served by
+/// `opts.threads` event loops, one single-threaded runtime each, like nginx's workers: the
+/// acceptor (on the caller's runtime) hands each new connection to the next loop in turn,
+/// and everything a request does then happens on that loop's thread. On a machine this
+/// size a call costs about 30% less CPU than on one work-stealing runtime, whose threads
+/// wake each other for every request. Sets `TCP_NODELAY` on every accepted socket: with
+/// Nagle on, the last small write of a streamed reply stalls 40 ms.
 pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()> {
-    use axum::serve::ListenerExt;
     let listener = tokio::net::TcpListener::bind(opts.addr).await.map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", opts.addr))?;
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, stateless = opts.stateless, "serving MCP over Streamable HTTP at /mcp");
+    let threads = opts.threads.max(1);
+    tracing::info!(addr = %local, stateless = opts.stateless, threads, "serving MCP over Streamable HTTP at /mcp");
     eprintln!("toolwright: serving MCP at http://{local}/mcp");
-    let app = router(shared, &opts);
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let app = router(shared, &opts, stop.clone());
+    let mut loops = Vec::with_capacity(threads);
+    let mut handoff = Vec::with_capacity(threads);
+    for i in 0..threads {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(std::net::TcpStream, SocketAddr)>();
+        handoff.push(tx);
+        let (app, stop) = (app.clone(), stop.clone());
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<std::io::Result<()>>();
+        std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .and_then(|rt| rt.block_on(async { axum::serve(Handoff(rx), app).with_graceful_shutdown(stop.cancelled_owned()).await }));
+            let _ = done_tx.send(result);
+        })?;
+        loops.push(done_rx);
+    }
+    let mut next = 0usize;
+    let accept = async {
+        loop {
+            let (tcp, peer) = match listener.accept().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: say so, wait, go on (as axum does).
+                    tracing::error!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let Ok(tcp) = tcp.into_std() else { continue };
+            // A loop that ended (it failed) is skipped; when none is left, stop accepting.
+            let mut tries = 0;
+            let mut conn = Some((tcp, peer));
+            while let Some(c) = conn.take() {
+                if tries == handoff.len() {
+                    return;
+                }
+                next = (next + 1) % handoff.len();
+                tries += 1;
+                if let Err(back) = handoff[next].send(c) {
+                    conn = Some(back.0);
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = shutdown_signal() => {}
+        () = accept => tracing::error!("every HTTP event loop has stopped"),
+    }
+    drop(listener);
+    stop.cancel();
+    // Calls in flight get a few seconds to finish; a client that holds its connection
+    // open longer does not keep the process alive.
+    let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        for done in loops {
+            if let Ok(Err(e)) = done.await {
+                tracing::error!(error = %e, "an HTTP event loop failed");
+            }
+        }
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    if finished.await.is_err() {
+        tracing::warn!("connections still open {SHUTDOWN_GRACE:?} after the stop signal; stopping anyway");
+    }
     Ok(())
+}
+
+/// One event loop's side of the acceptor: connections it was handed, registered with the
+/// loop's own runtime.
+struct Handoff(tokio::sync::mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>);
+
+impl axum::serve::Listener for Handoff {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Some((tcp, peer)) = self.0.recv().await else {
+                // The acceptor is gone: the server is stopping; the shutdown signal ends `serve`.
+                std::future::pending::<()>().await;
+                continue;
+            };
+            match tokio::net::TcpStream::from_std(tcp) {
+                Ok(tcp) => return (tcp, peer),
+                Err(e) => tracing::warn!(error = %e, "could not take over a connection"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Err(std::io::Error::other("a handed-off listener has no address of its own"))
+    }
 }
 
 async fn shutdown_signal() {

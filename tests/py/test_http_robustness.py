@@ -176,3 +176,60 @@ def _read_response_head(s: socket.socket) -> bytes:
             break
         data += chunk
     return data
+
+
+def test_sigterm_ends_open_streams_and_exits(toolwright_bin, tools_dir):
+    """A stop signal ends the streams clients hold open (a 2026-07-28 `subscriptions/listen`
+    and a 2025 session's GET stream) and the process exits at once, cleanly, instead of
+    waiting for the clients to hang up."""
+    import signal
+    import threading
+
+    from conftest import run_http_server
+
+    with run_http_server(toolwright_bin, tools_dir) as server:
+        listen = {
+            "jsonrpc": "2.0", "id": 1, "method": "subscriptions/listen",
+            "params": {"notifications": {"toolsListChanged": True},
+                       "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                                 "io.modelcontextprotocol/clientCapabilities": {}}},
+        }
+        r = post(server.url, json.dumps(initialize_body(5)))
+        sid = r.headers["mcp-session-id"]
+        post(server.url, json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+             Mcp_Session_Id=sid, MCP_Protocol_Version="2025-11-25")
+        ended = {}
+
+        def hold(name, method, headers, body=None):
+            h = {"Accept": ACCEPT, "Content-Type": "application/json", **headers}
+            try:
+                with httpx.Client(timeout=httpx.Timeout(20.0), trust_env=False) as client:
+                    with client.stream(method, server.url, headers=h, content=body) as resp:
+                        ended[name + "-status"] = resp.status_code
+                        for _ in resp.iter_bytes():
+                            pass
+                ended[name] = "closed"
+            except httpx.HTTPError as e:
+                ended[name] = f"error: {e!r}"
+
+        threads = [
+            threading.Thread(target=hold, args=("listen", "POST", {"MCP-Protocol-Version": "2026-07-28",
+                                                                   "Mcp-Method": "subscriptions/listen"}, json.dumps(listen))),
+            threading.Thread(target=hold, args=("get", "GET", {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})),
+        ]
+        for t in threads:
+            t.daemon = True
+            t.start()
+        deadline = time.monotonic() + 10
+        while len([k for k in ended if k.endswith("-status")]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ended.get("listen-status") == 200 and ended.get("get-status") == 200, ended
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        code = server.proc.wait(timeout=8)
+        took = time.monotonic() - started
+        for t in threads:
+            t.join(timeout=5)
+        assert code == 0, server.log()[-2000:]
+        assert took < 3, f"took {took:.1f} s to stop"
+        assert "listen" in ended and "get" in ended, ended
