@@ -295,7 +295,9 @@ async fn run_call(
     };
     let ctx = backend::CallContext { cancel: cancel.clone(), deadline: tokio::time::Instant::now() + tool.timeout, progress };
     let backend_started = Instant::now();
-    let run = backend::execute(&loaded.backends, &loaded.catalog, tool, rendered, &ctx);
+    // Boxed: the backend's future is the largest part of a call's state; boxed, it is
+    // allocated once instead of copied into every future that wraps it.
+    let run = Box::pin(backend::execute(&loaded.backends, &loaded.catalog, tool, rendered, &ctx));
     // `execute` keeps to `ctx.deadline` itself (leaving a Logs Insights query time to be
     // stopped), so this bound is only a backstop past it. A cancelled call's future is
     // dropped; a started Logs Insights query is then stopped in the background.

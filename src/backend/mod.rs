@@ -184,13 +184,16 @@ pub async fn execute(
                 let client = backends.http_client(catalog, request.connection.as_deref())?;
                 client.execute(tool, request).await
             }
+            // The AWS arms are boxed: the SDK's futures (loading its configuration, the
+            // calls) are large, and unboxed they would make every call's future, HTTP ones
+            // too, that large to move around.
             Rendered::LogsInsights(request) => {
                 let clients = backends.aws_clients(catalog, request.connection.as_deref())?;
-                logs_insights::run(clients.logs().await?, &request, tool.max_bytes, ctx).await
+                Box::pin(async move { logs_insights::run(clients.logs().await?, &request, tool.max_bytes, ctx).await }).await
             }
             Rendered::Metrics(request) => {
                 let clients = backends.aws_clients(catalog, request.connection.as_deref())?;
-                metrics::run(clients.metrics().await?, &request, tool.max_bytes, ctx).await
+                Box::pin(async move { metrics::run(clients.metrics().await?, &request, tool.max_bytes, ctx).await }).await
             }
         }
     };
