@@ -152,10 +152,14 @@ pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()>
         let (app, stop) = (app.clone(), stop.clone());
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<std::io::Result<()>>();
         std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
-            let result = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .and_then(|rt| rt.block_on(async { axum::serve(Handoff(rx), app).with_graceful_shutdown(stop.cancelled_owned()).await }));
+            let result = tokio::runtime::Builder::new_current_thread().enable_all().build().and_then(|rt| {
+                rt.block_on(async {
+                    tokio::select! {
+                        r = axum::serve(Handoff(rx), app).with_graceful_shutdown(stop.cancelled_owned()) => r,
+                        () = tidy_every(TIDY_EVERY) => Ok(()),
+                    }
+                })
+            });
             let _ = done_tx.send(result);
         })?;
         loops.push(done_rx);
@@ -208,6 +212,22 @@ pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()>
         tracing::warn!("connections still open {SHUTDOWN_GRACE:?} after the stop signal; stopping anyway");
     }
     Ok(())
+}
+
+/// How often an event loop hands the memory it freed back to the OS.
+const TIDY_EVERY: Duration = Duration::from_millis(500);
+
+/// Hands the memory this event loop freed back to the OS every `period`; never completes.
+/// The allocator returns a thread's free pages only when that thread asks, and an idle loop
+/// never asks: the garbage of its last requests (a `tools/list` of a large catalog is
+/// megabytes) would otherwise stay resident for as long as the loop is idle.
+async fn tidy_every(period: Duration) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        crate::util::release_memory();
+    }
 }
 
 /// One event loop's side of the acceptor: connections it was handed, registered with the
