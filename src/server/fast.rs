@@ -1,4 +1,4 @@
-//! The `tools/call` fast path of the Streamable HTTP transport.
+//! The `tools/call` and `tools/list` fast path of the Streamable HTTP transport.
 //!
 //! rmcp handles a request that needs no session by parsing it into its message enum,
 //! serialising it back into a `Value` to check the SEP-2243 headers, and building a whole
@@ -10,6 +10,10 @@
 //! see) goes to rmcp untouched, so rmcp stays the one that refuses and explains. The answer
 //! is built from rmcp's own types and serialised the way rmcp does; a test sends the same
 //! requests with and without this path and compares status, headers and bodies.
+//!
+//! `tools/list` (without a cursor and without authentication, whose scopes filter the list)
+//! is answered from the list serialised once per catalog: for 1,000 tools rmcp would clone
+//! and serialise 600 KB of descriptions for every request.
 //!
 //! Set `TOOLWRIGHT_HTTP_FAST_PATH=0` to send every request through rmcp.
 
@@ -87,6 +91,32 @@ struct Params {
     meta: Option<RequestMetaObject>,
 }
 
+/// A `tools/list` request with nothing else in it (no cursor: every tool fits one page).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct List<'a> {
+    jsonrpc: &'a str,
+    id: RequestId,
+    method: &'a str,
+    #[serde(default)]
+    params: Option<ListParams>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    #[serde(rename = "_meta", default)]
+    meta: Option<RequestMetaObject>,
+}
+
+/// What the fast path answers.
+enum Eligible {
+    /// A `tools/call`.
+    Call { id: RequestId, params: Box<CallToolRequestParams>, meta: RequestMetaObject, modern: bool },
+    /// A `tools/list` of every tool.
+    List { id: RequestId, modern: bool },
+}
+
 /// The middleware: answers what it can, hands the rest to rmcp.
 pub async fn layer(State(fast): State<Arc<FastPath>>, request: Request, next: Next) -> Response {
     let Some(limit) = head_is_eligible(&fast, request.method(), request.headers()).filter(|_| request.uri().path() == "/mcp") else {
@@ -100,8 +130,9 @@ pub async fn layer(State(fast): State<Arc<FastPath>>, request: Request, next: Ne
             return plain(StatusCode::BAD_REQUEST, "Bad Request: the request body could not be read");
         }
     };
-    match eligible_call(&fast, &parts, &bytes) {
-        Some((id, params, meta, modern)) => answer(&fast.shared, parts, id, params, meta, modern).await,
+    match eligible(&fast, &parts, &bytes) {
+        Some(Eligible::Call { id, params, meta, modern }) => answer(&fast.shared, parts, id, *params, meta, modern).await,
+        Some(Eligible::List { id, modern }) => list(&fast.shared, &id, modern),
         None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
     }
 }
@@ -153,20 +184,44 @@ fn single<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     values.next().is_none().then(|| first.to_str().ok()).flatten()
 }
 
-/// The call, and whether it is a 2026-07-28 one, when the body and head are a `tools/call`
-/// that rmcp would hand to the handler without a session and without sending anything
-/// before the result.
-fn eligible_call(
-    fast: &FastPath,
-    parts: &http::request::Parts,
-    body: &[u8],
-) -> Option<(RequestId, CallToolRequestParams, RequestMetaObject, bool)> {
-    let headers = &parts.headers;
-    let call: Call<'_> = serde_json::from_slice(body).ok()?;
-    if call.jsonrpc != "2.0" || call.method != "tools/call" {
+/// The request, when the body and head are a `tools/call` or `tools/list` that rmcp would
+/// hand to the handler without a session and without sending anything before the result.
+fn eligible(fast: &FastPath, parts: &http::request::Parts, body: &[u8]) -> Option<Eligible> {
+    if let Ok(call) = serde_json::from_slice::<Call<'_>>(body) {
+        if call.jsonrpc != "2.0" || call.method != "tools/call" {
+            return None;
+        }
+        let meta = call.params.meta.unwrap_or_default();
+        let modern = version_fits(fast, &parts.headers, &meta, "tools/call", Some(&call.params.name))?;
+        // rmcp refuses a tool the caller may not see (and says so in the log); a tool whose
+        // schema asks for `Mcp-Param-*` headers has them checked by rmcp.
+        let loaded = fast.shared.runtime().current();
+        let tool = loaded.catalog.tool(&call.params.name)?;
+        if super::auth::request_identity(Some(parts)).is_some_and(|id| !id.allows(&tool.scopes))
+            || mentions_header_params(&tool.input_schema)
+        {
+            return None;
+        }
+        let mut params = CallToolRequestParams::new(call.params.name);
+        params.arguments = call.params.arguments;
+        return Some(Eligible::Call { id: call.id, params: Box::new(params), meta, modern });
+    }
+    let list: List<'_> = serde_json::from_slice(body).ok()?;
+    if list.jsonrpc != "2.0" || list.method != "tools/list" {
         return None;
     }
-    let meta = call.params.meta.unwrap_or_default();
+    let meta = list.params.and_then(|p| p.meta).unwrap_or_default();
+    let modern = version_fits(fast, &parts.headers, &meta, "tools/list", None)?;
+    // An authenticated caller sees only the tools its scopes allow: rmcp's handler filters.
+    if super::auth::request_identity(Some(parts)).is_some() {
+        return None;
+    }
+    Some(Eligible::List { id: list.id, modern })
+}
+
+/// Whether the request's protocol version, metadata and SEP-2243 headers are ones rmcp
+/// accepts without a session and without streaming; `Some(true)` for 2026-07-28.
+fn version_fits(fast: &FastPath, headers: &HeaderMap, meta: &RequestMetaObject, method: &str, name: Option<&str>) -> Option<bool> {
     let version = single(headers, "mcp-protocol-version")?;
     let modern = version == ProtocolVersion::V_2026_07_28.as_str();
     if modern {
@@ -174,8 +229,9 @@ fn eligible_call(
         // present once each and agreeing with the body.
         if !meta.missing_required_keys(&ProtocolVersion::V_2026_07_28).is_empty()
             || meta.protocol_version().is_none_or(|v| v.as_str() != version)
-            || single(headers, "mcp-method") != Some("tools/call")
-            || single(headers, "mcp-name") != Some(call.params.name.as_str())
+            || single(headers, "mcp-method") != Some(method)
+            || headers.get_all("mcp-name").iter().count() != usize::from(name.is_some())
+            || name.is_some_and(|n| single(headers, "mcp-name") != Some(n))
         {
             return None;
         }
@@ -190,16 +246,32 @@ fn eligible_call(
     if meta.contains_key("progressToken") || headers.keys().any(|k| k.as_str().starts_with("mcp-param-")) {
         return None;
     }
-    // rmcp refuses a tool the caller may not see (and says so in the log); a tool whose
-    // schema asks for `Mcp-Param-*` headers has them checked by rmcp.
-    let loaded = fast.shared.runtime().current();
-    let tool = loaded.catalog.tool(&call.params.name)?;
-    if super::auth::request_identity(Some(parts)).is_some_and(|id| !id.allows(&tool.scopes)) || mentions_header_params(&tool.input_schema) {
-        return None;
-    }
-    let mut params = CallToolRequestParams::new(call.params.name);
-    params.arguments = call.params.arguments;
-    Some((call.id, params, meta, modern))
+    Some(modern)
+}
+
+/// Answers a `tools/list` from the catalog's serialised list.
+fn list(shared: &Shared, id: &RequestId, modern: bool) -> Response {
+    let (result, id) = match (shared.list_result_json(modern), serde_json::to_vec(id)) {
+        (Ok(result), Ok(id)) => (result, id),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "could not serialise a tools/list result");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error: the result could not be serialised");
+        }
+    };
+    tracing::debug!("tools/list on the fast path");
+    let mut body = Vec::with_capacity(result.len() + id.len() + 40);
+    body.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    body.extend_from_slice(&id);
+    body.extend_from_slice(br#","result":"#);
+    body.extend_from_slice(&result);
+    body.push(b'}');
+    json_response(body)
+}
+
+fn json_response(body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// Whether `x-mcp-header` appears anywhere in a schema.
@@ -252,11 +324,7 @@ async fn answer(
     let joined = task.await;
     on_drop.disarm();
     match joined {
-        Ok(Ok(body)) => {
-            let mut response = Response::new(Body::from(body));
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            response
-        }
+        Ok(Ok(body)) => json_response(body),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "could not serialise a tools/call result");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error: the result could not be serialised")

@@ -51,6 +51,15 @@ fn mcp_tool(t: &CompiledTool) -> Tool {
 pub struct ToolList {
     generation: u64,
     tools: Arc<Vec<Tool>>,
+    /// The `result` of a `tools/list` listing every tool, serialised as rmcp does for the
+    /// revisions before 2026-07-28 ([0]) and for 2026-07-28 ([1]); built on first use.
+    json: [std::sync::OnceLock<bytes::Bytes>; 2],
+}
+
+impl ToolList {
+    fn new(generation: u64, tools: Arc<Vec<Tool>>) -> Self {
+        ToolList { generation, tools, json: Default::default() }
+    }
 }
 
 /// State shared by every session: the runtime, the MCP tool list cache and the peers
@@ -73,8 +82,7 @@ impl Shared {
     /// Shared state over a runtime.
     pub fn new(runtime: Arc<Runtime>) -> Arc<Self> {
         let loaded = runtime.current();
-        let list =
-            ToolList { generation: loaded.generation, tools: Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect()) };
+        let list = ToolList::new(loaded.generation, Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect()));
         let capabilities = ServerCapabilities::builder()
             .enable_logging()
             .enable_prompts()
@@ -119,13 +127,38 @@ impl Shared {
     }
 
     fn tools(&self, loaded: &Loaded) -> Arc<Vec<Tool>> {
-        let cached = self.list.load();
+        self.tool_list(loaded).tools.clone()
+    }
+
+    fn tool_list(&self, loaded: &Loaded) -> Arc<ToolList> {
+        let cached = self.list.load_full();
         if cached.generation == loaded.generation {
-            return cached.tools.clone();
+            return cached;
         }
         let tools = Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect::<Vec<_>>());
-        self.list.store(Arc::new(ToolList { generation: loaded.generation, tools: tools.clone() }));
-        tools
+        let list = Arc::new(ToolList::new(loaded.generation, tools));
+        self.list.store(list.clone());
+        list
+    }
+
+    /// The `result` of a `tools/list` that lists every tool of the catalog in force,
+    /// serialised once per catalog exactly as rmcp's handler answers it (`modern`: for a
+    /// 2026-07-28 request).
+    fn list_result_json(&self, modern: bool) -> Result<bytes::Bytes, serde_json::Error> {
+        let list = self.tool_list(&self.runtime.current());
+        let slot = &list.json[usize::from(modern)];
+        if let Some(json) = slot.get() {
+            return Ok(json.clone());
+        }
+        let mut result = rmcp::model::ServerResult::ListToolsResult(ListToolsResult::with_all_items((*list.tools).clone()));
+        if modern {
+            result.fill_missing_cache_hints();
+        } else {
+            result.strip_result_type_for_legacy_peer();
+            result.strip_non_object_output_for_legacy_peer();
+        }
+        let json = bytes::Bytes::from(serde_json::to_vec(&result)?);
+        Ok(slot.get_or_init(|| json).clone())
     }
 
     /// Swaps in a new catalog and tells every connected session that the list changed.

@@ -1,4 +1,4 @@
-"""The `tools/call` fast path (src/server/fast.rs) answers exactly as rmcp does.
+"""The `tools/call` and `tools/list` fast path (src/server/fast.rs) answers exactly as rmcp does.
 
 The same raw requests go to servers with the fast path and to servers without it
 (`TOOLWRIGHT_HTTP_FAST_PATH=0`), in both modes (default and `--stateless`); status, the
@@ -20,7 +20,7 @@ from conftest import run_http_server
 TIMEOUT = httpx.Timeout(10.0)
 NEW = "2026-07-28"
 OLD = "2025-11-25"
-FAST_LINE = re.compile(r"tools/call on the fast path")
+FAST_LINE = re.compile(r"tools/(call|list) on the fast path")
 LOG = {"TOOLWRIGHT_LOG": "info,rmcp=warn,toolwright::server::fast=debug"}
 
 
@@ -106,8 +106,19 @@ def cases() -> list[tuple[str, str, list[tuple[str, str]], bytes, bool]]:
             headers=[(k, v) for k, v in headers_for(style) if k != "MCP-Protocol-Version"])
         add(f"{s}-unknown-version", style, call_body("get_item", {"id": 1}, style=style), False,
             headers=[(k, "2024-01-01") if k == "MCP-Protocol-Version" else (k, v) for k, v in headers_for(style)])
-        add(f"{s}-other-method", style, {"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": meta()} if style == NEW else {}}, False,
-            headers=[(k, "tools/list") if k == "Mcp-Method" else (k, v) for k, v in headers_for(style, None)])
+        add(f"{s}-other-method", style, {"jsonrpc": "2.0", "id": 3, "method": "prompts/list", "params": {"_meta": meta()} if style == NEW else {}}, False,
+            headers=[(k, "prompts/list") if k == "Mcp-Method" else (k, v) for k, v in headers_for(style, None)])
+        list_headers = [(k, "tools/list") if k == "Mcp-Method" else (k, v) for k, v in headers_for(style, None)]
+        list_params = {"_meta": meta()} if style == NEW else {}
+        add(f"{s}-list", style, {"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": list_params}, True, headers=list_headers)
+        add(f"{s}-list-string-id", style, {"jsonrpc": "2.0", "id": "l\"1", "method": "tools/list", "params": list_params}, True, headers=list_headers)
+        add(f"{s}-list-cursor", style, {"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {**list_params, "cursor": "x"}}, False,
+            headers=list_headers)
+        add(f"{s}-list-progress", style, {"jsonrpc": "2.0", "id": 4, "method": "tools/list",
+                                          "params": {"_meta": {**(meta() if style == NEW else {}), "progressToken": 3}}}, False, headers=list_headers)
+        # Only 2026-07-28 has SEP-2243 headers; a 2025 request's Mcp-Name means nothing.
+        add(f"{s}-list-name-header", style, {"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": list_params}, style == OLD,
+            headers=list_headers + [("Mcp-Name", "get_item")])
     # 2026-07-28 only: the metadata and the SEP-2243 headers.
     add("new-no-name-header", NEW, call_body("get_item", {"id": 1}), False, headers=headers_for(NEW, None))
     add("new-name-mismatch", NEW, call_body("get_item", {"id": 1}), False, headers=headers_for(NEW, "get_text"))
@@ -120,6 +131,9 @@ def cases() -> list[tuple[str, str, list[tuple[str, str]], bytes, bool]]:
     add("new-traceparent", NEW, call_body("get_item", {"id": 1}, meta_obj=meta(traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")), True)
     # 2025-11-25 with per-request metadata: rmcp checks it against the header.
     add("2025-meta-version", OLD, call_body("get_item", {"id": 1}, style=OLD, meta_obj=meta(OLD)), False)
+    add("2025-list-no-params", OLD, {"jsonrpc": "2.0", "id": 9, "method": "tools/list"}, True, headers=headers_for(OLD, None))
+    add("new-list-no-meta", NEW, {"jsonrpc": "2.0", "id": 9, "method": "tools/list"}, False,
+        headers=[(k, "tools/list") if k == "Mcp-Method" else (k, v) for k, v in headers_for(NEW, None)])
     return out
 
 
