@@ -193,10 +193,10 @@ pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()>
             }
         }
     };
-    tokio::select! {
-        () = shutdown_signal() => {}
-        () = accept => tracing::error!("every HTTP event loop has stopped"),
-    }
+    let all_loops_failed = tokio::select! {
+        () = shutdown_signal() => false,
+        () = accept => true,
+    };
     drop(listener);
     stop.cancel();
     // Calls in flight get a few seconds to finish; a client that holds its connection
@@ -210,6 +210,9 @@ pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()>
     });
     if finished.await.is_err() {
         tracing::warn!("connections still open {SHUTDOWN_GRACE:?} after the stop signal; stopping anyway");
+    }
+    if all_loops_failed {
+        anyhow::bail!("every HTTP event loop has stopped; not serving");
     }
     Ok(())
 }
