@@ -198,7 +198,7 @@ fn eligible(fast: &FastPath, parts: &http::request::Parts, body: &[u8]) -> Optio
         let loaded = fast.shared.runtime().current();
         let tool = loaded.catalog.tool(&call.params.name)?;
         if super::auth::request_identity(Some(parts)).is_some_and(|id| !id.allows(&tool.scopes))
-            || mentions_header_params(&tool.input_schema)
+            || fast.shared.wants_param_headers(&loaded, &tool.name)
         {
             return None;
         }
@@ -275,7 +275,7 @@ fn json_response(body: Vec<u8>) -> Response {
 }
 
 /// Whether `x-mcp-header` appears anywhere in a schema.
-fn mentions_header_params(schema: &JsonObject) -> bool {
+pub(super) fn mentions_header_params(schema: &JsonObject) -> bool {
     fn walk(v: &Value) -> bool {
         match v {
             Value::Object(o) => mentions_header_params(o),

@@ -54,11 +54,15 @@ pub struct ToolList {
     /// The `result` of a `tools/list` listing every tool, serialised as rmcp does for the
     /// revisions before 2026-07-28 ([0]) and for 2026-07-28 ([1]); built on first use.
     json: [std::sync::OnceLock<bytes::Bytes>; 2],
+    /// Tools whose input schema asks for `Mcp-Param-*` headers (`x-mcp-header`), which only
+    /// rmcp checks; the fast path leaves their calls to it.
+    param_headers: std::collections::HashSet<String>,
 }
 
 impl ToolList {
     fn new(generation: u64, tools: Arc<Vec<Tool>>) -> Self {
-        ToolList { generation, tools, json: Default::default() }
+        let param_headers = tools.iter().filter(|t| fast::mentions_header_params(&t.input_schema)).map(|t| t.name.to_string()).collect();
+        ToolList { generation, tools, json: Default::default(), param_headers }
     }
 }
 
@@ -139,6 +143,11 @@ impl Shared {
         let list = Arc::new(ToolList::new(loaded.generation, tools));
         self.list.store(list.clone());
         list
+    }
+
+    /// Whether a tool of the catalog `loaded` asks for `Mcp-Param-*` headers.
+    fn wants_param_headers(&self, loaded: &Loaded, name: &str) -> bool {
+        self.tool_list(loaded).param_headers.contains(name)
     }
 
     /// The `result` of a `tools/list` that lists every tool of the catalog in force,

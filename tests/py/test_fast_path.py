@@ -184,3 +184,36 @@ def test_fast_path_answers_as_rmcp_does(pair, case):
     expected = fast_ok and (style == NEW or mode == "stateless")
     assert taken == (1 if expected else 0), f"{mode} {cid}: fast path taken {taken} times, expected {int(expected)}"
     assert fast_lines(slow) == 0
+
+
+def test_tools_with_param_headers_are_left_to_rmcp(toolwright_bin, tools_dir, tmp_path):
+    """A tool whose schema asks for `Mcp-Param-*` headers (`x-mcp-header`) is answered by
+    rmcp, which checks those headers; the same call to a tool without them is not."""
+    import shutil
+
+    d = tmp_path / "tools.d"
+    shutil.copytree(tools_dir, d)
+    (d / "headers.yaml").write_text("""\
+kind: tool
+name: get_item_h
+description: Fetch one item by its numeric id, the id also sent as a header.
+input:
+  type: object
+  properties:
+    id: {type: integer, minimum: 1, maximum: 1000000, x-mcp-header: Item-Id}
+  required: [id]
+  additionalProperties: false
+action:
+  http: {connection: local, method: GET, url: "/items/{{ id }}"}
+""")
+    with run_http_server(toolwright_bin, str(d), env=LOG) as fast, \
+            run_http_server(toolwright_bin, str(d), env={**LOG, "TOOLWRIGHT_HTTP_FAST_PATH": "0"}) as slow:
+        for name, extra, fast_ok in (("get_item_h", [("Mcp-Param-Item-Id", "5")], False),
+                                     ("get_item_h", [], False),
+                                     ("get_item", [], True)):
+            headers = headers_for(NEW, name) + extra
+            body = json.dumps(call_body(name, {"id": 5})).encode()
+            before = fast_lines(fast)
+            got, want = normal(send(fast.url, headers, body)), normal(send(slow.url, headers, body))
+            assert got == want, f"{name} {extra}:\nfast path: {got}\nrmcp:      {want}"
+            assert fast_lines(fast) - before == int(fast_ok), (name, extra)
