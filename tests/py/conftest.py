@@ -136,9 +136,9 @@ def backend() -> Iterator[Backend]:
 TOOL_NAMES = {"get_item", "list_big", "always_fails", "echo_path", "get_text"}
 
 
-def tools_yaml(base_url: str) -> dict[str, str]:
-    return {
-        "connections.yaml": f"""\
+def local_connection_yaml(base_url: str) -> str:
+    """The `local` connection: a test backend on 127.0.0.1."""
+    return f"""\
 kind: connection
 name: local
 description: The test backend on 127.0.0.1.
@@ -146,7 +146,12 @@ http:
   base_url: {base_url}
   allow_private_networks: true
   timeout: 5s
-""",
+"""
+
+
+def tools_yaml(base_url: str) -> dict[str, str]:
+    return {
+        "connections.yaml": local_connection_yaml(base_url),
         "items.yaml": """\
 kind: tool
 name: get_item

@@ -28,7 +28,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from conftest import free_port, run_http_server
+from conftest import free_port, local_connection_yaml, run_http_server
 from helpers import REQUEST_TIMEOUT_S, LocalHttpServer, QuietHandler
 
 TEST_TIMEOUT_S = 30.0
@@ -147,14 +147,6 @@ class Backend(LocalHttpServer):
 
 
 TOOLS = """\
-kind: connection
-name: local
-description: The test backend on 127.0.0.1.
-http:
-  base_url: {base_url}
-  allow_private_networks: true
-  timeout: 5s
----
 kind: tool
 name: lookup
 description: Look one item up, with a search term.
@@ -200,7 +192,8 @@ def otel_backend() -> Iterator[Backend]:
 @pytest.fixture(scope="module")
 def otel_tools(otel_backend: Backend, toolwright_bin: str, tmp_path_factory) -> str:
     d = tmp_path_factory.mktemp("otel-tools.d")
-    (d / "tools.yaml").write_text(TOOLS.format(base_url=otel_backend.base_url))
+    (d / "connections.yaml").write_text(local_connection_yaml(otel_backend.base_url))
+    (d / "tools.yaml").write_text(TOOLS.format())
     lint = subprocess.run([toolwright_bin, "lint", str(d)], capture_output=True, text=True, timeout=60)
     assert lint.returncode == 0, f"lint failed:\n{lint.stdout}\n{lint.stderr}"
     return str(d)
