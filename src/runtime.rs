@@ -149,8 +149,7 @@ impl Runtime {
     }
 
     /// [`Runtime::new`] with a global cap on calls in flight.
-    pub fn with_max_in_flight(mut catalog: Catalog, max_in_flight: Option<usize>) -> Result<Self, String> {
-        catalog.shed_validators();
+    pub fn with_max_in_flight(catalog: Catalog, max_in_flight: Option<usize>) -> Result<Self, String> {
         let backends = Backends::new(&catalog)?;
         let metrics = Arc::new(Metrics::default());
         metrics.catalog_size(catalog.tools().len());
@@ -193,8 +192,7 @@ impl Runtime {
     }
 
     /// Swaps in a new catalog; calls already running keep the one they started with.
-    pub fn swap(&self, mut catalog: Catalog) -> Result<Arc<Loaded>, String> {
-        catalog.shed_validators();
+    pub fn swap(&self, catalog: Catalog) -> Result<Arc<Loaded>, String> {
         let backends = Backends::new(&catalog)?;
         let previous = self.current.load_full();
         let limiters = limiters_for(&catalog, Some(&previous));

@@ -253,9 +253,10 @@ impl SchemaUse {
 }
 
 /// A schema's validator, compiled when first needed. The compile builds every validator to
-/// check its schema; the runtime then drops them ([`Catalog::shed_validators`]) so that a
-/// large catalog costs memory for the tools that are called, not for every tool defined
-/// (a validator is about 10 KB; the first call of a tool builds it again, once).
+/// check its schema (and the examples' arguments) and drops it at once, so that a large
+/// catalog costs memory for the tools that are called, not for every tool defined: about
+/// 10 KB per validator, and keeping them all until the catalog was ready left the heap
+/// fragmented (7 MiB more resident with 1,000 tools). A tool's first call builds it, once.
 #[derive(Debug)]
 pub struct LazyValidator {
     schema: Arc<JsonObject>,
@@ -264,9 +265,9 @@ pub struct LazyValidator {
 }
 
 impl LazyValidator {
-    /// A validator for `schema` that is already built.
-    pub fn built(schema: Arc<JsonObject>, kind: SchemaUse, validator: jsonschema::Validator) -> Self {
-        LazyValidator { schema, kind, cell: std::sync::OnceLock::from(Ok(validator)) }
+    /// A validator for `schema`, not built yet.
+    pub fn new(schema: Arc<JsonObject>, kind: SchemaUse) -> Self {
+        LazyValidator { schema, kind, cell: std::sync::OnceLock::new() }
     }
 
     /// The validator, built on first use. The compile checked that the schema compiles, so
@@ -283,11 +284,6 @@ impl LazyValidator {
     /// Whether the validator is built now.
     pub fn is_built(&self) -> bool {
         self.cell.get().is_some()
-    }
-
-    /// Drops the built validator; the next [`LazyValidator::get`] builds it again.
-    pub fn shed(&mut self) {
-        self.cell.take();
     }
 }
 
@@ -335,18 +331,5 @@ impl Catalog {
     /// SHA-256 of every file's relative path and contents, in load order, as hex.
     pub fn hash(&self) -> &str {
         &self.hash
-    }
-
-    /// Drops the validators the compile built (see [`LazyValidator`]); tools shared with
-    /// another catalog keep theirs.
-    pub fn shed_validators(&mut self) {
-        for tool in &mut self.tools {
-            if let Some(tool) = Arc::get_mut(tool) {
-                tool.validator.shed();
-                if let Some(v) = &mut tool.output_validator {
-                    v.shed();
-                }
-            }
-        }
     }
 }

@@ -258,12 +258,12 @@ pub fn compile_cached(files: &[SourceFile], cache: &mut ParseCache) -> Compiled 
             jobs.push((di, *doc, spec));
         }
     }
-    let mut tools: Vec<(CompiledTool, usize)> = Vec::new();
+    let mut tools: Vec<(CompiledTool, usize, Vec<ExampleArgs>)> = Vec::new();
     for done in compile_tools(files, &indexes, &jobs, &connections, cache.serial) {
         c.diags.extend(done.diags);
         c.templates.extend(done.templates);
         if let Some(tool) = done.tool {
-            tools.push((tool, done.di));
+            tools.push((tool, done.di, done.examples));
         }
     }
 
@@ -276,19 +276,18 @@ pub fn compile_cached(files: &[SourceFile], cache: &mut ParseCache) -> Compiled 
     let env = Arc::new(env);
     let mut diags = std::mem::take(&mut c.diags);
     // A catalog exists to check examples against even when errors exist elsewhere.
-    let mut tools_sorted: Vec<(Arc<CompiledTool>, usize)> = tools.into_iter().map(|(t, di)| (Arc::new(t), di)).collect();
+    let mut tools_sorted: Vec<(Arc<CompiledTool>, usize, Vec<ExampleArgs>)> =
+        tools.into_iter().map(|(t, di, ok)| (Arc::new(t), di, ok)).collect();
     tools_sorted.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     let mut by_name = HashMap::new();
-    for (i, (t, _)) in tools_sorted.iter().enumerate() {
+    for (i, (t, _, _)) in tools_sorted.iter().enumerate() {
         by_name.entry(t.name.clone()).or_insert(i);
     }
     let catalog =
-        Catalog { tools: tools_sorted.iter().map(|(t, _)| t.clone()).collect(), by_name, connections, env, hash: content_hash(files) };
-    for (tool, di) in &tools_sorted {
+        Catalog { tools: tools_sorted.iter().map(|(t, _, _)| t.clone()).collect(), by_name, connections, env, hash: content_hash(files) };
+    for (tool, di, examples) in &tools_sorted {
         let doc = &docs[*di];
-        if let Spec::Tool(spec) = &doc.spec {
-            check_examples(&catalog, tool, doc, spec, &files[doc.file].name, &indexes[doc.file], &mut diags);
-        }
+        render_examples(&catalog, tool, doc, examples, &files[doc.file].name, &indexes[doc.file], &mut diags);
     }
     diag::sort(&mut diags);
     let ok = !diags.iter().any(Diagnostic::is_error);
@@ -302,6 +301,8 @@ struct ToolDone {
     tool: Option<CompiledTool>,
     diags: Vec<Diagnostic>,
     templates: Vec<(String, String)>,
+    /// Its examples' prepared arguments (see `Compiler::example_args`).
+    examples: Vec<ExampleArgs>,
 }
 
 /// With fewer tools than this, tools compile on this thread.
@@ -330,7 +331,13 @@ fn compile_tools(
             }
             for &(di, doc, spec) in take {
                 let tool = c.tool(di, doc, spec, conns);
-                out.push(ToolDone { di, tool, diags: std::mem::take(&mut c.diags), templates: std::mem::take(&mut c.templates) });
+                out.push(ToolDone {
+                    di,
+                    tool,
+                    diags: std::mem::take(&mut c.diags),
+                    templates: std::mem::take(&mut c.templates),
+                    examples: std::mem::take(&mut c.examples),
+                });
             }
         }
     };
@@ -360,49 +367,29 @@ fn compile_tools(
     done
 }
 
-fn check_examples(
+/// One example's arguments, prepared by the tool's compile: `None` when they do not match
+/// `input` (already reported), else what preparing them as a call would gave.
+type ExampleArgs = Option<Result<JsonObject, render::ArgError>>;
+
+/// Renders each example whose arguments were prepared (see `Compiler::example_args`):
+/// rendering needs the whole catalog's templates and connections.
+fn render_examples(
     catalog: &Catalog,
     tool: &CompiledTool,
     doc: &Document,
-    spec: &ToolSpec,
+    examples: &[ExampleArgs],
     file: &str,
     index: &LineIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
     let loc = Locator { file, index };
-    for (i, example) in spec.examples.iter().flatten().enumerate() {
+    for (i, prepared) in examples.iter().enumerate() {
+        let Some(prepared) = prepared else { continue };
         let base = format!("/examples/{i}/args");
-        let instance = Value::Object(example.args.clone());
-        let mut bad = false;
-        let Ok(validator) = tool.validator.get() else { return };
-        for err in validator.iter_errors(&instance) {
-            bad = true;
-            let path = format!("{base}{}", err.instance_path().as_str());
-            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
-                for name in unexpected {
-                    let mut p = path.clone();
-                    p.push('/');
-                    push_escaped(&mut p, name);
-                    diags.push(loc.diag(
-                        Code::ExampleInvalidArgs,
-                        doc.pointers.key(&p),
-                        format!("example {} passes `{name}`, which `input` does not declare", i + 1),
-                    ));
-                }
-                continue;
-            }
-            diags.push(loc.diag(
-                Code::ExampleInvalidArgs,
-                doc.pointers.node(&path),
-                format!("example {} does not match `input`: {err}", i + 1),
-            ));
-        }
-        if bad {
-            continue;
-        }
-        let result = tool
-            .prepare_args(Some(&example.args))
-            .and_then(|args| render(catalog, tool, &args, std::time::SystemTime::now(), SecretMode::Placeholder));
+        let result = prepared
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|args| render(catalog, tool, args, std::time::SystemTime::now(), SecretMode::Placeholder));
         if let Err(e) = result {
             let pos = match &e.argument {
                 Some(a) => {
@@ -437,11 +424,22 @@ struct Compiler<'a> {
     id: usize,
     /// Every minijinja template compiled, as (name, source), in compile order.
     templates: Vec<(String, String)>,
+    /// Of the last tool compiled: its examples' prepared arguments (see `example_args`).
+    examples: Vec<ExampleArgs>,
 }
 
 impl<'a> Compiler<'a> {
     fn new(files: &'a [SourceFile], indexes: &'a [LineIndex], id: usize) -> Self {
-        Compiler { files, indexes, env: templates::environment(), diags: Vec::new(), template_count: 0, id, templates: Vec::new() }
+        Compiler {
+            files,
+            indexes,
+            env: templates::environment(),
+            diags: Vec::new(),
+            template_count: 0,
+            id,
+            templates: Vec::new(),
+            examples: Vec::new(),
+        }
     }
 
     fn loc(&self, file: usize) -> Locator<'_> {
@@ -838,11 +836,14 @@ impl<'a> Compiler<'a> {
             self.inline_secrets(doc, "/action", action);
         }
         let input_schema = Arc::new(spec.input.clone());
-        let validator = self.input_schema(doc, &spec.input).map(|v| LazyValidator::built(input_schema.clone(), SchemaUse::Input, v));
+        // Each validator is built here to check its schema (and the examples' arguments), then
+        // dropped: the runtime builds a tool's validators on its first call (see LazyValidator).
+        let built = self.input_schema(doc, &spec.input);
+        let validator = built.as_ref().map(|_| LazyValidator::new(input_schema.clone(), SchemaUse::Input));
         let (output_schema, output_validator) = match spec.output.as_ref().and_then(|o| o.schema.as_ref()) {
             Some(s) => {
                 let schema = Arc::new(s.clone());
-                let v = self.output_schema(doc, s).map(|v| LazyValidator::built(schema.clone(), SchemaUse::Output, v));
+                let v = self.output_schema(doc, s).map(|_| LazyValidator::new(schema.clone(), SchemaUse::Output));
                 (Some(schema), v)
             }
             None => (None, None),
@@ -920,7 +921,7 @@ impl<'a> Compiler<'a> {
             .map(|p| p.iter().filter_map(|(k, v)| v.get("default").map(|d| (k.clone(), d.clone()))).collect())
             .unwrap_or_default();
         let pos = doc.pointers.node("/name");
-        Some(CompiledTool {
+        let tool = CompiledTool {
             name: spec.name.clone(),
             title: spec.title.clone(),
             description: spec.description.clone(),
@@ -942,7 +943,11 @@ impl<'a> Compiler<'a> {
             scopes: spec.auth.as_ref().map(|a| a.scopes.clone()).unwrap_or_default(),
             concurrency: spec.limits.as_ref().and_then(|l| l.concurrency),
             per_minute: spec.limits.as_ref().and_then(|l| l.per_minute),
-        })
+        };
+        if let Some(v) = &built {
+            self.examples = self.example_args(doc, spec, &tool, v);
+        }
+        Some(tool)
     }
 
     /// The first place in the document's action that mentions a variable.
@@ -1053,6 +1058,46 @@ impl<'a> Compiler<'a> {
                 None
             }
         }
+    }
+
+    /// Checks each example's arguments against the tool's `input` (the validator the compile
+    /// built), and prepares the arguments of those that match as a call would (defaults,
+    /// the same check again, the contexts each lands in); the catalog renders them once it
+    /// exists. `None` for an example whose arguments do not match.
+    fn example_args(
+        &mut self,
+        doc: &Document,
+        spec: &ToolSpec,
+        tool: &CompiledTool,
+        validator: &jsonschema::Validator,
+    ) -> Vec<Option<Result<JsonObject, render::ArgError>>> {
+        let mut out = Vec::new();
+        for (i, example) in spec.examples.iter().flatten().enumerate() {
+            let base = format!("/examples/{i}/args");
+            let instance = Value::Object(example.args.clone());
+            let mut ok = true;
+            for err in validator.iter_errors(&instance) {
+                ok = false;
+                let path = format!("{base}{}", err.instance_path().as_str());
+                if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
+                    for name in unexpected {
+                        let mut p = path.clone();
+                        p.push('/');
+                        push_escaped(&mut p, name);
+                        self.push_key(
+                            doc,
+                            Code::ExampleInvalidArgs,
+                            &p,
+                            format!("example {} passes `{name}`, which `input` does not declare", i + 1),
+                        );
+                    }
+                    continue;
+                }
+                self.push(doc, Code::ExampleInvalidArgs, &path, format!("example {} does not match `input`: {err}", i + 1));
+            }
+            out.push(ok.then(|| tool.prepare_args_with(validator, Some(&example.args))));
+        }
+        out
     }
 
     fn logs_action(
@@ -1437,12 +1482,13 @@ mod tests {
         assert_eq!(names, ["a", "c"]);
     }
 
-    /// A shed validator is built again on first use and judges exactly as the one the
-    /// compile built (input with `format` asserted, output without).
+    /// The compile keeps no validator (it builds each to check the schema, then drops it); a
+    /// tool's are built on first use and judge as the spec says (input with `format`
+    /// asserted, output without).
     #[test]
-    fn shed_validators_are_rebuilt_on_first_use() {
+    fn validators_are_built_on_first_use() {
         let spec = "kind: tool\nname: t\ndescription: d\ninput:\n  type: object\n  properties:\n    id: {type: string, pattern: '^[a-z]+$'}\n    at: {type: string, format: date-time}\n  required: [id]\n  additionalProperties: false\naction:\n  http: {url: \"https://example.com/{{ id }}/{{ at }}\"}\noutput:\n  schema: {type: object, properties: {n: {type: integer}, d: {type: string, format: date}}}\n";
-        let mut catalog = compile(&[file("t.yaml", spec)]).catalog.expect("catalog");
+        let catalog = compile(&[file("t.yaml", spec)]).catalog.expect("catalog");
         let cases = [
             serde_json::json!({"id": "abc", "at": "2026-11-24T06:00:00Z"}),
             serde_json::json!({"id": "ABC", "at": "2026-11-24T06:00:00Z"}),
@@ -1459,14 +1505,14 @@ mod tests {
             let output: Vec<bool> = outputs.iter().map(|o| out.is_valid(o)).collect();
             (input, output)
         };
-        let before = judge(&catalog);
-        assert_eq!(before.0[0], "");
-        assert!(before.0[1..].iter().all(|m| !m.is_empty()), "{:?}", before.0);
-        assert_eq!(before.1, [true, false]);
-        catalog.shed_validators();
         let t = catalog.tool("t").expect("tool");
         assert!(!t.validator.is_built() && !t.output_validator.as_ref().is_some_and(LazyValidator::is_built));
-        assert_eq!(judge(&catalog), before);
+        let (input, output) = judge(&catalog);
+        assert_eq!(input[0], "");
+        assert!(input[1].contains("pattern") || input[1].contains("does not match"), "{input:?}");
+        assert!(input[2].contains("date-time"), "{input:?}");
+        assert!(input[3..].iter().all(|m| !m.is_empty()), "{input:?}");
+        assert_eq!(output, [true, false]);
         let t = catalog.tool("t").expect("tool");
         assert!(t.validator.is_built() && t.output_validator.as_ref().is_some_and(LazyValidator::is_built));
     }

@@ -163,6 +163,13 @@ impl CompiledTool {
     /// Validates arguments with the compiled validator, applies defaults and checks every
     /// value for the contexts it lands in. The error names the argument and what was expected.
     pub fn prepare_args(&self, args: Option<&JsonObject>) -> Result<JsonObject, ArgError> {
+        let validator = self.validator.get().map_err(|e| ArgError::new(None, format!("internal: the input {e}")))?;
+        self.prepare_args_with(validator, args)
+    }
+
+    /// [`CompiledTool::prepare_args`] with a given input validator (the compile's own, for
+    /// the examples, before the tool keeps none).
+    pub(crate) fn prepare_args_with(&self, validator: &jsonschema::Validator, args: Option<&JsonObject>) -> Result<JsonObject, ArgError> {
         let mut args = args.cloned().unwrap_or_default();
         for (name, value) in &self.defaults {
             if !args.contains_key(name) {
@@ -172,7 +179,6 @@ impl CompiledTool {
         let instance = Value::Object(args);
         let mut problems = Vec::new();
         let mut first_arg = None;
-        let validator = self.validator.get().map_err(|e| ArgError::new(None, format!("internal: the input {e}")))?;
         for err in validator.iter_errors(&instance).take(10) {
             let path = err.instance_path().as_str().to_owned();
             let arg = path.split('/').nth(1).map(|s| s.replace("~1", "/").replace("~0", "~"));
