@@ -182,7 +182,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = Arc::new(Runtime::with_max_in_flight(catalog, Some(args.max_in_flight.max(1))).map_err(|e| anyhow::anyhow!(e))?);
     let shared = Shared::new(runtime);
     shared.audit_argument_values(args.audit_argument_values);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // stdio serves one client on one event loop, which returns the memory its requests freed
+    // (see `server::serve_stdio`; blocking work such as shaping a response or a reload's compile
+    // still runs on tokio's blocking threads). HTTP runs its own loops beside this runtime.
+    let rt = match args.http {
+        None => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        Some(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+    };
     if let Some((config, bind)) = auth {
         match rt.block_on(server::auth::Auth::new(config, bind)) {
             Ok(a) => shared.set_auth(Arc::new(a)),

@@ -156,7 +156,7 @@ pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()>
                 rt.block_on(async {
                     tokio::select! {
                         r = axum::serve(Handoff(rx), app).with_graceful_shutdown(stop.cancelled_owned()) => r,
-                        () = tidy_every(TIDY_EVERY) => Ok(()),
+                        () = super::tidy_every(super::TIDY_EVERY) => Ok(()),
                     }
                 })
             });
@@ -215,22 +215,6 @@ pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()>
         anyhow::bail!("every HTTP event loop has stopped; not serving");
     }
     Ok(())
-}
-
-/// How often an event loop hands the memory it freed back to the OS.
-const TIDY_EVERY: Duration = Duration::from_millis(500);
-
-/// Hands the memory this event loop freed back to the OS every `period`; never completes.
-/// The allocator returns a thread's free pages only when that thread asks, and an idle loop
-/// never asks: the garbage of its last requests (a `tools/list` of a large catalog is
-/// megabytes) would otherwise stay resident for as long as the loop is idle.
-async fn tidy_every(period: Duration) {
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tick.tick().await;
-        crate::util::release_memory();
-    }
 }
 
 /// One event loop's side of the acceptor: connections it was handed, registered with the
