@@ -277,7 +277,7 @@ pub fn compile_cached(files: &[SourceFile], cache: &mut ParseCache) -> Compiled 
     let mut diags = std::mem::take(&mut c.diags);
     // A catalog exists to check examples against even when errors exist elsewhere.
     let mut tools_sorted: Vec<(Arc<CompiledTool>, usize, Vec<ExampleArgs>)> =
-        tools.into_iter().map(|(t, di, ok)| (Arc::new(t), di, ok)).collect();
+        tools.into_iter().map(|(t, di, examples)| (Arc::new(t), di, examples)).collect();
     tools_sorted.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     let mut by_name = HashMap::new();
     for (i, (t, _, _)) in tools_sorted.iter().enumerate() {
@@ -368,7 +368,7 @@ fn compile_tools(
 }
 
 /// One example's arguments, prepared by the tool's compile: `None` when they do not match
-/// `input` (already reported), else what preparing them as a call would gave.
+/// `input` (already reported), else what preparing them as a call gives.
 type ExampleArgs = Option<Result<JsonObject, render::ArgError>>;
 
 /// Renders each example whose arguments were prepared (see `Compiler::example_args`):
@@ -1070,7 +1070,7 @@ impl<'a> Compiler<'a> {
         spec: &ToolSpec,
         tool: &CompiledTool,
         validator: &jsonschema::Validator,
-    ) -> Vec<Option<Result<JsonObject, render::ArgError>>> {
+    ) -> Vec<ExampleArgs> {
         let mut out = Vec::new();
         for (i, example) in spec.examples.iter().flatten().enumerate() {
             let base = format!("/examples/{i}/args");
