@@ -153,12 +153,7 @@ pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()>
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<std::io::Result<()>>();
         std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
             let result = tokio::runtime::Builder::new_current_thread().enable_all().build().and_then(|rt| {
-                rt.block_on(async {
-                    tokio::select! {
-                        r = axum::serve(Handoff(rx), app).with_graceful_shutdown(stop.cancelled_owned()) => r,
-                        () = super::tidy_every(super::TIDY_EVERY) => Ok(()),
-                    }
-                })
+                rt.block_on(super::tidying(axum::serve(Handoff(rx), app).with_graceful_shutdown(stop.cancelled_owned()).into_future()))
             });
             let _ = done_tx.send(result);
         })?;

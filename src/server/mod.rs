@@ -382,31 +382,34 @@ impl ServerHandler for Handler {
 }
 
 /// Serves MCP on stdin/stdout until the client closes the stream. Run it on a single-threaded
-/// runtime: every request is then served on the thread whose memory [`tidy_every`] returns.
+/// runtime: every request is then served on the thread whose memory [`tidying`] returns.
 pub async fn serve_stdio(shared: Arc<Shared>) -> anyhow::Result<()> {
-    let serve = async {
+    tidying(async {
         let service = Handler::new(shared).serve(rmcp::transport::stdio()).await?;
         service.waiting().await?;
         Ok(())
-    };
-    tokio::select! {
-        r = serve => r,
-        () = tidy_every(TIDY_EVERY) => Ok(()),
-    }
+    })
+    .await
 }
 
 /// How often an event loop hands the memory it freed back to the OS.
-pub(crate) const TIDY_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+const TIDY_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Hands the memory this event loop freed back to the OS every `period`; never completes.
-/// The allocator returns a thread's free pages only when that thread asks, and an idle loop
-/// never asks: the garbage of its last requests (a `tools/list` of a large catalog is
-/// megabytes) would otherwise stay resident for as long as the loop is idle.
-pub(crate) async fn tidy_every(period: std::time::Duration) {
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tick.tick().await;
-        crate::util::release_memory();
+/// Runs `work` on this event loop and, beside it, hands the memory the loop freed back to the
+/// OS every [`TIDY_EVERY`]. The allocator returns a thread's free pages only when that thread
+/// asks, and an idle loop never asks: the garbage of its last requests (a `tools/list` of a
+/// large catalog is megabytes) would otherwise stay resident for as long as the loop is idle.
+pub(crate) async fn tidying<F: std::future::Future>(work: F) -> F::Output {
+    let tidy = async {
+        let mut tick = tokio::time::interval(TIDY_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            crate::util::release_memory();
+        }
+    };
+    tokio::select! {
+        out = work => out,
+        never = tidy => never,
     }
 }

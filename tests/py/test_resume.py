@@ -8,7 +8,7 @@ import json
 
 import httpx
 
-from test_http_robustness import ACCEPT, TIMEOUT, initialize_body, post
+from test_http_robustness import TIMEOUT, initialize_body, post
 
 V_OLD = "2025-11-25"
 
@@ -81,7 +81,7 @@ def test_a_stream_resumes_with_its_own_events_and_no_one_elses(http_server):
             assert leaked == [], (forged, who, leaked)
 
     # The server keeps serving the owner afterwards.
-    r = post(url, json.dumps({**call, "id": 8}), Mcp_Session_Id=sid, MCP_Protocol_Version=V_OLD, Accept=ACCEPT)
+    r = post(url, json.dumps({**call, "id": 8}), Mcp_Session_Id=sid, MCP_Protocol_Version=V_OLD)
     assert r.status_code == 200
     with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
         client.delete(url, headers={"Mcp-Session-Id": sid})
