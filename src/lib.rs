@@ -2,9 +2,11 @@
 //!
 //! See ARCHITECTURE.md for the map of the code.
 
-pub mod backend;
+pub mod actions;
+pub mod catalog;
 pub mod cli;
 pub mod compile;
+pub mod connections;
 pub mod diag;
 pub mod metrics;
 pub mod reload;

@@ -13,18 +13,17 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{self, Backends};
-use crate::compile::templates::SecretMode;
-use crate::compile::{self, Catalog, CompiledTool};
+use crate::actions::{self, CallContext, ProgressFn};
+use crate::catalog::{Catalog, CompiledTool, JsonObject, SecretMode};
+use crate::connections::Clients;
 use crate::metrics::{CallOutcome, Metrics};
-use crate::spec::model::JsonObject;
 
 /// A compiled catalog with the backend clients built for it.
 pub struct Loaded {
     /// The catalog.
     pub catalog: Arc<Catalog>,
     /// Clients for its connections.
-    pub backends: Arc<Backends>,
+    pub backends: Arc<Clients>,
     /// Increases by one on every successful load.
     pub generation: u64,
     /// Per-tool limits (kept across reloads while a tool's limits stay the same).
@@ -150,7 +149,7 @@ impl Runtime {
 
     /// [`Runtime::new`] with a global cap on calls in flight.
     pub fn with_max_in_flight(catalog: Catalog, max_in_flight: Option<usize>) -> Result<Self, String> {
-        let backends = Backends::new(&catalog)?;
+        let backends = Clients::new(catalog.connections().values());
         let metrics = Arc::new(Metrics::default());
         metrics.catalog_size(catalog.tools().len());
         let process = Arc::new(Process { metrics, in_flight: max_in_flight.map(|n| (n, Arc::new(Semaphore::new(n)))) });
@@ -193,7 +192,7 @@ impl Runtime {
 
     /// Swaps in a new catalog; calls already running keep the one they started with.
     pub fn swap(&self, catalog: Catalog) -> Result<Arc<Loaded>, String> {
-        let backends = Backends::new(&catalog)?;
+        let backends = Clients::new(catalog.connections().values());
         let previous = self.current.load_full();
         let limiters = limiters_for(&catalog, Some(&previous));
         previous.process.metrics.reload(true);
@@ -229,7 +228,7 @@ pub async fn call(
     name: &str,
     args: Option<&JsonObject>,
     cancel: &CancellationToken,
-    progress: Option<backend::ProgressFn>,
+    progress: Option<ProgressFn>,
 ) -> Result<Outcome, UnknownTool> {
     let tool = find(&loaded.catalog, name)?;
     let started = Instant::now();
@@ -277,7 +276,7 @@ async fn run_call(
     tool: &CompiledTool,
     args: Option<&JsonObject>,
     cancel: &CancellationToken,
-    progress: Option<backend::ProgressFn>,
+    progress: Option<ProgressFn>,
 ) -> (Outcome, CallOutcome) {
     let _permits = match admit(loaded, tool) {
         Ok(p) => p,
@@ -287,23 +286,19 @@ async fn run_call(
         Ok(a) => a,
         Err(e) => return (Outcome::error(e.message), CallOutcome::Rejected),
     };
-    let rendered = match compile::render(&loaded.catalog, tool, &args, SystemTime::now(), SecretMode::Resolve) {
+    let request = match actions::render(&loaded.catalog, tool, &args, SystemTime::now(), SecretMode::Resolve) {
         Ok(r) => r,
         Err(e) => return (Outcome::error(e.message), CallOutcome::Rejected),
     };
-    let ctx = backend::CallContext { cancel: cancel.clone(), deadline: tokio::time::Instant::now() + tool.timeout, progress };
+    let ctx = CallContext::new(cancel.clone(), tool.timeout, progress);
     let backend_started = Instant::now();
     // Boxed: the backend's future is the largest part of a call's state; boxed, it is
     // allocated once instead of copied into every future that wraps it.
-    let run = Box::pin(backend::execute(&loaded.backends, &loaded.catalog, tool, rendered, &ctx));
-    // `execute` keeps to `ctx.deadline` itself (leaving a Logs Insights query time to be
-    // stopped), so this bound is only a backstop past it. A cancelled call's future is
+    let run = Box::pin(request.execute(&loaded.backends, &ctx));
+    // `execute` keeps to the call's one deadline (`ctx`). A cancelled call's future is
     // dropped; a started Logs Insights query is then stopped in the background.
     let result = tokio::select! {
-        r = tokio::time::timeout_at(ctx.deadline + backend::aws::STOP_GRACE, run) => match r {
-            Ok(r) => r,
-            Err(_) => Err(format!("the call timed out after {}; try a narrower request", humantime::format_duration(tool.timeout))),
-        },
+        r = run => r,
         () = cancel.cancelled() => Err("the call was cancelled by the client".to_owned()),
     };
     loaded.process.metrics.backend(&tool.name, backend_started.elapsed());
@@ -334,7 +329,7 @@ pub fn render_only(catalog: &Catalog, name: &str, args: Option<&JsonObject>) -> 
     let tool = find(catalog, name)?;
     Ok(tool
         .prepare_args(args)
-        .and_then(|a| compile::render(catalog, tool, &a, SystemTime::now(), SecretMode::Redact))
+        .and_then(|a| actions::render(catalog, tool, &a, SystemTime::now(), SecretMode::Redact))
         .map(|r| r.to_json())
         .map_err(|e| e.message))
 }

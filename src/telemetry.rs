@@ -36,10 +36,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{Layer, Registry};
 
-use crate::compile::catalog::{Action, Tpl};
-use crate::compile::{CompiledTool, Rendered};
+use crate::actions::Request;
+use crate::catalog::JsonObject;
 use crate::metrics::CallOutcome;
-use crate::spec::model::JsonObject;
 
 /// The `tracing` target of the spans that become OpenTelemetry spans.
 pub const TARGET: &str = "toolwright::otel";
@@ -384,9 +383,9 @@ pub fn record_outcome(outcome: CallOutcome) {
 }
 
 /// The client span of one backend request.
-pub fn backend_span(tool: &CompiledTool, rendered: &Rendered) -> Span {
-    match rendered {
-        Rendered::Http(request) => {
+pub fn backend_span(request: &Request) -> Span {
+    match request {
+        Request::Http(request) => {
             let span = tracing::info_span!(
                 target: TARGET,
                 "http",
@@ -402,16 +401,13 @@ pub fn backend_span(tool: &CompiledTool, rendered: &Rendered) -> Span {
                 error.type = Empty,
             );
             // Only a literal URL is free of caller values.
-            if !span.is_disabled()
-                && let Action::Http(action) = &tool.action
-                && matches!(action.url, Tpl::Lit(_))
-            {
+            if !span.is_disabled() && request.literal_url {
                 span.record("url.path", request.url.path());
             }
             span
         }
-        Rendered::LogsInsights(_) => aws_span("CloudWatchLogs", "StartQuery"),
-        Rendered::Metrics(_) => aws_span("CloudWatch", "GetMetricData"),
+        Request::LogsInsights(_) => aws_span("CloudWatchLogs", "StartQuery"),
+        Request::Metrics(_) => aws_span("CloudWatch", "GetMetricData"),
     }
 }
 

@@ -20,9 +20,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use serde_json::{Value, json};
-use toolwright::compile::render::LogsRequest;
-use toolwright::compile::templates::SecretMode;
-use toolwright::compile::{Catalog, Rendered, compile_paths, render};
+use toolwright::actions::logs_insights::LogsRequest;
+use toolwright::actions::{Request, render};
+use toolwright::catalog::{Catalog, SecretMode};
+use toolwright::compile::compile_dirs;
 use toolwright::spec::model::JsonObject;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -564,7 +565,7 @@ action:
     limit: 100
 "#,
     );
-    let compiled = compile_paths(&[dir.path().to_path_buf()]);
+    let compiled = compile_dirs(&[dir.path().to_path_buf()], None);
     let catalog = compiled.catalog.unwrap_or_else(|| panic!("the injection catalog compiles: {:?}", compiled.diagnostics));
     (dir, catalog)
 }
@@ -575,7 +576,7 @@ fn render_logs(catalog: &Catalog, tool: &str, args: Value) -> Result<LogsRequest
     let tool = catalog.tool(tool).expect("tool");
     let args = tool.prepare_args(Some(&args)).map_err(|e| e.message)?;
     match render(catalog, tool, &args, SystemTime::now(), SecretMode::Redact).map_err(|e| e.message)? {
-        Rendered::LogsInsights(r) => Ok(r),
+        Request::LogsInsights(r) => Ok(r),
         other => panic!("not a logs request: {other:?}"),
     }
 }
@@ -615,7 +616,7 @@ fn caller_values_with_query_syntax_are_refused_naming_the_argument() {
         let err = render_logs(&catalog, "search", args).expect_err("refused");
         assert!(err.contains("argument `ids`"), "{bad:?} in ids: {err}");
         // And through the bundled tool.
-        let compiled = compile_paths(&[bundled()]);
+        let compiled = compile_dirs(&[bundled()], None);
         let bundled = compiled.catalog.expect("the bundled catalog compiles");
         let err = render_logs(&bundled, "query_cloudwatch_logs", json!({"service": "checkout", "text": format!("x{bad}y")}))
             .expect_err("refused");

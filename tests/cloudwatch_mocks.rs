@@ -19,8 +19,9 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use serde_json::json;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use toolwright::backend::{CallContext, logs_insights, metrics};
-use toolwright::compile::render::{LogsRequest, MetricQuery, MetricsRequest};
+use toolwright::actions::logs_insights::LogsRequest;
+use toolwright::actions::metrics::{MetricQuery, MetricsRequest};
+use toolwright::actions::{CallContext, logs_insights, metrics};
 
 type Progress = Arc<Mutex<Vec<(f64, Option<f64>, String)>>>;
 
@@ -30,6 +31,7 @@ fn context(timeout: Duration) -> (CallContext, Progress) {
     let ctx = CallContext {
         cancel: CancellationToken::new(),
         deadline: Instant::now() + timeout,
+        timeout,
         progress: Some(Arc::new(move |p, total, message| {
             sink.lock().expect("progress lock").push((p, total, message));
         })),
@@ -45,6 +47,7 @@ fn request(limit: i64) -> LogsRequest {
         start: 1_800_000_000,
         end: 1_800_003_600,
         limit,
+        max_bytes: 16_000,
     }
 }
 
@@ -379,6 +382,7 @@ async fn metric_pages_are_merged_per_series_with_a_summary() {
             },
         ],
         period: 300,
+        max_bytes: 16_000,
         start: 1_800_000_000,
         end: 1_800_003_600,
     };

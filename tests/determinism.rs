@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use toolwright::compile::compile_paths;
+use toolwright::compile::compile_dirs;
 
 /// The bundled example catalog, as (relative path, text), sorted by path.
 fn bundled() -> Vec<(String, String)> {
@@ -95,21 +95,21 @@ fn lint_json(cwd: &Path) -> (String, i32) {
 fn bundled_catalog_hash_does_not_depend_on_creation_order() {
     let files = nested(&bundled());
     let (a, b) = twin_trees(&files);
-    let ca = compile_paths(&[a.path().join("tools.d")]);
-    let cb = compile_paths(&[b.path().join("tools.d")]);
+    let ca = compile_dirs(&[a.path().join("tools.d")], None);
+    let cb = compile_dirs(&[b.path().join("tools.d")], None);
     assert!(ca.diagnostics.is_empty(), "{:?}", ca.diagnostics);
     assert!(cb.diagnostics.is_empty(), "{:?}", cb.diagnostics);
     let (ca, cb) = (ca.catalog.expect("catalog a"), cb.catalog.expect("catalog b"));
     assert_eq!(ca.hash(), cb.hash());
     assert_eq!(ca.hash().len(), 64, "a SHA-256 in hex");
     // `source` names the file by the path it was loaded from; compare it below the root.
-    let names = |c: &toolwright::compile::Catalog, root: &Path| {
+    let names = |c: &toolwright::catalog::Catalog, root: &Path| {
         let prefix = format!("{}/", root.join("tools.d").display());
         c.tools().iter().map(|t| (t.name.clone(), t.source.strip_prefix(&prefix).unwrap_or(&t.source).to_owned())).collect::<Vec<_>>()
     };
     assert_eq!(names(&ca, a.path()), names(&cb, b.path()));
     // Compiling the same tree again gives the same hash too.
-    let again = compile_paths(&[a.path().join("tools.d")]).catalog.expect("catalog again");
+    let again = compile_dirs(&[a.path().join("tools.d")], None).catalog.expect("catalog again");
     assert_eq!(again.hash(), ca.hash());
 }
 
@@ -118,19 +118,19 @@ fn catalog_hash_changes_with_content_and_with_paths() {
     let files = nested(&bundled());
     let dir = tempfile::tempdir().expect("tempdir");
     let root = write_tree(dir.path(), &files, false);
-    let base = compile_paths(std::slice::from_ref(&root)).catalog.expect("catalog").hash().to_owned();
+    let base = compile_dirs(std::slice::from_ref(&root), None).catalog.expect("catalog").hash().to_owned();
 
     // One more comment line: another hash.
     let (first, text) = &files[0];
     std::fs::write(root.join(first), format!("{text}# edited\n")).expect("write");
-    let edited = compile_paths(std::slice::from_ref(&root)).catalog.expect("catalog").hash().to_owned();
+    let edited = compile_dirs(std::slice::from_ref(&root), None).catalog.expect("catalog").hash().to_owned();
     assert_ne!(base, edited);
 
     // Same contents under another file name: another hash.
     std::fs::write(root.join(first), text).expect("write");
     let renamed = first.with_file_name(format!("renamed-{}", first.file_name().expect("name").to_string_lossy()));
     std::fs::rename(root.join(first), root.join(&renamed)).expect("rename");
-    let moved = compile_paths(&[root]).catalog.expect("catalog").hash().to_owned();
+    let moved = compile_dirs(&[root], None).catalog.expect("catalog").hash().to_owned();
     assert_ne!(base, moved);
 }
 

@@ -12,11 +12,12 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use toolwright::backend::{Backends, CallContext, ToolOutput, execute};
-use toolwright::compile::jq::JqFilter;
-use toolwright::compile::render::HttpRequest;
-use toolwright::compile::templates::SecretMode;
-use toolwright::compile::{Catalog, CompiledTool, Rendered, compile_paths, render};
+use toolwright::actions::http::HttpRequest;
+use toolwright::actions::{self, CallContext, ToolOutput, render};
+use toolwright::catalog::jq::JqFilter;
+use toolwright::catalog::{Catalog, CompiledTool, SecretMode};
+use toolwright::compile::compile_dirs;
+use toolwright::connections::Clients;
 
 /// A secret only this test process knows, in an environment variable with a unique name.
 static SECRET: LazyLock<(String, String)> = LazyLock::new(|| {
@@ -148,7 +149,7 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
 fn compile(yaml: &str) -> Catalog {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("tools.yaml"), yaml).expect("write spec");
-    let compiled = compile_paths(&[dir.path().to_path_buf()]);
+    let compiled = compile_dirs(&[dir.path().to_path_buf()], None);
     match compiled.catalog {
         Some(c) => c,
         None => {
@@ -158,7 +159,7 @@ fn compile(yaml: &str) -> Catalog {
 }
 
 /// Validates arguments, renders with secrets resolved and executes, as `tools/call` does.
-async fn call(backends: &Backends, catalog: &Catalog, tool: &str, args: Value) -> Result<ToolOutput, String> {
+async fn call(backends: &Clients, catalog: &Catalog, tool: &str, args: Value) -> Result<ToolOutput, String> {
     let tool = catalog.tool(tool).unwrap_or_else(|| panic!("no tool `{tool}`"));
     let args = tool.prepare_args(args.as_object()).map_err(|e| e.message)?;
     let rendered = render(catalog, tool, &args, SystemTime::now(), SecretMode::Resolve).map_err(|e| e.message)?;
@@ -167,19 +168,16 @@ async fn call(backends: &Backends, catalog: &Catalog, tool: &str, args: Value) -
 
 /// Executes a rendered request as the server does: not cancelled, no progress, with the
 /// tool's deadline. The only place that calls `execute`.
-async fn exec(backends: &Backends, catalog: &Catalog, tool: &CompiledTool, rendered: Rendered) -> Result<ToolOutput, String> {
-    let ctx = CallContext {
-        cancel: tokio_util::sync::CancellationToken::new(),
-        deadline: tokio::time::Instant::now() + tool.timeout,
-        progress: None,
-    };
-    execute(backends, catalog, tool, rendered, &ctx).await
+async fn exec(backends: &Clients, catalog: &Catalog, tool: &CompiledTool, rendered: actions::Request) -> Result<ToolOutput, String> {
+    let _ = catalog;
+    let ctx = CallContext::new(tokio_util::sync::CancellationToken::new(), tool.timeout, None);
+    rendered.execute(backends, &ctx).await
 }
 
 /// A catalog with its backends.
-fn setup(yaml: &str) -> (Catalog, Backends) {
+fn setup(yaml: &str) -> (Catalog, Clients) {
     let catalog = compile(yaml);
-    let backends = Backends::new(&catalog).expect("backends");
+    let backends = Clients::new(catalog.connections().values());
     (catalog, backends)
 }
 
@@ -484,14 +482,17 @@ async fn header_values_with_line_breaks_are_refused_before_sending() {
     let tool = catalog.tool("noted").expect("tool");
     let url = url::Url::parse(&format!("{}/incidents", server.url())).expect("url");
     let request = HttpRequest {
-        connection: Some("api".into()),
+        connection: catalog.connection("api").cloned(),
         method: "GET".into(),
         url,
         headers: vec![("X-Note".into(), "a\r\nX-Injected: 1".into())],
         body: None,
         secrets: Vec::new(),
+        jq: None,
+        max_bytes: tool.max_bytes,
+        literal_url: false,
     };
-    let err = exec(&backends, &catalog, tool, Rendered::Http(request)).await.expect_err("refused");
+    let err = exec(&backends, &catalog, tool, actions::Request::Http(request)).await.expect_err("refused");
     assert!(err.contains("header `X-Note`") && err.contains("nothing was sent"), "{err}");
     assert!(!err.contains("X-Injected"), "the value was echoed: {err}");
     assert!(server.seen().is_empty(), "a request was sent: {:?}", server.seen());

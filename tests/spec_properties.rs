@@ -1,6 +1,6 @@
 //! Property tests of the architecture invariant "`spec` and `compile` never panic on any
 //! input": arbitrary bytes, arbitrary YAML shapes built from the real field names, and
-//! mutations of the bundled `tools.d` all go through `compile_paths` and every renderer.
+//! mutations of the bundled `tools.d` all go through `compile_dirs` and every renderer.
 //!
 //! The runs are deterministic (a fixed seed) and write no regression files; a failure prints
 //! the minimal input, which belongs in a unit test or a lint fixture once understood.
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
-use toolwright::compile::compile_paths;
+use toolwright::compile::compile_dirs;
 use toolwright::diag::{self, Format};
 
 /// Cases per property: enough to explore, few enough that the file runs in seconds in debug.
@@ -43,7 +43,7 @@ fn lint_files(files: &[(String, Vec<u8>)]) -> Result<(), TestCaseError> {
 }
 
 fn check(root: &Path) -> Result<(), TestCaseError> {
-    let compiled = compile_paths(&[root.to_path_buf()]);
+    let compiled = compile_dirs(&[root.to_path_buf()], None);
     for format in [Format::Text, Format::Json, Format::Github, Format::Sarif] {
         let out = diag::render(format, &compiled.diagnostics, &compiled.sources, false);
         // GitHub annotations are one line per diagnostic; the other formats always print something.
@@ -739,7 +739,7 @@ fn the_unmutated_bundled_specs_lint_clean() {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, text).expect("write");
     }
-    let compiled = compile_paths(&[dir.path().join("tools.d")]);
+    let compiled = compile_dirs(&[dir.path().join("tools.d")], None);
     assert!(compiled.diagnostics.is_empty(), "{:?}", compiled.diagnostics);
     assert!(compiled.catalog.is_some());
 }

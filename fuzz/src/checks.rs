@@ -13,9 +13,9 @@ use std::sync::{Arc, LazyLock, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
-use toolwright::compile::catalog::Tpl;
-use toolwright::compile::templates::SecretMode;
-use toolwright::compile::{Action, Catalog, Rendered, compile, render};
+use toolwright::actions::{Action, Request, render};
+use toolwright::catalog::{Catalog, SecretMode, Template};
+use toolwright::compile::compile;
 use toolwright::diag::{self, Format};
 use toolwright::spec::SourceFile;
 
@@ -222,21 +222,21 @@ pub fn check_args(catalog: &Catalog, args: &Map<String, Value>, now_secs: u64) {
     }
 }
 
-fn check_rendered(catalog: &Catalog, tool: &str, action: &Action, rendered: &Rendered) {
+fn check_rendered(catalog: &Catalog, tool: &str, action: &Action, rendered: &Request) {
     match (action, rendered) {
-        (Action::LogsInsights(a), Rendered::LogsInsights(r)) => {
+        (Action::LogsInsights(a), Request::LogsInsights(r)) => {
             assert!(r.start < r.end, "{tool}: the window is not empty: {r:?}");
             for g in &r.log_groups {
                 assert!(!g.is_empty() && g.chars().all(|c| c.is_ascii_alphanumeric() || "._-/#".contains(c)), "{tool}: log group {g:?}");
             }
-            if let Tpl::Tmpl(name) = &a.query {
+            if let Template::Named(name) = &a.query {
                 let source = catalog.env().get_template(name).expect("the query template is in the environment").source().to_owned();
                 if let Err(why) = query_matches_template(&source, &r.query) {
                     panic!("{tool}: caller values changed the query's commands ({why})\ntemplate:\n{source}\nrendered:\n{}", r.query);
                 }
             }
         }
-        (Action::Http(_), Rendered::Http(r)) => {
+        (Action::Http(_), Request::Http(r)) => {
             for (k, v) in &r.headers {
                 assert!(!v.contains(['\r', '\n', '\0']), "{tool}: header {k} holds CR, LF or NUL: {v:?}");
                 assert!(!k.is_empty(), "{tool}: empty header name");
@@ -252,7 +252,7 @@ fn check_rendered(catalog: &Catalog, tool: &str, action: &Action, rendered: &Ren
                 assert_eq!(r.url.query_pairs().count(), 1, "{tool}: one query parameter: {}", r.url);
             }
         }
-        (Action::Metrics(_), Rendered::Metrics(r)) => {
+        (Action::Metrics(_), Request::Metrics(r)) => {
             assert!(r.start < r.end, "{tool}: the window is not empty: {r:?}");
             assert!(r.period > 0, "{tool}: the period is positive: {r:?}");
         }

@@ -9,16 +9,14 @@ use crate::diag::{self, Format};
 
 /// Lints the paths and prints the diagnostics to stdout in the chosen format.
 pub fn run(paths: Vec<PathBuf>, format: Format, deny_warnings: bool) -> anyhow::Result<ExitCode> {
-    let mut cache = compile::ParseCache::default();
-    let compiled = compile::compile_paths_cached(&paths, &mut cache);
-    // The process ends right after: freeing every parsed document and the catalog one by
-    // one would be about a tenth of lint's time, for memory the exit returns anyway.
-    std::mem::forget(cache);
+    let compiled = compile::compile_dirs(&paths, None);
     let color = format == Format::Text && super::use_color(std::io::stdout().is_terminal());
     let out = diag::render(format, &compiled.diagnostics, &compiled.sources, color);
     std::io::stdout().write_all(out.as_bytes())?;
     let errors = compiled.diagnostics.iter().any(diag::Diagnostic::is_error);
     let warnings = compiled.diagnostics.iter().any(|d| !d.is_error());
+    // The process ends right after: freeing every parsed document and the catalog one by
+    // one would be about a tenth of lint's time, for memory the exit returns anyway.
     std::mem::forget(compiled);
     Ok(if errors || (deny_warnings && warnings) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

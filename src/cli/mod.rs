@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::catalog::Catalog;
 use crate::compile::{self, Compiled};
 use crate::diag::Format;
 
@@ -100,8 +101,8 @@ fn use_color(stream_is_tty: bool) -> bool {
 
 /// Compiles the catalog for a command that needs one, printing diagnostics to stderr;
 /// `None` when it has errors.
-fn load_catalog(dirs: Vec<PathBuf>) -> Option<compile::Catalog> {
-    let Compiled { catalog, diagnostics, sources } = compile::compile_paths(&tools_dirs(dirs));
+fn load_catalog(dirs: Vec<PathBuf>) -> Option<Catalog> {
+    let Compiled { catalog, diagnostics, sources, .. } = compile::compile_dirs(&tools_dirs(dirs), None);
     if catalog.is_none() || !diagnostics.is_empty() {
         let text = crate::diag::render(Format::Text, &diagnostics, &sources, use_color(std::io::stderr().is_terminal()));
         let _ = std::io::stderr().write_all(text.as_bytes());

@@ -152,7 +152,7 @@ const TIDY_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 /// 1,000 specs' documents takes milliseconds better spent after the server answers than
 /// before, an idle server never reaches the allocator's own purge, and mimalloc returns a
 /// thread's pages only from that thread (the main thread allocated most of them).
-async fn tidy_after_start(parsed: compile::ParseCache) {
+async fn tidy_after_start(parsed: compile::Documents) {
     tokio::time::sleep(TIDY_AFTER).await;
     drop(parsed);
     crate::util::release_memory();
@@ -166,8 +166,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let auth = auth_config(&args)?;
     let dirs = super::tools_dirs(args.tools);
     // The parsed documents are freed once the server is answering (see `tidy_after_start`).
-    let mut parsed = compile::ParseCache::default();
-    let compiled = compile::compile_paths_cached(&dirs, &mut parsed);
+    let compiled = compile::compile_dirs(&dirs, None);
+    let parsed = compiled.documents;
     let text = diag::render(Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
     let Some(catalog) = compiled.catalog else {
         let _ = std::io::stderr().write_all(text.as_bytes());

@@ -44,7 +44,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::Shared;
-use crate::compile::Catalog;
+use crate::catalog::Catalog;
 use crate::runtime::UnknownTool;
 
 /// How often, at most, a request checks whether the tokens or JWKS file changed on disk.

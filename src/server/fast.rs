@@ -31,7 +31,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{CallSite, Shared};
-use crate::spec::model::JsonObject;
+use crate::catalog::JsonObject;
 
 /// What the fast path needs to know about the transport's settings.
 pub struct FastPath {

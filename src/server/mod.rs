@@ -22,7 +22,7 @@ use rmcp::service::SubscriptionContext;
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler, ServiceExt};
 
-use crate::compile::{Catalog, CompiledTool};
+use crate::catalog::{Catalog, CompiledTool};
 use crate::runtime::{self, Loaded, Runtime};
 
 /// The MCP description of one compiled tool.
@@ -253,7 +253,7 @@ struct CallSite<'a> {
     /// Cancelled when the client gives up on the call.
     ct: &'a tokio_util::sync::CancellationToken,
     /// Sends progress notifications, when the client asked for them.
-    progress: Option<crate::backend::ProgressFn>,
+    progress: Option<crate::actions::ProgressFn>,
 }
 
 impl Shared {
@@ -318,7 +318,7 @@ impl ServerHandler for Handler {
         // Progress notifications go out only when the client asked for them with a token.
         let progress = context.meta.get_progress_token().map(|token| {
             let peer = context.peer.clone();
-            let send: crate::backend::ProgressFn = Arc::new(move |progress: f64, total: Option<f64>, message: String| {
+            let send: crate::actions::ProgressFn = Arc::new(move |progress: f64, total: Option<f64>, message: String| {
                 let mut param = ProgressNotificationParam::new(token.clone(), progress);
                 param.total = total;
                 param.message = Some(message);

@@ -7,7 +7,23 @@
 
 use serde_json::{Map, Value};
 
-use super::ToolOutput;
+/// What a tool call produced, ready for MCP: `structured` becomes structuredContent, `text` the text content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutput {
+    /// The structured result, always a JSON object when present.
+    pub structured: Option<serde_json::Value>,
+    /// A compact text rendering (the JSON text of `structured`, or the text the backend sent).
+    pub text: String,
+    /// Whether the output was cut to the tool's `max_bytes`.
+    pub truncated: bool,
+}
+
+impl ToolOutput {
+    /// The result of a call that returned nothing (such as HTTP 204).
+    pub fn empty() -> ToolOutput {
+        ToolOutput { structured: None, text: String::new(), truncated: false }
+    }
+}
 
 /// The key a value that is not an object is wrapped under.
 pub const RESULT_KEY: &str = "result";

@@ -1,4 +1,15 @@
-//! The compiled catalog: immutable, hashed, shared by every call that starts while it is current.
+//! The compiled catalog and everything that runs on it at call time: argument preparation
+//! (`args`), rendering with contextual escaping (`template`, `render`), time windows
+//! (`window`), compiled jq (`jq`) and secret resolution (`template`).
+//!
+//! Architecture invariant: nothing here reads a spec or runs the compiler. `compile` builds a
+//! [`Catalog`]; `runtime`, `server`, `actions` and `connections` only read it.
+
+pub mod args;
+pub mod jq;
+pub mod render;
+pub mod template;
+pub mod window;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,189 +18,26 @@ use std::time::Duration;
 use minijinja::Environment;
 use serde_json::Value;
 
-use super::jq::JqFilter;
-use super::templates::Ctx;
-use crate::spec::model::{Annotations, AwsConnectionSpec, JsonObject};
+pub use args::ArgError;
+pub use template::{Escape, SecretMode, Template};
 
-/// A template in the catalog's environment, or a literal that needs no rendering.
-#[derive(Clone, Debug)]
-pub enum Tpl {
-    /// Text without template syntax.
-    Lit(String),
-    /// Literal text and `{{ name }}` placeholders, rendered without minijinja.
-    Simple(super::templates::Simple),
-    /// The name of a compiled template.
-    Tmpl(String),
-}
+use crate::actions::Action;
+use crate::connections::Connection;
 
-/// The time window of a CloudWatch action.
-#[derive(Clone, Debug)]
-pub enum WindowTpl {
-    /// Relative to now: from `since` ago until `until` ago (or now).
-    Since {
-        /// Duration template.
-        since: Tpl,
-        /// Duration template.
-        until: Option<Tpl>,
-    },
-    /// Absolute RFC 3339 timestamps.
-    Range {
-        /// Timestamp template.
-        start: Tpl,
-        /// Timestamp template (default now).
-        end: Option<Tpl>,
-    },
-}
+/// A JSON object, as in `input`, `output.schema` and example `args`.
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;
 
-/// A compiled Logs Insights action.
-#[derive(Clone, Debug)]
-pub struct LogsAction {
-    /// Connection name.
-    pub connection: Option<String>,
-    /// Log group templates.
-    pub log_groups: Vec<Tpl>,
-    /// The query template.
-    pub query: Tpl,
-    /// The window.
-    pub window: WindowTpl,
-    /// Rows to return.
-    pub limit: i64,
-}
-
-/// One compiled metric query.
-#[derive(Clone, Debug)]
-pub struct MetricQueryTpl {
-    /// Query id.
-    pub id: String,
-    /// Namespace template.
-    pub namespace: Option<Tpl>,
-    /// Metric name template.
-    pub metric: Option<Tpl>,
-    /// Dimension name → value template.
-    pub dimensions: Vec<(String, Tpl)>,
-    /// Statistic template.
-    pub stat: Option<Tpl>,
-    /// Expression template.
-    pub expression: Option<Tpl>,
-    /// Label template.
-    pub label: Option<Tpl>,
-    /// Unit.
-    pub unit: Option<String>,
-    /// Whether the series is returned.
-    pub return_data: bool,
-}
-
-/// A compiled metrics action.
-#[derive(Clone, Debug)]
-pub struct MetricsAction {
-    /// Connection name.
-    pub connection: Option<String>,
-    /// The queries.
-    pub queries: Vec<MetricQueryTpl>,
-    /// Period template (a duration); chosen from the window when absent.
-    pub period: Option<Tpl>,
-    /// The window.
-    pub window: WindowTpl,
-}
-
-/// A JSON body as a value tree of templates.
-#[derive(Clone, Debug)]
-pub enum BodyTpl {
-    /// A literal value.
-    Lit(Value),
-    /// A string template.
-    Str(Tpl),
-    /// A leaf that is exactly `{{ x }}`: renders to JSON text and is parsed back.
-    Typed(Tpl),
-    /// An array.
-    Array(Vec<BodyTpl>),
-    /// An object.
-    Object(Vec<(String, BodyTpl)>),
-}
-
-/// A query parameter value.
-#[derive(Clone, Debug)]
-pub enum QueryValue {
-    /// A string template.
-    Str(Tpl),
-    /// A literal number or boolean.
-    Lit(String),
-}
-
-/// A compiled HTTP action.
-#[derive(Clone, Debug)]
-pub struct HttpAction {
-    /// Connection name.
-    pub connection: Option<String>,
-    /// Upper-case method.
-    pub method: String,
-    /// URL template.
-    pub url: Tpl,
-    /// Query parameters.
-    pub query: Vec<(String, QueryValue)>,
-    /// Header templates.
-    pub headers: Vec<(String, Tpl)>,
-    /// JSON body.
-    pub body: Option<BodyTpl>,
-    /// Response projection.
-    pub jq: Option<Arc<JqFilter>>,
-}
-
-/// The backend action of a tool.
-#[derive(Clone, Debug)]
-pub enum Action {
-    /// CloudWatch Logs Insights.
-    LogsInsights(LogsAction),
-    /// CloudWatch GetMetricData.
-    Metrics(MetricsAction),
-    /// HTTP.
-    Http(HttpAction),
-}
-
-impl Action {
-    /// `logs_insights`, `metrics` or `http`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Action::LogsInsights(_) => "logs_insights",
-            Action::Metrics(_) => "metrics",
-            Action::Http(_) => "http",
-        }
-    }
-}
-
-/// Whether an HTTP connection may reach private addresses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PrivateNetworks {
-    /// Refuse every loopback, private, link-local, unique-local or unspecified address.
-    Deny,
-    /// Allow all of them.
-    AllowAll,
-    /// Allow these networks only.
-    Allow(Vec<ipnet::IpNet>),
-}
-
-/// A compiled HTTP connection.
-#[derive(Clone, Debug)]
-pub struct HttpConnection {
-    /// Base URL.
-    pub base_url: Option<url::Url>,
-    /// Default header templates.
-    pub headers: Vec<(String, Tpl)>,
-    /// Request deadline.
-    pub timeout: Option<Duration>,
-    /// Network policy.
-    pub private_networks: PrivateNetworks,
-    /// Most bytes read from a response.
-    pub max_response_bytes: u64,
-}
-
-/// A compiled connection.
-#[derive(Clone, Debug)]
-pub enum Connection {
-    /// AWS settings.
-    Aws(AwsConnectionSpec),
-    /// HTTP settings.
-    Http(HttpConnection),
+/// MCP tool annotations (hints for clients; not enforced).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Annotations {
+    /// The tool does not modify its environment.
+    pub read_only: Option<bool>,
+    /// The tool may perform destructive updates.
+    pub destructive: Option<bool>,
+    /// Calling the tool twice with the same arguments has no additional effect.
+    pub idempotent: Option<bool>,
+    /// The tool interacts with an open world of external entities.
+    pub open_world: Option<bool>,
 }
 
 /// One tool, ready to call: templates and validators are compiled.
@@ -214,7 +62,7 @@ pub struct CompiledTool {
     /// Top-level defaults applied to absent arguments.
     pub defaults: Vec<(String, Value)>,
     /// For each argument, the contexts its value lands in (checked before rendering).
-    pub arg_contexts: Vec<(String, Vec<Ctx>)>,
+    pub arg_contexts: Vec<(String, Vec<Escape>)>,
     /// Cap on what the model receives.
     pub max_bytes: usize,
     /// Deadline for the whole call.
@@ -303,6 +151,20 @@ impl std::fmt::Debug for Catalog {
 }
 
 impl Catalog {
+    /// A catalog of `tools` sorted by name (the first of a duplicated name wins a lookup).
+    pub fn new(
+        tools: Vec<Arc<CompiledTool>>,
+        connections: HashMap<String, Arc<Connection>>,
+        env: Environment<'static>,
+        hash: String,
+    ) -> Catalog {
+        let mut by_name = HashMap::new();
+        for (i, t) in tools.iter().enumerate() {
+            by_name.entry(t.name.clone()).or_insert(i);
+        }
+        Catalog { tools, by_name, connections, env: Arc::new(env), hash }
+    }
+
     /// Tools sorted by name.
     pub fn tools(&self) -> &[Arc<CompiledTool>] {
         &self.tools

@@ -1,5 +1,5 @@
 //! Templates: one minijinja environment per catalog, with escaping chosen by where a
-//! template's output lands (the contextual escaping table of DESIGN.md).
+//! template's output lands (the contextual escaping table of docs/spec.md).
 //!
 //! A template's context is encoded in the first character of its name, so the
 //! formatter decides the escaping from the name: `{% autoescape false %}` cannot turn
@@ -12,9 +12,21 @@ use minijinja::value::{Object, Value};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+/// A template of the catalog: a literal, a simple template rendered without minijinja, or
+/// the name of a template compiled into the catalog's environment.
+#[derive(Clone, Debug)]
+pub enum Template {
+    /// Text without template syntax.
+    Literal(String),
+    /// Literal text and `{{ name }}` placeholders, rendered without minijinja.
+    Simple(Simple),
+    /// The name of a template in the catalog's environment.
+    Named(String),
+}
+
 /// Where a template's output lands, which decides how values are escaped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Ctx {
+pub enum Escape {
     /// A Logs Insights query: strings become double-quoted literals, numbers stay numbers.
     LogsQuery,
     /// A log group name: values must be name characters (no `/`).
@@ -37,34 +49,34 @@ pub enum Ctx {
     Plain,
 }
 
-impl Ctx {
+impl Escape {
     fn tag(self) -> char {
         match self {
-            Ctx::LogsQuery => 'q',
-            Ctx::LogGroup => 'g',
-            Ctx::Dimension => 'd',
-            Ctx::Expression => 'e',
-            Ctx::Url => 'u',
-            Ctx::QueryParam => 'p',
-            Ctx::Header => 'h',
-            Ctx::BodyString => 'b',
-            Ctx::BodyValue => 'j',
-            Ctx::Plain => 't',
+            Escape::LogsQuery => 'q',
+            Escape::LogGroup => 'g',
+            Escape::Dimension => 'd',
+            Escape::Expression => 'e',
+            Escape::Url => 'u',
+            Escape::QueryParam => 'p',
+            Escape::Header => 'h',
+            Escape::BodyString => 'b',
+            Escape::BodyValue => 'j',
+            Escape::Plain => 't',
         }
     }
 
-    fn from_tag(c: char) -> Option<Ctx> {
+    fn from_tag(c: char) -> Option<Escape> {
         Some(match c {
-            'q' => Ctx::LogsQuery,
-            'g' => Ctx::LogGroup,
-            'd' => Ctx::Dimension,
-            'e' => Ctx::Expression,
-            'u' => Ctx::Url,
-            'p' => Ctx::QueryParam,
-            'h' => Ctx::Header,
-            'b' => Ctx::BodyString,
-            'j' => Ctx::BodyValue,
-            't' => Ctx::Plain,
+            'q' => Escape::LogsQuery,
+            'g' => Escape::LogGroup,
+            'd' => Escape::Dimension,
+            'e' => Escape::Expression,
+            'u' => Escape::Url,
+            'p' => Escape::QueryParam,
+            'h' => Escape::Header,
+            'b' => Escape::BodyString,
+            'j' => Escape::BodyValue,
+            't' => Escape::Plain,
             _ => return None,
         })
     }
@@ -72,21 +84,21 @@ impl Ctx {
     /// Where this context is, in words, for error messages.
     pub fn describe(self) -> &'static str {
         match self {
-            Ctx::LogsQuery => "the Logs Insights query",
-            Ctx::LogGroup => "a log group name",
-            Ctx::Dimension => "a metric dimension",
-            Ctx::Expression => "a metric expression",
-            Ctx::Url => "the URL",
-            Ctx::QueryParam => "a query parameter",
-            Ctx::Header => "a header",
-            Ctx::BodyString | Ctx::BodyValue => "the request body",
-            Ctx::Plain => "the request",
+            Escape::LogsQuery => "the Logs Insights query",
+            Escape::LogGroup => "a log group name",
+            Escape::Dimension => "a metric dimension",
+            Escape::Expression => "a metric expression",
+            Escape::Url => "the URL",
+            Escape::QueryParam => "a query parameter",
+            Escape::Header => "a header",
+            Escape::BodyString | Escape::BodyValue => "the request body",
+            Escape::Plain => "the request",
         }
     }
 
     /// Whether `secret()` may be used here.
     pub fn allows_secrets(self) -> bool {
-        self == Ctx::Header
+        self == Escape::Header
     }
 
     /// Checks one caller value for this context. `Err` says what is wrong with it.
@@ -94,11 +106,11 @@ impl Ctx {
         use serde_json::Value as J;
         match value {
             J::String(s) => self.check_str(s),
-            J::Array(items) if self == Ctx::LogsQuery => items.iter().try_for_each(|v| match v {
+            J::Array(items) if self == Escape::LogsQuery => items.iter().try_for_each(|v| match v {
                 J::Array(_) | J::Object(_) => Err("a list inside a list cannot go into a Logs Insights query".to_owned()),
                 v => self.check(v),
             }),
-            J::Array(_) | J::Object(_) if !matches!(self, Ctx::BodyValue | Ctx::BodyString | Ctx::Plain) => {
+            J::Array(_) | J::Object(_) if !matches!(self, Escape::BodyValue | Escape::BodyString | Escape::Plain) => {
                 Err(format!("a {} cannot go into {}", if value.is_array() { "list" } else { "object" }, self.describe()))
             }
             _ => Ok(()),
@@ -108,7 +120,7 @@ impl Ctx {
     fn check_str(self, s: &str) -> Result<(), String> {
         let control = s.chars().find(|c| c.is_control() && *c != '\t');
         match self {
-            Ctx::LogsQuery => {
+            Escape::LogsQuery => {
                 // U+2028/U+2029 are line breaks to some parsers though not control characters.
                 if let Some(c) =
                     s.chars().find(|c| matches!(c, '"' | '\'' | '\\' | '`' | '|' | '#' | '\u{2028}' | '\u{2029}') || c.is_control())
@@ -117,25 +129,25 @@ impl Ctx {
                 }
                 Ok(())
             }
-            Ctx::LogGroup => {
+            Escape::LogGroup => {
                 if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '#')) {
                     return Err("a log group name part may hold only letters, digits, `.`, `-`, `_` and `#`".to_owned());
                 }
                 Ok(())
             }
-            Ctx::Dimension => {
+            Escape::Dimension => {
                 if s.is_empty() || s.chars().count() > 1024 || control.is_some() {
                     return Err("a dimension value must be 1 to 1024 characters without control characters".to_owned());
                 }
                 Ok(())
             }
-            Ctx::Expression => {
+            Escape::Expression => {
                 if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
                     return Err("a metric expression value may hold only letters, digits, `.`, `-` and `_`".to_owned());
                 }
                 Ok(())
             }
-            Ctx::Url => {
+            Escape::Url => {
                 if s == "." || s == ".." {
                     return Err(format!("`{s}` cannot be a URL path segment"));
                 }
@@ -144,15 +156,15 @@ impl Ctx {
                 }
                 Ok(())
             }
-            Ctx::Header => match control {
+            Escape::Header => match control {
                 Some(c) => Err(format!("{} is not allowed in a header value", describe_char(c))),
                 None => Ok(()),
             },
-            Ctx::Plain => match control {
+            Escape::Plain => match control {
                 Some(c) => Err(format!("{} is not allowed here", describe_char(c))),
                 None => Ok(()),
             },
-            Ctx::QueryParam | Ctx::BodyString | Ctx::BodyValue => Ok(()),
+            Escape::QueryParam | Escape::BodyString | Escape::BodyValue => Ok(()),
         }
     }
 }
@@ -168,7 +180,7 @@ fn describe_char(c: char) -> String {
 }
 
 /// A template's name in the environment: the context tag, then a unique id.
-pub fn template_name(ctx: Ctx, id: &str) -> String {
+pub fn template_name(ctx: Escape, id: &str) -> String {
     let mut s = String::with_capacity(id.len() + 2);
     s.push(ctx.tag());
     s.push('|');
@@ -177,8 +189,8 @@ pub fn template_name(ctx: Ctx, id: &str) -> String {
 }
 
 /// The context of a template, from its name.
-pub fn ctx_of(name: &str) -> Option<Ctx> {
-    name.chars().next().and_then(Ctx::from_tag)
+pub fn escape_of(name: &str) -> Option<Escape> {
+    name.chars().next().and_then(Escape::from_tag)
 }
 
 /// Bytes a path segment keeps unencoded: RFC 3986 unreserved characters.
@@ -243,7 +255,7 @@ pub fn read_secret(name: &str) -> Result<String, String> {
 }
 
 fn secret_fn(state: &minijinja::State, name: String) -> Result<Value, Error> {
-    if !ctx_of(state.name()).is_some_and(Ctx::allows_secrets) {
+    if !escape_of(state.name()).is_some_and(Escape::allows_secrets) {
         return Err(Error::new(ErrorKind::InvalidOperation, "secret() is allowed only in headers and connections"));
     }
     match SECRET_MODE.with(Cell::get) {
@@ -285,7 +297,7 @@ fn format_value(out: &mut minijinja::Output, state: &mut minijinja::State, value
     if let Some(raw) = value.downcast_object_ref::<RawText>() {
         return write(out, &raw.0);
     }
-    let ctx = ctx_of(state.name()).unwrap_or(Ctx::Plain);
+    let ctx = escape_of(state.name()).unwrap_or(Escape::Plain);
     let json: serde_json::Value = serde_json::to_value(value).map_err(|e| invalid(format!("value cannot be rendered: {e}")))?;
     if value.is_undefined() {
         return Err(Error::new(ErrorKind::UndefinedError, "undefined value"));
@@ -297,12 +309,12 @@ fn format_value(out: &mut minijinja::Output, state: &mut minijinja::State, value
 
 /// Appends one caller value as `ctx` escapes it, after checking it for `ctx`.
 /// The one place both template paths (minijinja and [`Simple`]) format values.
-fn format_json(ctx: Ctx, json: &serde_json::Value, out: &mut String) -> Result<(), String> {
+fn format_json(ctx: Escape, json: &serde_json::Value, out: &mut String) -> Result<(), String> {
     ctx.check(json)?;
     match ctx {
-        Ctx::BodyValue => out.push_str(&json.to_string()),
-        Ctx::LogsQuery => out.push_str(&logs_literal(json)),
-        Ctx::Url => out.extend(utf8_percent_encode(&plain_text(json), SEGMENT)),
+        Escape::BodyValue => out.push_str(&json.to_string()),
+        Escape::LogsQuery => out.push_str(&logs_literal(json)),
+        Escape::Url => out.extend(utf8_percent_encode(&plain_text(json), SEGMENT)),
         _ => out.push_str(&plain_text(json)),
     }
     Ok(())
@@ -319,7 +331,7 @@ const NOT_PLAIN: &[&str] = &["true", "True", "false", "False", "none", "None", "
 /// into minijinja values on every call. Anything else goes to minijinja.
 #[derive(Clone, Debug)]
 pub struct Simple {
-    ctx: Ctx,
+    ctx: Escape,
     parts: Box<[Part]>,
 }
 
@@ -331,7 +343,7 @@ enum Part {
 
 impl Simple {
     /// Parses `source` when it is literal text and `{{ name }}` placeholders only.
-    pub fn parse(source: &str, ctx: Ctx) -> Option<Simple> {
+    pub fn parse(source: &str, ctx: Escape) -> Option<Simple> {
         // minijinja drops one trailing "\n" and then one trailing "\r" (keep_trailing_newline is off).
         let source = source.strip_suffix('\n').unwrap_or(source);
         let source = source.strip_suffix('\r').unwrap_or(source);
@@ -376,7 +388,7 @@ impl Simple {
     }
 
     /// Renders with the caller's (prepared) arguments. `Err` is minijinja's error for the same case.
-    pub fn render(&self, args: &crate::spec::model::JsonObject) -> Result<String, Error> {
+    pub fn render(&self, args: &crate::catalog::JsonObject) -> Result<String, Error> {
         let mut out = String::new();
         for part in &*self.parts {
             match part {
@@ -401,7 +413,7 @@ fn plain_text(v: &serde_json::Value) -> String {
     }
 }
 
-/// A value as a Logs Insights literal (already checked by `Ctx::check`).
+/// A value as a Logs Insights literal (already checked by `Escape::check`).
 fn logs_literal(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => format!("\"{s}\""),
@@ -437,25 +449,25 @@ fn sorted_keys(v: &serde_json::Value) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::model::JsonObject;
+    use crate::catalog::JsonObject;
     use proptest::prelude::*;
     use serde_json::json;
 
-    const CTXS: [Ctx; 10] = [
-        Ctx::LogsQuery,
-        Ctx::LogGroup,
-        Ctx::Dimension,
-        Ctx::Expression,
-        Ctx::Url,
-        Ctx::QueryParam,
-        Ctx::Header,
-        Ctx::BodyString,
-        Ctx::BodyValue,
-        Ctx::Plain,
+    const CTXS: [Escape; 10] = [
+        Escape::LogsQuery,
+        Escape::LogGroup,
+        Escape::Dimension,
+        Escape::Expression,
+        Escape::Url,
+        Escape::QueryParam,
+        Escape::Header,
+        Escape::BodyString,
+        Escape::BodyValue,
+        Escape::Plain,
     ];
 
     /// What minijinja makes of `source` in `ctx`: the text, or the error's kind and detail.
-    fn minijinja(source: &str, ctx: Ctx, args: &JsonObject) -> Result<String, String> {
+    fn minijinja(source: &str, ctx: Escape, args: &JsonObject) -> Result<String, String> {
         let mut env = environment();
         let name = template_name(ctx, "t");
         env.add_template_owned(name.clone(), source.to_owned()).map_err(|e| format!("syntax: {e}"))?;
@@ -528,7 +540,7 @@ mod tests {
             "{{ a\nb }}",
             "{{ é }}",
         ] {
-            assert!(Simple::parse(source, Ctx::Plain).is_none(), "`{source}` is not simple");
+            assert!(Simple::parse(source, Escape::Plain).is_none(), "`{source}` is not simple");
         }
     }
 

@@ -11,9 +11,10 @@ use aws_sdk_cloudwatch::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_cloudwatch::types::{Dimension, MessageData, Metric, MetricDataQuery, MetricStat, ScanBy, StandardUnit};
 use serde_json::{Map, Value, json};
 
-use super::aws::{Attempt, describe_error};
-use super::{CallContext, ToolOutput, output};
-use crate::compile::render::{MetricQuery, MetricsRequest};
+use super::request::{MetricQuery, MetricsRequest};
+use crate::actions::CallContext;
+use crate::actions::output::{self, ToolOutput};
+use crate::connections::aws::client::{Attempt, describe_error};
 
 /// A bound on result pages, against a service that keeps handing out tokens.
 const MAX_PAGES: usize = 200;

@@ -2,7 +2,7 @@
 //! results up to the limit, and StopQuery when the deadline passes or the client cancels.
 //!
 //! The query text, the log groups, the window and the limit come rendered (and escaped) from
-//! `compile::render`; this module only sends them. The window travels in startTime/endTime and
+//! `request.rs`; this module only sends them. The window travels in startTime/endTime and
 //! the limit is always sent, so neither depends on the query text.
 
 use std::time::Duration;
@@ -11,9 +11,10 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::{QueryStatistics, QueryStatus, ResultField};
 use serde_json::{Map, Value, json};
 
-use super::aws::{Attempt, STOP_GRACE, describe_error};
-use super::{CallContext, ToolOutput, output};
-use crate::compile::render::LogsRequest;
+use super::request::LogsRequest;
+use crate::actions::CallContext;
+use crate::actions::output::{self, ToolOutput};
+use crate::connections::aws::client::{Attempt, STOP_GRACE, describe_error};
 
 /// The wait after the first GetQueryResults, which is sent at once (a small query on a
 /// quiet log group is often complete by then); each wait doubles up to [`MAX_POLL_INTERVAL`].

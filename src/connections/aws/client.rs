@@ -2,7 +2,7 @@
 //! actions without a connection, and the translation of AWS errors into messages a model can act on.
 //!
 //! Loading an SDK configuration is async (it may read profile files, call STS or ask the instance
-//! metadata service for a region), while [`super::Backends::new`] is sync and runs on every
+//! metadata service for a region), while [`crate::connections::Clients::new`] is sync and runs on every
 //! reload. So each connection's configuration and clients are built lazily, once, on the first call
 //! that needs them ([`tokio::sync::OnceCell`]): still one SDK client per connection and per catalog,
 //! never a blocked runtime thread, and a catalog whose AWS tools are never called never touches AWS.
@@ -24,11 +24,11 @@ use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use regex::Regex;
 use tokio::sync::OnceCell;
 
-use crate::compile::Connection;
-use crate::spec::model::AwsConnectionSpec;
+use super::AwsConnection;
+use crate::connections::Connection;
 
 /// How long StopQuery (or a StartQuery already sent) may take once the deadline has passed or
-/// the client has cancelled; the outer bounds in [`super::execute`] leave this much room.
+/// the client has cancelled; the runtime's deadline leaves CloudWatch requests this much room (`actions::Request::grace`).
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// The session name toolwright uses when it assumes a connection's `role_arn`.
@@ -41,11 +41,11 @@ pub struct AwsClients {
     name: Option<String>,
     /// The compiled connection these clients were made for (checked against the catalog of a call).
     pub(crate) connection: Option<Arc<Connection>>,
-    settings: AwsConnectionSpec,
-    loaded: OnceCell<Loaded>,
+    settings: AwsConnection,
+    loaded: OnceCell<Sdk>,
 }
 
-struct Loaded {
+struct Sdk {
     region: Option<String>,
     logs: aws_sdk_cloudwatchlogs::Client,
     metrics: aws_sdk_cloudwatch::Client,
@@ -64,9 +64,9 @@ impl fmt::Debug for AwsClients {
 
 impl AwsClients {
     /// The clients of an `aws` connection. Nothing is loaded until the first call.
-    pub fn for_connection(name: &str, connection: &Arc<Connection>, settings: &AwsConnectionSpec) -> AwsClients {
+    pub fn for_connection(connection: &Arc<Connection>, settings: &AwsConnection) -> AwsClients {
         AwsClients {
-            name: Some(name.to_owned()),
+            name: Some(connection.name.clone()),
             connection: Some(connection.clone()),
             settings: settings.clone(),
             loaded: OnceCell::new(),
@@ -75,7 +75,7 @@ impl AwsClients {
 
     /// The clients for CloudWatch actions without a connection: the standard chain alone.
     pub fn without_connection() -> AwsClients {
-        AwsClients { name: None, connection: None, settings: AwsConnectionSpec::default(), loaded: OnceCell::new() }
+        AwsClients { name: None, connection: None, settings: AwsConnection::default(), loaded: OnceCell::new() }
     }
 
     /// The CloudWatch Logs client, built on first use.
@@ -88,7 +88,7 @@ impl AwsClients {
         self.loaded().await.map(|l| &l.metrics)
     }
 
-    async fn loaded(&self) -> Result<&Loaded, String> {
+    async fn loaded(&self) -> Result<&Sdk, String> {
         let loaded = self.loaded.get_or_init(|| load(&self.settings)).await;
         if loaded.region.is_none() {
             // Without a region the SDK cannot build an endpoint; say how to give one.
@@ -104,7 +104,7 @@ impl AwsClients {
 }
 
 /// Loads the SDK configuration of one connection and builds its clients.
-async fn load(settings: &AwsConnectionSpec) -> Loaded {
+async fn load(settings: &AwsConnection) -> Sdk {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
@@ -129,7 +129,7 @@ async fn load(settings: &AwsConnectionSpec) -> Loaded {
         logs = logs.endpoint_url(url);
         metrics = metrics.endpoint_url(url);
     }
-    Loaded {
+    Sdk {
         region: config.region().map(ToString::to_string),
         logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
         metrics: aws_sdk_cloudwatch::Client::from_conf(metrics.build()),

@@ -1,0 +1,271 @@
+//! Sends a rendered [`HttpRequest`] through its connection's client and turns the response
+//! into a [`ToolOutput`]: status errors with an excerpt, the jq projection, the `max_bytes`
+//! cut, and secrets masked in whatever comes back.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+
+use super::request::HttpRequest;
+use crate::actions::output::{self, ToolOutput};
+use crate::catalog::jq::JqFilter;
+use crate::connections::http::client::{HttpClient, host_of, literal_ip};
+
+/// How long decoding, the jq projection and shaping of one response may take. jaq has no
+/// fuel, so a filter that loops is only stopped from delaying the call by this bound.
+pub const PROCESSING_TIME_LIMIT: Duration = Duration::from_secs(2);
+
+/// The longest excerpt of an error response's body that reaches the model, in characters.
+const EXCERPT_CHARS: usize = 300;
+
+/// How much of an error response's body is read to make the excerpt.
+const ERROR_BODY_BYTES: usize = 8 * 1024;
+
+/// Responses up to this size without a jq filter are shaped on the async worker: a
+/// blocking-pool hand-off costs more than parsing them.
+const INLINE_SHAPING_BYTES: usize = 256 * 1024;
+
+/// The shortest header value that is masked in text the backend sent back.
+const MIN_MASKED_VALUE: usize = 4;
+
+/// The shortest part of a header value (such as the token after `Bearer`) that is masked;
+/// shorter parts are words like `Bearer` whose masking would only garble the message.
+const MIN_MASKED_PART: usize = 8;
+
+/// Sends the request and shapes the response for the model.
+pub(crate) async fn execute(client: &HttpClient, request: HttpRequest) -> Result<ToolOutput, String> {
+    let HttpRequest { method, url, headers, body, secrets, jq, max_bytes, .. } = request;
+    let masks = secret_masks(&headers);
+    // What comes back on success is masked for the secrets only: masking every header
+    // value would also blank out ordinary words such as `application/json` in the data.
+    let secret_masks: Vec<String> = {
+        let mut m: Vec<String> = secrets.into_iter().filter(|s| s.len() >= MIN_MASKED_PART).collect();
+        m.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        m
+    };
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("`{method}` is not an HTTP method"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("the URL scheme `{}` is not http or https; nothing was sent", url.scheme()));
+    }
+    let host = host_of(&url).to_owned();
+    // reqwest connects to IP literals without asking the resolver, so they are checked here.
+    if let Some(ip) = literal_ip(&url) {
+        client.policy.check(ip).map_err(|why| format!("refused: {why}"))?;
+    }
+    let mut header_map = HeaderMap::with_capacity(headers.len() + 1);
+    for (name, value) in &headers {
+        let header =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("`{name}` is not a valid HTTP header name; nothing was sent"))?;
+        // The value is never quoted in the message: it may hold a secret.
+        let mut value = HeaderValue::from_bytes(value.as_bytes()).map_err(|_| {
+            format!("header `{name}` holds a character that cannot be sent (CR, LF, NUL or another control character); nothing was sent")
+        })?;
+        // Sensitive values print as `Sensitive` in any Debug output, such as trace logs.
+        value.set_sensitive(true);
+        header_map.append(header, value);
+    }
+    let body = match body {
+        None => None,
+        Some(value) => Some(serde_json::to_vec(&value).map_err(|e| format!("the request body cannot be encoded as JSON: {e}"))?),
+    };
+    crate::telemetry::inject_trace_context(&mut header_map);
+    if body.is_some() && !header_map.contains_key(CONTENT_TYPE) {
+        header_map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    let mut builder = client.client.request(method, url).headers(header_map);
+    if let Some(body) = body {
+        builder = builder.body(body);
+    }
+    let started = std::time::Instant::now();
+    let mut response = builder.send().await.map_err(|e| client.describe(&e, &host))?;
+    let status = response.status();
+    crate::telemetry::http_response_status(status.as_u16());
+    tracing::debug!(%host, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "http response");
+    if !status.is_success() {
+        let excerpt = read_excerpt(&mut response, &masks).await;
+        return Err(status_error(status, &excerpt));
+    }
+    let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let bytes = client.read_body(&mut response, &host).await?;
+    if bytes.is_empty() {
+        return Ok(ToolOutput::empty());
+    }
+    if jq.is_none() && bytes.len() <= INLINE_SHAPING_BYTES {
+        return shape(&bytes, &content_type, None, max_bytes).map(|o| mask_output(o, &secret_masks)).map_err(|e| mask(&e, &masks));
+    }
+    let has_jq = jq.is_some();
+    let task = tokio::task::spawn_blocking(move || shape(&bytes, &content_type, jq.as_deref(), max_bytes));
+    match tokio::time::timeout(PROCESSING_TIME_LIMIT, task).await {
+        Ok(Ok(result)) => result.map(|o| mask_output(o, &secret_masks)).map_err(|e| mask(&e, &masks)),
+        Ok(Err(_)) => Err("internal error while shaping the response".to_owned()),
+        Err(_) if has_jq => Err(format!(
+            "the response projection (jq) did not finish within {}s; the filter may loop or the response may be too large",
+            PROCESSING_TIME_LIMIT.as_secs()
+        )),
+        Err(_) => Err(format!("shaping the response did not finish within {}s", PROCESSING_TIME_LIMIT.as_secs())),
+    }
+}
+
+/// Masks secrets a backend echoed in a successful answer, in the text and in every string
+/// of the structured content.
+fn mask_output(mut out: ToolOutput, masks: &[String]) -> ToolOutput {
+    if masks.is_empty() || !masks.iter().any(|m| out.text.contains(m.as_str())) {
+        return out;
+    }
+    fn walk(v: &mut serde_json::Value, masks: &[String]) {
+        match v {
+            serde_json::Value::String(s) => *s = mask(s, masks),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, masks)),
+            serde_json::Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (k, mut val) in entries {
+                    walk(&mut val, masks);
+                    map.insert(mask(&k, masks), val);
+                }
+            }
+            _ => {}
+        }
+    }
+    out.text = mask(&out.text, masks);
+    if let Some(s) = out.structured.as_mut() {
+        walk(s, masks);
+    }
+    out
+}
+
+/// Reads the start of an error response's body for the message, masking the request's
+/// header values before anything is cut (a cut could leave part of a secret that no mask
+/// matches); a read error just ends it.
+async fn read_excerpt(response: &mut reqwest::Response, masks: &[String]) -> String {
+    let mut buf: Vec<u8> = Vec::new();
+    // Bounded by ERROR_BODY_BYTES (chunks are non-empty) and by the call's timeouts.
+    while buf.len() < ERROR_BODY_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let cut = buf.len() >= ERROR_BODY_BYTES;
+    buf.truncate(ERROR_BODY_BYTES);
+    let mut text = mask(&String::from_utf8_lossy(&buf), masks);
+    if cut {
+        // The last word may be the start of a secret that continued past the cut.
+        let keep = text.rfind(char::is_whitespace).unwrap_or(0);
+        text.truncate(keep);
+    }
+    // Whitespace is collapsed so that an HTML page or pretty JSON still says something in 300 characters.
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut excerpt: String = collapsed.chars().take(EXCERPT_CHARS).collect();
+    if excerpt.len() < collapsed.len() {
+        excerpt.push('…');
+    }
+    excerpt
+}
+
+/// The message for a response status that is not 2xx.
+fn status_error(status: reqwest::StatusCode, excerpt: &str) -> String {
+    let hint = match status.as_u16() {
+        400 | 405 | 409 | 413 | 415 | 422 => "The backend refused the request; check the arguments.",
+        401 | 403 => "The backend refused the credentials or permissions; this is a configuration problem that retrying does not fix.",
+        404 | 410 => "The backend found nothing there; check the identifiers in the arguments.",
+        408 | 429 => "The backend is busy or rate-limiting; wait and try again.",
+        500..=599 => "The backend failed; trying again later may help.",
+        _ => "The call did not succeed.",
+    };
+    let body = if excerpt.is_empty() { "(empty body)".to_owned() } else { format!("body: {excerpt}") };
+    format!("the backend answered HTTP {status}; {body}. {hint}")
+}
+
+/// Whether a content type is JSON: `application/json` or any `+json` type.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// Decodes, projects and cuts a non-empty 2xx body.
+fn shape(bytes: &[u8], content_type: &str, jq: Option<&JqFilter>, max_bytes: usize) -> Result<ToolOutput, String> {
+    let json = is_json(content_type);
+    match jq {
+        Some(filter) => {
+            // The operator wrote a projection, so the body is expected to be JSON even if the
+            // backend labels it otherwise; one that does not parse cannot be projected.
+            let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+                if json {
+                    format!("the response is labelled JSON but does not parse ({e}), so the jq projection cannot run")
+                } else {
+                    let label = if content_type.is_empty() { "without a content type" } else { content_type };
+                    format!("the response ({label}) is not JSON, so the jq projection cannot run")
+                }
+            })?;
+            let projected = project(filter, &value)?;
+            Ok(output::shape_json(projected, max_bytes))
+        }
+        None if json => match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => Ok(output::shape_json(value, max_bytes)),
+            // A body that claims to be JSON but is not still says something to a model as text.
+            Err(_) => Ok(output::shape_text(String::from_utf8_lossy(bytes).into_owned(), max_bytes)),
+        },
+        None => Ok(output::shape_text(String::from_utf8_lossy(bytes).into_owned(), max_bytes)),
+    }
+}
+
+/// Runs the jq projection: one output is the result, several become an array, none is null.
+fn project(filter: &JqFilter, value: &Value) -> Result<Value, String> {
+    let mut outputs = filter.run(value).map_err(|m| format!("the response projection (jq) failed: {m}"))?;
+    Ok(match outputs.len() {
+        0 => Value::Null,
+        1 => outputs.pop().unwrap_or(Value::Null),
+        _ => Value::Array(outputs),
+    })
+}
+
+/// The header values (and their space, comma or `=` separated parts) that are masked in
+/// text the backend sends back, because a backend may echo a credential in an error page.
+fn secret_masks(headers: &[(String, String)]) -> Vec<String> {
+    let mut masks: Vec<String> = Vec::new();
+    for (_, value) in headers {
+        let whole = std::iter::once((value.trim(), MIN_MASKED_VALUE));
+        let parts = value.split([' ', ',', '=', ';', ':']).map(|p| (p.trim(), MIN_MASKED_PART));
+        for (part, min) in whole.chain(parts) {
+            if part.len() >= min && !masks.iter().any(|m| m == part) {
+                masks.push(part.to_owned());
+            }
+        }
+    }
+    // Longest first, so that a whole value is masked before its parts.
+    masks.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    masks
+}
+
+/// Replaces every mask in `text` with `***`.
+fn mask(text: &str, masks: &[String]) -> String {
+    let mut out = text.to_owned();
+    for m in masks {
+        if out.contains(m.as_str()) {
+            out = out.replace(m.as_str(), "***");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/problem+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+    }
+
+    #[test]
+    fn masks_header_values_and_their_parts() {
+        let masks = secret_masks(&[("Authorization".into(), "Bearer s3cr3t-token".into())]);
+        assert_eq!(mask("got Bearer s3cr3t-token here", &masks), "got *** here");
+        assert_eq!(mask("token s3cr3t-token is bad", &masks), "token *** is bad");
+    }
+}

@@ -1,0 +1,202 @@
+//! An HTTP request rendered from an [`HttpAction`] and the call's arguments: the URL under
+//! the connection's base URL, query parameters, headers (connection defaults first) and the
+//! JSON body. It carries everything its execution needs: the connection, the jq filter, the
+//! output cap, and whether the URL path is free of caller values (for traces).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{BodyTemplate, HttpAction, QueryValue};
+use crate::catalog::jq::JqFilter;
+use crate::catalog::render::Renderer;
+use crate::catalog::{ArgError, Template};
+use crate::connections::{Connection, Settings};
+
+/// An HTTP request, ready to send.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    /// The connection it was rendered against; `None` for an absolute URL without one.
+    pub connection: Option<Arc<Connection>>,
+    /// Method.
+    pub method: String,
+    /// Full URL with query.
+    pub url: url::Url,
+    /// Headers, connection defaults first, then the tool's (which replace same-named ones).
+    pub headers: Vec<(String, String)>,
+    /// JSON body.
+    pub body: Option<Value>,
+    /// The secret values the headers were rendered with, so that text coming back can be
+    /// masked. Never printed.
+    pub secrets: Vec<String>,
+    /// The projection of a JSON response.
+    pub jq: Option<Arc<JqFilter>>,
+    /// Cap on what the model receives.
+    pub max_bytes: usize,
+    /// Whether the URL was written without templates, so that its path holds no caller
+    /// value and may be shown in traces.
+    pub literal_url: bool,
+}
+
+impl PartialEq for HttpRequest {
+    fn eq(&self, other: &Self) -> bool {
+        crate::connections::same(&self.connection, &other.connection)
+            && (&self.method, &self.url, &self.headers, &self.body, &self.secrets)
+                == (&other.method, &other.url, &other.headers, &other.body, &other.secrets)
+            && self.jq.is_some() == other.jq.is_some()
+            && (self.max_bytes, self.literal_url) == (other.max_bytes, other.literal_url)
+    }
+}
+
+impl HttpAction {
+    /// Renders the request. Secrets in headers are read, redacted or shown as placeholders as
+    /// the render's secret mode says; the values read travel with the request for masking.
+    pub fn render(&self, r: &Renderer<'_>, max_bytes: usize) -> Result<HttpRequest, ArgError> {
+        let connection = r.connection(self.connection.as_deref());
+        let settings = connection.as_deref().and_then(|c| match &c.settings {
+            Settings::Http(h) => Some(h),
+            Settings::Aws(_) => None,
+        });
+        let path = r.text(&self.url)?;
+        let mut url = if path.starts_with("http://") || path.starts_with("https://") {
+            url::Url::parse(&path).map_err(|e| ArgError::new(None, format!("URL `{path}` does not parse: {e}")))?
+        } else {
+            let base = settings
+                .and_then(|c| c.base_url.as_ref())
+                .ok_or_else(|| ArgError::new(None, "a relative URL needs a connection with a base_url"))?;
+            join_url(base, &path)?
+        };
+        if !self.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &self.query {
+                let v = match v {
+                    QueryValue::Str(t) => r.text(t)?,
+                    QueryValue::Literal(s) => s.clone(),
+                };
+                pairs.append_pair(k, &v);
+            }
+        }
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let connection_headers = settings.map(|c| c.headers.as_slice()).unwrap_or(&[]);
+        for (k, t) in connection_headers.iter().chain(self.headers.iter()) {
+            let v = r.text(t)?;
+            if v.contains(['\r', '\n', '\0']) {
+                return Err(ArgError::new(None, format!("header `{k}` would hold CR, LF or NUL")));
+            }
+            headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+            headers.push((k.clone(), v));
+        }
+        let body = self.body.as_ref().map(|b| body(r, b)).transpose()?;
+        let secrets = crate::catalog::template::take_resolved_secrets();
+        Ok(HttpRequest {
+            connection,
+            method: self.method.clone(),
+            url,
+            headers,
+            body,
+            secrets,
+            jq: self.jq.clone(),
+            max_bytes,
+            literal_url: matches!(self.url, Template::Literal(_)),
+        })
+    }
+}
+
+impl HttpRequest {
+    /// The call's deadline bounds the whole request; nothing runs past it.
+    pub const GRACE: std::time::Duration = std::time::Duration::ZERO;
+
+    /// Sends the request through its connection's client and shapes the response.
+    pub async fn execute(
+        self,
+        clients: &crate::connections::Clients,
+        _ctx: &crate::actions::CallContext,
+    ) -> Result<crate::actions::ToolOutput, String> {
+        let client = clients.http(self.connection.as_ref())?;
+        super::execute::execute(client, self).await
+    }
+
+    /// The request as JSON, for `toolwright render`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "action": "http",
+            "connection": self.connection.as_ref().map(|c| c.name.as_str()),
+            "method": self.method,
+            "url": self.url.as_str(),
+            "headers": Value::Object(self.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "body": self.body,
+        })
+    }
+}
+
+fn body(r: &Renderer<'_>, b: &BodyTemplate) -> Result<Value, ArgError> {
+    Ok(match b {
+        BodyTemplate::Literal(v) => v.clone(),
+        BodyTemplate::Str(t) => Value::String(r.text(t)?),
+        BodyTemplate::Typed(t) => {
+            let s = r.text(t)?;
+            serde_json::from_str(&s).map_err(|e| ArgError::new(None, format!("internal: body value did not render as JSON: {e}")))?
+        }
+        BodyTemplate::Array(items) => Value::Array(items.iter().map(|i| body(r, i)).collect::<Result<_, _>>()?),
+        BodyTemplate::Object(entries) => {
+            Value::Object(entries.iter().map(|(k, v)| Ok((k.clone(), body(r, v)?))).collect::<Result<_, ArgError>>()?)
+        }
+    })
+}
+
+/// `path` (the rendered URL template) under a connection's `base_url`. When neither holds
+/// a query, a fragment or a backslash, only the path is parsed (the base's scheme and host
+/// were parsed once, at compile time); the result is what parsing the joined text gives.
+fn join_url(base: &url::Url, path: &str) -> Result<url::Url, ArgError> {
+    let joined_path = format!("{}/{}", base.path().trim_end_matches('/'), path.trim_start_matches('/'));
+    if base.query().is_none() && base.fragment().is_none() && !joined_path.contains(['?', '#', '\\']) && !base.cannot_be_a_base() {
+        let mut url = base.clone();
+        url.set_path(&joined_path);
+        return Ok(url);
+    }
+    let joined = format!("{}/{}", base.as_str().trim_end_matches('/'), path.trim_start_matches('/'));
+    url::Url::parse(&joined).map_err(|e| ArgError::new(None, format!("URL `{joined}` does not parse: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Joining by setting the path gives exactly what parsing the joined text gives.
+    #[test]
+    fn join_url_matches_parsing_the_joined_text() {
+        let bases = [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            "https://api.example.com/v1",
+            "https://api.example.com/v1/",
+            "http://h/a%20b/",
+        ];
+        let paths = [
+            "",
+            "/",
+            "/items/42",
+            "items/42",
+            "//double",
+            "/a/../b",
+            "/a/./b/..",
+            "/%2F/x",
+            "/caf\u{e9} space/\u{1F600}",
+            "/x%zz",
+            "/semi;colon/pipe|/brace{}",
+            "/tail/",
+            "/q?x=1",
+            "/frag#f",
+            "/back\\slash",
+        ];
+        for b in bases {
+            let base = url::Url::parse(b).expect("base");
+            for p in paths {
+                let joined = format!("{}/{}", base.as_str().trim_end_matches('/'), p.trim_start_matches('/'));
+                let parsed = url::Url::parse(&joined).map_err(|e| e.to_string());
+                let ours = join_url(&base, p).map_err(|e| e.message);
+                assert_eq!(ours.map(|u| u.to_string()).ok(), parsed.map(|u| u.to_string()).ok(), "{b} + {p}");
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Action kinds: one folder per kind (`http`, `logs_insights`, `metrics`), each holding
+//! - `spec.rs`: the kind's block of a tool's `action:` as written (serde + schemars types),
+//! - `compile.rs`: spec in, compiled action out, every problem a diagnostic,
+//! - `mod.rs`: the compiled action (templates, compiled jq) that the catalog keeps,
+//! - `request.rs`: the rendered request and `render()` (arguments in, request out, nothing sent),
+//! - `execute.rs`: sending a request and shaping what comes back.
+//!
+//! This file registers the kinds: the [`action_kinds!`] invocation at the bottom is the one
+//! place that lists them, and it generates the spec's `action:` block ([`ActionSpec`]), the
+//! compiled [`Action`], the rendered [`Request`] and their dispatch.
+//!
+//! Architecture invariant: a [`Request`] is self-contained. It carries its connection, its jq
+//! filter, its output cap and what traces may show, so executing it never reads a spec, a
+//! `CompiledTool` or the catalog.
+
+pub mod http;
+pub mod logs_insights;
+pub mod metrics;
+pub mod output;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::catalog::render::Renderer;
+use crate::catalog::{ArgError, CompiledTool};
+use crate::compile::Compiler;
+use crate::compile::context::TemplateUse;
+use crate::connections::{Clients, Connection};
+use crate::spec::Document;
+pub use output::ToolOutput;
+
+/// What a call runs under, besides its request: the client's cancellation, the one
+/// deadline of the call (the tool's `timeout` from the start of the call) and, when the
+/// client asked for them, progress notifications (`progress`, optional `total`, message).
+pub struct CallContext {
+    /// Fires when the client cancels the request (`notifications/cancelled`).
+    pub cancel: tokio_util::sync::CancellationToken,
+    /// When the call must be over.
+    pub deadline: tokio::time::Instant,
+    /// The tool's timeout, which set the deadline (for messages).
+    pub timeout: Duration,
+    /// Sends a progress notification, when the client gave a progress token.
+    pub progress: Option<ProgressFn>,
+}
+
+impl CallContext {
+    /// A context whose deadline is `timeout` from now.
+    pub fn new(cancel: tokio_util::sync::CancellationToken, timeout: Duration, progress: Option<ProgressFn>) -> Self {
+        CallContext { cancel, deadline: tokio::time::Instant::now() + timeout, timeout, progress }
+    }
+}
+
+/// Sends one progress notification: progress so far, the total when known, and a message.
+pub type ProgressFn = Arc<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
+
+/// The compile step's view of the connections compiled so far.
+pub(crate) type Connections = HashMap<String, Arc<Connection>>;
+
+/// Generates the registration of the action kinds. Each line names the kind's key in
+/// `action:`, its variant, its folder, and its spec, action and request types; the kind's
+/// folder provides `compile::compile`, `<Action>::render`, `<Request>::to_json`,
+/// `<Request>::execute` and `<Request>::GRACE`.
+macro_rules! action_kinds {
+    ($(#[$spec_doc:meta])* ; $( $(#[$doc:meta])* $key:ident => $variant:ident($module:ident, $spec:ident, $action:ident, $request:ident) ),+ $(,)?) => {
+        $(#[$spec_doc])*
+        #[derive(Clone, Debug, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct ActionSpec {
+            $(
+                $(#[$doc])*
+                #[serde(default)]
+                pub $key: Option<$module::spec::$spec>,
+            )+
+        }
+
+        /// The compiled action of a tool.
+        #[derive(Clone, Debug)]
+        pub enum Action {
+            $( #[doc = concat!("`", stringify!($key), "`")] $variant($module::$action), )+
+        }
+
+        /// A rendered request, ready to execute.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Request {
+            $( #[doc = concat!("`", stringify!($key), "`")] $variant($module::request::$request), )+
+        }
+
+        /// The keys of `action:`, in registration order.
+        pub const KINDS: &[&str] = &[$( stringify!($key), )+];
+
+        impl ActionSpec {
+            /// How many actions the block holds (exactly one is valid).
+            pub fn count(&self) -> usize {
+                0 $( + usize::from(self.$key.is_some()) )+
+            }
+
+            /// Compiles the one action of the block (the caller checked there is one).
+            pub(crate) fn compile(&self, c: &mut Compiler<'_>, doc: &Document, connections: &Connections, uses: &mut Vec<TemplateUse>) -> Option<Action> {
+                $(
+                    if let Some(spec) = &self.$key {
+                        return $module::compile::compile(c, doc, spec, connections, uses).map(Action::$variant);
+                    }
+                )+
+                None
+            }
+        }
+
+        impl Action {
+            /// The kind's key in `action:`.
+            pub fn kind(&self) -> &'static str {
+                match self { $( Action::$variant(_) => stringify!($key), )+ }
+            }
+
+            fn render_with(&self, r: &Renderer<'_>, max_bytes: usize) -> Result<Request, ArgError> {
+                match self { $( Action::$variant(a) => a.render(r, max_bytes).map(Request::$variant), )+ }
+            }
+        }
+
+        impl Request {
+            /// The request as JSON, for `toolwright render` (secrets as the render's mode left them).
+            pub fn to_json(&self) -> serde_json::Value {
+                match self { $( Request::$variant(r) => r.to_json(), )+ }
+            }
+
+            /// How long past the call's deadline the kind may take to say what happened (a Logs
+            /// Insights query is stopped with StopQuery then).
+            pub fn grace(&self) -> Duration {
+                match self { $( Request::$variant(_) => $module::request::$request::GRACE, )+ }
+            }
+
+            async fn execute_kind(self, clients: &Clients, ctx: &CallContext) -> Result<ToolOutput, String> {
+                match self { $( Request::$variant(r) => r.execute(clients, ctx).await, )+ }
+            }
+        }
+    };
+}
+
+action_kinds! {
+    /// The backend action: exactly one of `logs_insights`, `metrics` or `http`.
+    ;
+    /// A CloudWatch Logs Insights query.
+    logs_insights => LogsInsights(logs_insights, LogsInsightsSpec, LogsAction, LogsRequest),
+    /// A CloudWatch GetMetricData fetch.
+    metrics => Metrics(metrics, MetricsSpec, MetricsAction, MetricsRequest),
+    /// An HTTP call.
+    http => Http(http, HttpSpec, HttpAction, HttpRequest),
+}
+
+/// Renders a tool's action with prepared arguments (see [`CompiledTool::prepare_args`]).
+/// Nothing is sent; `secrets` says whether `secret()` reads, redacts or shows placeholders.
+pub fn render(
+    catalog: &crate::catalog::Catalog,
+    tool: &CompiledTool,
+    args: &crate::catalog::JsonObject,
+    now: std::time::SystemTime,
+    secrets: crate::catalog::SecretMode,
+) -> Result<Request, ArgError> {
+    let r = Renderer::new(catalog, args, now);
+    crate::catalog::template::with_secret_mode(secrets, || tool.action.render_with(&r, tool.max_bytes))
+}
+
+impl Request {
+    /// Runs the request and shapes the output for the model. Errors are messages written for
+    /// a model (what failed, what to do), never containing secrets.
+    ///
+    /// The call's deadline bounds everything, reading and shaping the response included;
+    /// kinds that clean up after the deadline (StopQuery) watch it themselves and get
+    /// [`Request::grace`] more to say what happened.
+    pub async fn execute(self, clients: &Clients, ctx: &CallContext) -> Result<ToolOutput, String> {
+        let bound = ctx.deadline + self.grace();
+        let span = crate::telemetry::backend_span(&self);
+        let call = self.execute_kind(clients, ctx);
+        let result = tokio::time::timeout_at(bound, tracing::Instrument::instrument(call, span.clone())).await;
+        crate::telemetry::backend_done(&span, &result);
+        match result {
+            Ok(result) => result,
+            Err(_) => Err(format!("the call timed out after {}", humantime::format_duration(ctx.timeout))),
+        }
+    }
+}

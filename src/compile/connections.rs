@@ -1,0 +1,30 @@
+//! `kind: connection` documents: the secret lint, exactly one kind block, and that kind's
+//! compile step (`connections/<kind>/compile.rs`).
+
+use super::Compiler;
+use crate::connections::{Connection, Settings};
+use crate::diag::Code;
+use crate::spec::Document;
+use crate::spec::model::ConnectionSpec;
+
+impl Compiler<'_> {
+    /// Compiles one connection document; `None` when it has errors (all reported).
+    pub(crate) fn connection(&mut self, doc: &Document, spec: &ConnectionSpec) -> Option<Connection> {
+        self.inline_secrets(doc, "", &doc.json);
+        let settings = match (&spec.aws, &spec.http) {
+            (Some(aws), None) => Settings::Aws(crate::connections::aws::compile::compile(self, doc, aws)?),
+            (None, Some(http)) => Settings::Http(crate::connections::http::compile::compile(self, doc, http)?),
+            _ => {
+                let n = u8::from(spec.aws.is_some()) + u8::from(spec.http.is_some());
+                let msg = if n == 0 {
+                    "a connection needs an `aws` or an `http` block"
+                } else {
+                    "a connection holds both `aws` and `http`; keep one"
+                };
+                self.push(doc, Code::ConnectionBlock, "", msg);
+                return None;
+            }
+        };
+        Some(Connection { name: spec.name.clone(), settings })
+    }
+}

@@ -1,0 +1,113 @@
+//! Compiles the `http` block of a connection, and header templates (shared with the http action).
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::spec::{AllowPrivateNetworks, HttpConnectionSpec};
+use super::{DEFAULT_MAX_RESPONSE_BYTES, HttpConnection, PrivateNetworks};
+use crate::catalog::Template;
+use crate::catalog::template::Escape;
+use crate::compile::Compiler;
+use crate::compile::context::TemplateUse;
+use crate::diag::Code;
+use crate::spec::Document;
+use crate::spec::yaml::push_escaped;
+
+static HEADER_NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$").expect("static regex"));
+
+/// Compiles the block; `None` when it has errors (all reported).
+pub(crate) fn compile(c: &mut Compiler<'_>, doc: &Document, http: &HttpConnectionSpec) -> Option<HttpConnection> {
+    let mut ok = true;
+    let base_url = match url::Url::parse(&http.base_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+        Ok(u) => {
+            c.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url scheme `{}` is not http or https", u.scheme()));
+            ok = false;
+            None
+        }
+        Err(e) => {
+            c.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url `{}` does not parse: {e}", http.base_url));
+            ok = false;
+            None
+        }
+    };
+    let mut uses = Vec::new();
+    let headers = headers(c, doc, "/http/headers", http.headers.as_ref().unwrap_or(&BTreeMap::new()), &mut uses);
+    for u in &uses {
+        for v in &u.vars {
+            c.push(
+                doc,
+                Code::UndeclaredVariable,
+                &u.pointer,
+                format!("connection headers cannot read `{v}`: a connection has no arguments"),
+            );
+            ok = false;
+        }
+    }
+    let timeout = match &http.timeout {
+        Some(t) => c.duration(doc, "/http/timeout", t),
+        None => None,
+    };
+    let private_networks = match &http.allow_private_networks {
+        None | Some(AllowPrivateNetworks::All(false)) => PrivateNetworks::Deny,
+        Some(AllowPrivateNetworks::All(true)) => PrivateNetworks::AllowAll,
+        Some(AllowPrivateNetworks::Cidrs(list)) => {
+            let mut nets = Vec::new();
+            for (i, s) in list.iter().enumerate() {
+                match s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)) {
+                    Ok(n) => nets.push(n),
+                    Err(_) => {
+                        c.push(
+                            doc,
+                            Code::InvalidValue,
+                            &format!("/http/allow_private_networks/{i}"),
+                            format!("`{s}` is not a CIDR such as 10.0.0.0/8"),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            PrivateNetworks::Allow(nets)
+        }
+    };
+    if http.timeout.is_some() && timeout.is_none() {
+        ok = false;
+    }
+    ok.then(|| HttpConnection {
+        base_url,
+        headers,
+        timeout,
+        private_networks,
+        max_response_bytes: http.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+    })
+}
+
+/// Compiles header templates (of a connection or an action) under `pointer`.
+pub(crate) fn headers(
+    c: &mut Compiler<'_>,
+    doc: &Document,
+    pointer: &str,
+    headers: &BTreeMap<String, String>,
+    uses: &mut Vec<TemplateUse>,
+) -> Vec<(String, Template)> {
+    let mut out = Vec::new();
+    for (k, v) in headers {
+        let mut p = pointer.to_owned();
+        p.push('/');
+        push_escaped(&mut p, k);
+        if !HEADER_NAME_RE.is_match(k) {
+            c.push_key(doc, Code::InvalidValue, &p, format!("`{k}` is not a valid HTTP header name"));
+            continue;
+        }
+        if v.contains(['\r', '\n']) {
+            c.push(doc, Code::InvalidValue, &p, format!("header `{k}` holds a line break"));
+            continue;
+        }
+        if let Some(t) = c.template(doc, &p, v, Escape::Header, uses) {
+            out.push((k.clone(), t));
+        }
+    }
+    out
+}

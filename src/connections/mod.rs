@@ -1,0 +1,169 @@
+//! Connection kinds (`kind: connection` documents): one folder per kind (`aws`, `http`), each
+//! holding its spec types, its compile step, its compiled settings and its client. [`Clients`]
+//! holds the clients of one catalog's connections, each built on first use.
+//!
+//! Architecture invariant: the clients see compiled settings only, never a spec. A request
+//! names the compiled connection it was rendered against, and [`Clients`] refuses a
+//! connection of another catalog (whose network policy may differ).
+
+pub mod aws;
+pub mod http;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws::client::AwsClients;
+use http::client::HttpClient;
+
+/// A compiled connection: its name and its settings.
+#[derive(Debug)]
+pub struct Connection {
+    /// The name tools use in `connection:`.
+    pub name: String,
+    /// What kind of connection it is, with its settings.
+    pub settings: Settings,
+}
+
+/// The settings of a compiled connection, by kind.
+#[derive(Clone, Debug)]
+pub enum Settings {
+    /// AWS settings.
+    Aws(aws::AwsConnection),
+    /// HTTP settings.
+    Http(http::HttpConnection),
+}
+
+impl Connection {
+    /// `aws` or `http`: the kind's key in a connection document.
+    pub fn kind(&self) -> &'static str {
+        match self.settings {
+            Settings::Aws(_) => "aws",
+            Settings::Http(_) => "http",
+        }
+    }
+}
+
+/// Whether two requests name the same compiled connection (the same object, not only the same name).
+pub fn same(a: &Option<Arc<Connection>>, b: &Option<Arc<Connection>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }
+}
+
+/// Clients built once per catalog, each on first use: one pooled HTTP client per http
+/// connection and calling thread (plus one for tools without a connection), and one AWS SDK
+/// configuration with its clients per aws connection (plus one for actions without a
+/// connection). Reused across calls; cheap to share (`Arc` inside).
+///
+/// Build new clients whenever the catalog is rebuilt: a request rendered against another
+/// catalog's connection is refused.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    inner: Arc<ClientsInner>,
+}
+
+#[derive(Debug)]
+struct ClientsInner {
+    http: HashMap<String, LazyHttp>,
+    http_without_connection: LazyHttp,
+    aws: HashMap<String, AwsClients>,
+    aws_without_connection: AwsClients,
+}
+
+/// An HTTP client built on first use: building one loads the system's root certificates
+/// (a few milliseconds each), which a catalog with many connections would otherwise pay at
+/// every start and every reload, for connections that may never be called.
+///
+/// One client (and so one connection pool) per thread that calls: the HTTP server runs one
+/// event loop per thread, and a pooled connection lives on the loop that opened it, so a
+/// shared pool would have every call wake another thread.
+#[derive(Debug)]
+struct LazyHttp {
+    /// The connection, or none for tools without one. Also how a request rendered against
+    /// another catalog's connection (whose policy may differ) is noticed.
+    connection: Option<Arc<Connection>>,
+    client: thread_local::ThreadLocal<Result<HttpClient, String>>,
+}
+
+impl LazyHttp {
+    fn new(connection: Option<Arc<Connection>>) -> Self {
+        LazyHttp { connection, client: thread_local::ThreadLocal::new() }
+    }
+
+    fn get(&self) -> Result<&HttpClient, String> {
+        let built = self.client.get_or(|| match &self.connection {
+            None => HttpClient::without_connection(),
+            Some(connection) => match &connection.settings {
+                Settings::Http(settings) => HttpClient::for_connection(&connection.name, settings),
+                Settings::Aws(_) => Err(format!("internal: connection `{}` is not an http connection", connection.name)),
+            },
+        });
+        built.as_ref().map_err(Clone::clone)
+    }
+}
+
+impl Clients {
+    /// Prepares the clients of every connection; each is built on first use.
+    pub fn new<'a>(connections: impl IntoIterator<Item = &'a Arc<Connection>>) -> Clients {
+        let mut http = HashMap::new();
+        let mut aws = HashMap::new();
+        for connection in connections {
+            match &connection.settings {
+                Settings::Http(_) => {
+                    http.insert(connection.name.clone(), LazyHttp::new(Some(Arc::clone(connection))));
+                }
+                Settings::Aws(settings) => {
+                    aws.insert(connection.name.clone(), AwsClients::for_connection(connection, settings));
+                }
+            }
+        }
+        Clients {
+            inner: Arc::new(ClientsInner {
+                http,
+                http_without_connection: LazyHttp::new(None),
+                aws,
+                aws_without_connection: AwsClients::without_connection(),
+            }),
+        }
+    }
+
+    /// The HTTP client of a request's connection, checked to be the one these clients were built for.
+    pub fn http(&self, connection: Option<&Arc<Connection>>) -> Result<&HttpClient, String> {
+        let Some(connection) = connection else {
+            return self.inner.http_without_connection.get();
+        };
+        let name = &connection.name;
+        let client = self
+            .inner
+            .http
+            .get(name)
+            .ok_or_else(|| format!("internal: no HTTP client for connection `{name}`; the backends were built for another catalog"))?;
+        match &client.connection {
+            Some(built) if Arc::ptr_eq(connection, built) => client.get(),
+            _ => Err(format!(
+                "internal: the HTTP client for connection `{name}` was built for another catalog; rebuild the backends when the catalog changes"
+            )),
+        }
+    }
+
+    /// The AWS clients of a request's connection, checked to be the ones these clients were built for.
+    pub fn aws(&self, connection: Option<&Arc<Connection>>) -> Result<&AwsClients, String> {
+        let Some(connection) = connection else {
+            return Ok(&self.inner.aws_without_connection);
+        };
+        let name = &connection.name;
+        let clients = self
+            .inner
+            .aws
+            .get(name)
+            .ok_or_else(|| format!("internal: no AWS clients for connection `{name}`; the backends were built for another catalog"))?;
+        match &clients.connection {
+            Some(built) if Arc::ptr_eq(connection, built) => Ok(clients),
+            _ => Err(format!(
+                "internal: the AWS clients for connection `{name}` were built for another catalog; rebuild the backends when the catalog changes"
+            )),
+        }
+    }
+}
