@@ -8,7 +8,7 @@ pub mod cli;
 pub mod compile;
 pub mod connections;
 pub mod diag;
-pub mod metrics;
+pub mod observability;
 pub mod reload;
 pub mod runtime;
 pub mod server;

@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 use crate::actions::{self, CallContext, ProgressFn};
 use crate::catalog::{Catalog, CompiledTool, JsonObject, SecretMode};
 use crate::connections::Clients;
-use crate::metrics::{CallOutcome, Metrics};
+use crate::observability::CallOutcome;
+use crate::observability::prometheus::Metrics;
 
 /// A compiled catalog with the backend clients built for it.
 pub struct Loaded {
@@ -102,12 +103,14 @@ pub struct Outcome {
     pub structured: Option<Value>,
     /// The text the model reads.
     pub text: String,
+    /// How the call ended, in the words metrics, audit lines and traces share.
+    pub kind: CallOutcome,
 }
 
 impl Outcome {
-    /// A tool error with a message for the model.
-    pub fn error(message: impl Into<String>) -> Self {
-        Outcome { is_error: true, structured: None, text: message.into() }
+    /// A tool error of `kind` with a message for the model.
+    pub fn error(kind: CallOutcome, message: impl Into<String>) -> Self {
+        Outcome { is_error: true, structured: None, text: message.into(), kind }
     }
 }
 
@@ -234,10 +237,10 @@ pub async fn call(
     let started = Instant::now();
     let metrics = &loaded.process.metrics;
     metrics.in_flight(1);
-    let (outcome, kind) = run_call(loaded, tool, args, cancel, progress).await;
-    crate::telemetry::record_outcome(kind);
+    let outcome = run_call(loaded, tool, args, cancel, progress).await;
+    crate::telemetry::record_outcome(outcome.kind);
     metrics.in_flight(-1);
-    metrics.call(&tool.name, kind, started.elapsed());
+    metrics.call(&tool.name, outcome.kind, started.elapsed());
     Ok(outcome)
 }
 
@@ -277,18 +280,18 @@ async fn run_call(
     args: Option<&JsonObject>,
     cancel: &CancellationToken,
     progress: Option<ProgressFn>,
-) -> (Outcome, CallOutcome) {
+) -> Outcome {
     let _permits = match admit(loaded, tool) {
         Ok(p) => p,
-        Err(m) => return (Outcome::error(m), CallOutcome::Overloaded),
+        Err(m) => return Outcome::error(CallOutcome::Overloaded, m),
     };
     let args = match tool.prepare_args(args) {
         Ok(a) => a,
-        Err(e) => return (Outcome::error(e.message), CallOutcome::Rejected),
+        Err(e) => return Outcome::error(CallOutcome::Rejected, e.message),
     };
     let request = match actions::render(&loaded.catalog, tool, &args, SystemTime::now(), SecretMode::Resolve) {
         Ok(r) => r,
-        Err(e) => return (Outcome::error(e.message), CallOutcome::Rejected),
+        Err(e) => return Outcome::error(CallOutcome::Rejected, e.message),
     };
     let ctx = CallContext::new(cancel.clone(), tool.timeout, progress);
     let backend_started = Instant::now();
@@ -314,12 +317,12 @@ async fn run_call(
                     Err(e) => Some(format!("internal: the output {e}")),
                 };
                 if let Some(problem) = problem {
-                    return (Outcome::error(problem), CallOutcome::Error);
+                    return Outcome::error(CallOutcome::Error, problem);
                 }
             }
-            (Outcome { is_error: false, structured: out.structured, text: out.text }, CallOutcome::Ok)
+            Outcome { is_error: false, structured: out.structured, text: out.text, kind: CallOutcome::Ok }
         }
-        Err(message) => (Outcome::error(message), CallOutcome::Error),
+        Err(message) => Outcome::error(CallOutcome::Error, message),
     }
 }
 

@@ -38,7 +38,7 @@ use tracing_subscriber::{Layer, Registry};
 
 use crate::actions::Request;
 use crate::catalog::JsonObject;
-use crate::metrics::CallOutcome;
+use crate::observability::CallOutcome;
 
 /// The `tracing` target of the spans that become OpenTelemetry spans.
 pub const TARGET: &str = "toolwright::otel";
@@ -373,13 +373,7 @@ pub fn record_outcome(outcome: CallOutcome) {
     if !enabled() {
         return;
     }
-    let word = match outcome {
-        CallOutcome::Ok => "ok",
-        CallOutcome::Rejected => "rejected",
-        CallOutcome::Error => "error",
-        CallOutcome::Overloaded => "overloaded",
-    };
-    Span::current().record("toolwright.outcome", word);
+    Span::current().record("toolwright.outcome", outcome.as_str());
 }
 
 /// The client span of one backend request.

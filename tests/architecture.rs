@@ -32,8 +32,9 @@ use std::path::{Path, PathBuf};
 
 /// Execution: what runs a call. It sees only the compiled catalog and rendered requests.
 const EXECUTION: &[&str] = &["catalog", "backend", "connections", "server", "observability", "runtime", "telemetry", "actions/*"];
-/// The compile-time files of an action folder (the rest of the folder is execution).
-const ACTION_COMPILE_TIME: &[&str] = &["actions/*/spec", "actions/*/compile"];
+/// The compile-time files of an action or connection kind's folder (the rest of the folder is
+/// execution), and `actions/mod.rs`, the registration, which names every kind's spec and compile.
+const ACTION_COMPILE_TIME: &[&str] = &["actions/*/spec", "actions/*/compile", "connections/*/spec", "connections/*/compile", "actions/mod"];
 /// Every file under `src/`.
 const EVERY_FILE: &[&str] = &[""];
 
@@ -55,8 +56,8 @@ const WHY_5: &str = "library layers return typed errors (thiserror, or messages 
 #[rustfmt::skip]
 const RULES: &[Rule] = &[
     //        id   title                                              files bound     exempt                           paths they may not name                                                                      why
-    Rule::new("1", "execution never names spec or compile",           EXECUTION,      ACTION_COMPILE_TIME,             &["crate::spec", "crate::compile", "crate::actions::_::spec", "crate::actions::_::compile"], WHY_1),
-    Rule::new("1", "execution never names spec or compile",           &["actions/*"], ACTION_COMPILE_TIME,             &["~::spec", "~::compile"],                                                                  WHY_1),
+    Rule::new("1", "execution never names spec or compile",           EXECUTION,      ACTION_COMPILE_TIME,             &["crate::spec", "crate::compile", "crate::actions::_::spec", "crate::actions::_::compile", "crate::connections::_::spec", "crate::connections::_::compile"], WHY_1),
+    Rule::new("1", "execution never names spec or compile",           &["actions/*", "connections/*"], ACTION_COMPILE_TIME, &["~::spec", "~::compile"],                                                                  WHY_1),
     Rule::new("2", "only src/server/ names rmcp",                     EVERY_FILE,     &["server"],                     &["rmcp"],                                                                                   WHY_2),
     Rule::new("3", "only src/reload/ names notify",                   EVERY_FILE,     &["reload"],                     &["notify", "notify_debouncer_full"],                                                        WHY_3),
     Rule::new("4", "only telemetry/observability name OpenTelemetry", EVERY_FILE,     &["telemetry", "observability"], &["opentelemetry*", "tracing_opentelemetry"],                                                WHY_4_OTEL),

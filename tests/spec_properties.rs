@@ -45,7 +45,7 @@ fn lint_files(files: &[(String, Vec<u8>)]) -> Result<(), TestCaseError> {
 fn check(root: &Path) -> Result<(), TestCaseError> {
     let compiled = compile_dirs(&[root.to_path_buf()], None);
     for format in [Format::Text, Format::Json, Format::Github, Format::Sarif] {
-        let out = diag::render(format, &compiled.diagnostics, &compiled.sources, false);
+        let out = diag::report(format, &compiled.diagnostics, &compiled.sources, false);
         // GitHub annotations are one line per diagnostic; the other formats always print something.
         prop_assert!(!out.is_empty() || (format == Format::Github && compiled.diagnostics.is_empty()));
     }

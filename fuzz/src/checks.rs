@@ -82,7 +82,7 @@ pub fn check_spec_files(files: &[SourceFile]) {
         }
     }
     for format in [Format::Text, Format::Json, Format::Github, Format::Sarif] {
-        let out = diag::render(format, &compiled.diagnostics, &compiled.sources, false);
+        let out = diag::report(format, &compiled.diagnostics, &compiled.sources, false);
         assert!(!out.is_empty() || (format == Format::Github && compiled.diagnostics.is_empty()), "{format:?} printed nothing");
         if matches!(format, Format::Json | Format::Sarif) {
             let parsed: Result<Value, _> = serde_json::from_str(&out);

@@ -11,7 +11,7 @@ use crate::diag::{self, Format};
 pub fn run(paths: Vec<PathBuf>, format: Format, deny_warnings: bool) -> anyhow::Result<ExitCode> {
     let compiled = compile::compile_dirs(&paths, None);
     let color = format == Format::Text && super::use_color(std::io::stdout().is_terminal());
-    let out = diag::render(format, &compiled.diagnostics, &compiled.sources, color);
+    let out = diag::report(format, &compiled.diagnostics, &compiled.sources, color);
     std::io::stdout().write_all(out.as_bytes())?;
     let errors = compiled.diagnostics.iter().any(diag::Diagnostic::is_error);
     let warnings = compiled.diagnostics.iter().any(|d| !d.is_error());

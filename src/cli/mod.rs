@@ -104,7 +104,7 @@ fn use_color(stream_is_tty: bool) -> bool {
 fn load_catalog(dirs: Vec<PathBuf>) -> Option<Catalog> {
     let Compiled { catalog, diagnostics, sources, .. } = compile::compile_dirs(&tools_dirs(dirs), None);
     if catalog.is_none() || !diagnostics.is_empty() {
-        let text = crate::diag::render(Format::Text, &diagnostics, &sources, use_color(std::io::stderr().is_terminal()));
+        let text = crate::diag::report(Format::Text, &diagnostics, &sources, use_color(std::io::stderr().is_terminal()));
         let _ = std::io::stderr().write_all(text.as_bytes());
     }
     catalog

@@ -168,7 +168,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The parsed documents are freed once the server is answering (see `tidy_after_start`).
     let compiled = compile::compile_dirs(&dirs, None);
     let parsed = compiled.documents;
-    let text = diag::render(Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
+    let text = diag::report(Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
     let Some(catalog) = compiled.catalog else {
         let _ = std::io::stderr().write_all(text.as_bytes());
         eprintln!("toolwright: the catalog has errors; not serving");

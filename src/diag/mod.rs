@@ -1,13 +1,13 @@
-//! Diagnostics: one model for every problem toolwright finds, and one renderer per output format.
+//! Diagnostics: one model for every problem toolwright finds, and one report per output format.
 //!
 //! Every stage (loading, parsing, structure checks, compilation) reports into a
 //! `Vec<Diagnostic>`; nothing stops at the first problem.
 
 mod codes;
-mod render;
+mod report;
 
 pub use codes::Code;
-pub use render::{Format, render};
+pub use report::{Format, report};
 
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

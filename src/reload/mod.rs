@@ -73,7 +73,7 @@ pub async fn reload_once(shared: &Shared, dirs: &[PathBuf]) -> ReloadOutcome {
             return ReloadOutcome::Failed;
         }
     };
-    let text = diag::render(Format::Text, &compiled.diagnostics, &compiled.sources, false);
+    let text = diag::report(Format::Text, &compiled.diagnostics, &compiled.sources, false);
     match compiled.catalog {
         Some(catalog) => {
             if !compiled.diagnostics.is_empty() {
@@ -97,7 +97,7 @@ pub async fn reload_once(shared: &Shared, dirs: &[PathBuf]) -> ReloadOutcome {
             eprint!("{text}");
             tracing::warn!("reload failed; keeping the catalog in force (diagnostics above)");
             let json: serde_json::Value =
-                serde_json::from_str(&diag::render(Format::Json, &compiled.diagnostics, &compiled.sources, false)).unwrap_or_default();
+                serde_json::from_str(&diag::report(Format::Json, &compiled.diagnostics, &compiled.sources, false)).unwrap_or_default();
             shared.runtime().record_failure(json);
             ReloadOutcome::Failed
         }

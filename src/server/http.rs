@@ -108,7 +108,7 @@ async fn refusals(request: axum::extract::Request, next: axum::middleware::Next)
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    ([(http::header::CONTENT_TYPE, crate::metrics::Metrics::CONTENT_TYPE)], shared.runtime().metrics().render())
+    ([(http::header::CONTENT_TYPE, crate::observability::prometheus::Metrics::CONTENT_TYPE)], shared.runtime().metrics().render())
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

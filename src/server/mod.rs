@@ -226,11 +226,7 @@ fn audit(
     took: std::time::Duration,
 ) {
     let names: Vec<&str> = request.arguments.as_ref().map(|a| a.keys().map(String::as_str).collect()).unwrap_or_default();
-    let outcome_word = match outcome {
-        None => "unknown-tool",
-        Some(o) if o.is_error => "error",
-        Some(_) => "ok",
-    };
+    let outcome_word = outcome.map_or("unknown-tool", |o| o.kind.as_str());
     let caller = caller_of(parts);
     let ms = took.as_secs_f64() * 1000.0;
     if shared.audit_values.load(std::sync::atomic::Ordering::Relaxed) {

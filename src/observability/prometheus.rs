@@ -30,34 +30,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::CallOutcome;
+
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0];
-
-/// How a call ended, as the `outcome` label says it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum CallOutcome {
-    /// The backend answered and the result went back.
-    Ok,
-    /// Arguments were refused before anything was sent.
-    Rejected,
-    /// The backend failed, timed out or was cancelled.
-    Error,
-    /// A limit refused the call.
-    Overloaded,
-}
-
-impl CallOutcome {
-    const ALL: usize = 4;
-
-    fn as_str(self) -> &'static str {
-        match self {
-            CallOutcome::Ok => "ok",
-            CallOutcome::Rejected => "rejected",
-            CallOutcome::Error => "error",
-            CallOutcome::Overloaded => "overloaded",
-        }
-    }
-}
 
 impl EncodeLabelValue for CallOutcome {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {

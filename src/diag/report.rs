@@ -1,4 +1,4 @@
-//! One renderer per output format. All of them take the same sorted diagnostics.
+//! One report per output format (text, json, github, sarif). All of them take the same sorted diagnostics.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -22,7 +22,7 @@ pub enum Format {
 
 /// Renders diagnostics. `sources` maps a diagnostic's `file` to its text, for the
 /// text format's source excerpts; `color` adds ANSI colours (text format only).
-pub fn render(format: Format, diags: &[Diagnostic], sources: &HashMap<String, LineIndex>, color: bool) -> String {
+pub fn report(format: Format, diags: &[Diagnostic], sources: &HashMap<String, LineIndex>, color: bool) -> String {
     match format {
         Format::Text => text(diags, sources, color),
         Format::Json => {
