@@ -198,11 +198,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // The tokens file and a JWKS file are watched with the tool directories; auth re-reads the one that changed.
+    let files = shared.auth().map_or_else(Vec::new, |auth| {
+        let file = |path: PathBuf| {
+            let (auth, changed) = (auth.clone(), path.clone());
+            crate::reload::WatchedFile::new(path, move || auth.reload_file(&changed))
+        };
+        auth.files().into_iter().map(file).collect()
+    });
     let reload = crate::reload::ReloadOptions {
         dirs: dirs.clone(),
         watch: !args.no_watch,
         poll_interval: args.poll_interval,
         debounce: std::time::Duration::from_millis(20),
+        files,
     };
     rt.block_on(async move {
         tokio::spawn(crate::reload::run(shared.clone(), reload));

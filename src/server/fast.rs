@@ -28,9 +28,9 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ProtocolVersion, RequestId, RequestMetaObject, ServerJsonRpcMessage, ServerResult,
 };
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::{CallSite, Shared};
+use super::auth;
+use super::shared::{CallSite, Shared};
 use crate::catalog::JsonObject;
 
 /// What the fast path needs to know about the transport's settings.
@@ -44,16 +44,16 @@ pub struct FastPath {
 }
 
 impl FastPath {
-    /// The fast path for a transport with these settings, or `None` when it is turned off
-    /// (`TOOLWRIGHT_HTTP_FAST_PATH=0`).
-    pub fn new(shared: Arc<Shared>, opts: &super::http::HttpOptions) -> Option<Arc<Self>> {
+    /// The fast path for a transport with these settings (those of `http::HttpOptions`), or
+    /// `None` when it is turned off (`TOOLWRIGHT_HTTP_FAST_PATH=0`).
+    pub fn new(shared: Arc<Shared>, stateless: bool, allowed_hosts: &[String], max_body_bytes: usize) -> Option<Arc<Self>> {
         if std::env::var("TOOLWRIGHT_HTTP_FAST_PATH").is_ok_and(|v| v.trim() == "0") {
             return None;
         }
         // The same reading of the allow list as rmcp's: an entry that does not parse
         // matches nothing; an empty list allows every host.
-        let hosts = (!opts.allowed_hosts.is_empty()).then(|| {
-            opts.allowed_hosts
+        let hosts = (!allowed_hosts.is_empty()).then(|| {
+            allowed_hosts
                 .iter()
                 .map(|h| h.trim())
                 .filter(|h| !h.is_empty())
@@ -63,7 +63,7 @@ impl FastPath {
                 })
                 .collect()
         });
-        Some(Arc::new(FastPath { shared, stateless: opts.stateless, hosts, max_body_bytes: opts.max_body_bytes }))
+        Some(Arc::new(FastPath { shared, stateless, hosts, max_body_bytes }))
     }
 }
 
@@ -197,7 +197,7 @@ fn eligible(fast: &FastPath, parts: &http::request::Parts, body: &[u8]) -> Optio
         // schema asks for `Mcp-Param-*` headers has them checked by rmcp.
         let loaded = fast.shared.runtime().current();
         let tool = loaded.catalog.tool(&call.params.name)?;
-        if super::auth::request_identity(Some(parts)).is_some_and(|id| !id.allows(&tool.scopes))
+        if auth::request_identity(Some(parts)).is_some_and(|id| !id.allows(&tool.scopes))
             || fast.shared.wants_param_headers(&loaded, &tool.name)
         {
             return None;
@@ -213,7 +213,7 @@ fn eligible(fast: &FastPath, parts: &http::request::Parts, body: &[u8]) -> Optio
     let meta = list.params.and_then(|p| p.meta).unwrap_or_default();
     let modern = version_fits(fast, &parts.headers, &meta, "tools/list", None)?;
     // An authenticated caller sees only the tools its scopes allow: rmcp's handler filters.
-    if super::auth::request_identity(Some(parts)).is_some() {
+    if auth::request_identity(Some(parts)).is_some() {
         return None;
     }
     Some(Eligible::List { id: list.id, modern })
@@ -272,18 +272,6 @@ fn json_response(body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
-}
-
-/// Whether `x-mcp-header` appears anywhere in a schema.
-pub(super) fn mentions_header_params(schema: &JsonObject) -> bool {
-    fn walk(v: &Value) -> bool {
-        match v {
-            Value::Object(o) => mentions_header_params(o),
-            Value::Array(a) => a.iter().any(walk),
-            _ => false,
-        }
-    }
-    schema.iter().any(|(k, v)| k == "x-mcp-header" || walk(v))
 }
 
 /// Runs the call on its own task, as rmcp does: a client that goes away cancels it, and

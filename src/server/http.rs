@@ -13,8 +13,12 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
 
+use super::auth;
 use super::events::MemoryEventStore;
-use super::{Handler, Shared};
+use super::fast::{self, FastPath};
+use super::handler::Handler;
+use super::shared::Shared;
+use super::tidy::tidying;
 
 /// How the HTTP transport is set up.
 #[derive(Clone, Debug)]
@@ -69,10 +73,10 @@ pub fn router(shared: Arc<Shared>, opts: &HttpOptions, stop: tokio_util::sync::C
     let sessions = LocalSessionManager::default().with_event_store(Arc::new(MemoryEventStore::default()));
     let factory_shared = shared.clone();
     let mcp = StreamableHttpService::new(move || Ok(Handler::new(factory_shared.clone())), Arc::new(sessions), config);
-    let auth_shared = shared.clone();
+    let (auth, runtime) = (shared.auth().cloned(), shared.runtime().clone());
     let mut app = Router::new().nest_service("/mcp", mcp);
-    if let Some(fast) = super::fast::FastPath::new(shared.clone(), opts) {
-        app = app.layer(axum::middleware::from_fn_with_state(fast, super::fast::layer));
+    if let Some(fast) = FastPath::new(shared.clone(), opts.stateless, &opts.allowed_hosts, opts.max_body_bytes) {
+        app = app.layer(axum::middleware::from_fn_with_state(fast, fast::layer));
     }
     let app = app
         .layer(axum::middleware::from_fn(refusals))
@@ -81,8 +85,8 @@ pub fn router(shared: Arc<Shared>, opts: &HttpOptions, stop: tokio_util::sync::C
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .with_state(shared);
-    // Last, so it covers every route above (deny by default; see auth.rs): add routes before it.
-    super::auth::protect(app, &auth_shared)
+    // Last, so it covers every route above (deny by default; see auth/mod.rs): add routes before it.
+    auth::protect(app, auth, &runtime)
 }
 
 /// Mends two things about rmcp's refusals. A request refused before its body was read
@@ -153,7 +157,7 @@ pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()>
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<std::io::Result<()>>();
         std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
             let result = tokio::runtime::Builder::new_current_thread().enable_all().build().and_then(|rt| {
-                rt.block_on(super::tidying(axum::serve(Handoff(rx), app).with_graceful_shutdown(stop.cancelled_owned()).into_future()))
+                rt.block_on(tidying(axum::serve(Handoff(rx), app).with_graceful_shutdown(stop.cancelled_owned()).into_future()))
             });
             let _ = done_tx.send(result);
         })?;

@@ -1,0 +1,100 @@
+//! Who a caller is and which tools its scopes let it see and call.
+
+use std::collections::HashSet;
+
+use rmcp::model::Tool;
+
+use crate::catalog::Catalog;
+
+/// Who made an HTTP request, as the authentication layer established it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// For logs: the token's name in the tokens file, or the JWT's `sub` (else `client_id`).
+    pub name: String,
+    /// Scopes granted: the token's scopes in the file, or the JWT's `scope`/`scp` claim.
+    pub scopes: Vec<String>,
+}
+
+impl Identity {
+    /// Whether the identity holds every scope in `required` (`*`, which only the tokens file
+    /// can grant, holds them all).
+    pub fn allows(&self, required: &[String]) -> bool {
+        required.iter().all(|r| self.scopes.iter().any(|s| s == r || s == "*"))
+    }
+}
+
+/// The tools of `tools` (MCP descriptions of `catalog`'s tools) that `identity` may see.
+pub fn visible_tools(catalog: &Catalog, identity: &Identity, tools: &[Tool]) -> Vec<Tool> {
+    tools.iter().filter(|t| catalog.tool(&t.name).is_none_or(|c| identity.allows(&c.scopes))).cloned().collect()
+}
+
+/// A call refused because the caller may not see the tool. It reads exactly like the
+/// runtime's unknown-tool error (a test keeps the two equal), so a caller learns nothing
+/// about tools it cannot see.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("unknown tool `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+pub struct HiddenTool {
+    /// The name asked for.
+    pub name: String,
+    /// A near name among the tools the caller may see.
+    pub suggestion: Option<String>,
+}
+
+/// Refuses a call that the caller may not make. A tool whose scopes the caller lacks is
+/// answered exactly like an unknown tool (and the did-you-mean hint names visible tools
+/// only), so a caller learns nothing about tools it cannot see; the server log says why.
+/// `None`: go ahead (also when there is no identity, or the tool is simply unknown to
+/// everybody, which the caller may then learn with a hint among its visible tools).
+pub fn refuse_call(catalog: &Catalog, name: &str, identity: Option<&Identity>) -> Option<HiddenTool> {
+    let id = identity?;
+    let tool = catalog.tool(name);
+    if tool.is_some_and(|t| id.allows(&t.scopes)) {
+        return None;
+    }
+    match tool {
+        Some(t) => {
+            let missing: Vec<&str> = t.scopes.iter().filter(|s| !id.allows(std::slice::from_ref(*s))).map(String::as_str).collect();
+            tracing::warn!(target: "toolwright::audit", caller = id.name.as_str(), tool = %name, missing_scopes = ?missing, outcome = "forbidden", "call");
+        }
+        None => tracing::info!(target: "toolwright::audit", caller = id.name.as_str(), tool = %name, outcome = "unknown-tool", "call"),
+    }
+    let visible = catalog.tools().iter().filter(|t| id.allows(&t.scopes)).map(|t| t.name.as_str());
+    Some(HiddenTool { name: name.to_owned(), suggestion: crate::util::did_you_mean(name, visible).map(str::to_owned) })
+}
+
+/// Every scope named in the catalog, sorted (the metadata's `scopes_supported`).
+pub fn catalog_scopes(catalog: &Catalog) -> Vec<String> {
+    let mut all: Vec<String> = catalog.tools().iter().flat_map(|t| t.scopes.iter().cloned()).collect::<HashSet<_>>().into_iter().collect();
+    all.sort();
+    all
+}
+
+/// Printable, bounded text for logs from a name or scope that a token's holder or issuer
+/// chose.
+pub(super) fn log_safe(s: &str) -> String {
+    s.chars().take(256).map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_need_all_and_star_grants_all() {
+        let id = Identity { name: "a".into(), scopes: vec!["x".into(), "y".into()] };
+        assert!(id.allows(&[]));
+        assert!(id.allows(&["x".into(), "y".into()]));
+        assert!(!id.allows(&["x".into(), "z".into()]));
+        let admin = Identity { name: "root".into(), scopes: vec!["*".into()] };
+        assert!(admin.allows(&["anything".into()]));
+    }
+
+    #[test]
+    fn a_hidden_tool_reads_like_an_unknown_tool() {
+        for suggestion in [None, Some("get_item".to_owned())] {
+            let hidden = HiddenTool { name: "open_incident".into(), suggestion: suggestion.clone() };
+            let unknown = crate::runtime::UnknownTool { name: "open_incident".into(), suggestion };
+            assert_eq!(hidden.to_string(), unknown.to_string());
+        }
+    }
+}

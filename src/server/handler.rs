@@ -1,0 +1,117 @@
+//! The rmcp handler: one per session, over the [`Shared`] state.
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerConfig,
+    SetLevelRequestParams, SubscriptionFilter, Tool,
+};
+use rmcp::service::SubscriptionContext;
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+
+use super::auth;
+use super::shared::{CallSite, Shared, mcp_tool};
+
+/// The rmcp handler; one per session (cheap: it holds an `Arc`).
+#[derive(Clone)]
+pub struct Handler {
+    shared: Arc<Shared>,
+}
+
+impl Handler {
+    /// A handler over shared state.
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Handler { shared }
+    }
+}
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> ServerConfig {
+        self.shared.info.clone()
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let loaded = self.shared.runtime().current();
+        if let Some(identity) = auth::identity(&context) {
+            return Ok(ListToolsResult::with_all_items(auth::visible_tools(&loaded.catalog, identity, &self.shared.tools(&loaded))));
+        }
+        let tools = self.shared.tools(&loaded);
+        Ok(ListToolsResult::with_all_items((*tools).clone()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        let loaded = self.shared.runtime().current();
+        loaded.catalog.tool(name).map(|t| mcp_tool(t))
+    }
+
+    async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
+        // Progress notifications go out only when the client asked for them with a token.
+        let progress = context.meta.get_progress_token().map(|token| {
+            let peer = context.peer.clone();
+            let send: crate::actions::ProgressFn = Arc::new(move |progress: f64, total: Option<f64>, message: String| {
+                let mut param = ProgressNotificationParam::new(token.clone(), progress);
+                param.total = total;
+                param.message = Some(message);
+                let peer = peer.clone();
+                tokio::spawn(async move {
+                    let _ = peer.notify_progress(param).await;
+                });
+            });
+            send
+        });
+        let site = CallSite {
+            parts: context.extensions.get::<::http::request::Parts>(),
+            meta: &context.meta,
+            id: &context.id,
+            ct: &context.ct,
+            progress,
+        };
+        self.shared.call_tool(&request, site).await.map(CallToolResponse::from)
+    }
+
+    async fn set_level(&self, request: SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), McpError> {
+        if let Ok(mut level) = self.shared.log_level.lock() {
+            *level = request.level;
+        }
+        Ok(())
+    }
+
+    fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        // Only the tool list ever changes here.
+        Some(if requested.tools_list_changed == Some(true) {
+            SubscriptionFilter::builder().tools_list_changed().build()
+        } else {
+            SubscriptionFilter::new()
+        })
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let mut changes = self.shared.changes.subscribe();
+        changes.mark_unchanged();
+        loop {
+            tokio::select! {
+                () = context.cancelled() => return Ok(()),
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    if context.sink().notify_tool_list_changed().await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        if let Ok(mut peers) = self.shared.peers.lock() {
+            peers.retain(|p| !p.is_transport_closed());
+            peers.push(context.peer.clone());
+        }
+    }
+}

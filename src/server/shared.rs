@@ -1,0 +1,273 @@
+//! What every session and both transports share: the runtime, the MCP tool list of the
+//! catalog in force, the peers to tell about list changes, and [`Shared::call_tool`], the one
+//! `tools/call` path of rmcp's handler (`handler.rs`) and of the HTTP fast path (`fast.rs`).
+
+use std::sync::{Arc, Mutex};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ContentBlock, Implementation, ListToolsResult, LoggingLevel, RequestId, RequestMetaObject,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::{ErrorData as McpError, Peer, RoleServer};
+use serde_json::Value;
+
+use super::auth::{self, CallerName};
+use crate::catalog::JsonObject;
+use crate::catalog::{Catalog, CompiledTool};
+use crate::runtime::{self, Loaded, Runtime};
+
+/// The MCP description of one compiled tool.
+pub(super) fn mcp_tool(t: &CompiledTool) -> Tool {
+    let mut tool = Tool::new(t.name.clone(), t.description.clone(), t.input_schema.clone());
+    if let Some(title) = &t.title {
+        tool = tool.with_title(title.clone());
+    }
+    if let Some(out) = &t.output_schema {
+        tool = tool.with_raw_output_schema(out.clone());
+    }
+    let a = &t.annotations;
+    if a.read_only.is_some() || a.destructive.is_some() || a.idempotent.is_some() || a.open_world.is_some() || t.title.is_some() {
+        let mut ann = ToolAnnotations::new();
+        ann.title = t.title.clone();
+        ann.read_only_hint = a.read_only;
+        ann.destructive_hint = a.destructive;
+        ann.idempotent_hint = a.idempotent;
+        ann.open_world_hint = a.open_world;
+        tool = tool.with_annotations(ann);
+    }
+    tool
+}
+
+/// The MCP tool list of a catalog, built once per catalog.
+pub struct ToolList {
+    generation: u64,
+    tools: Arc<Vec<Tool>>,
+    /// The `result` of a `tools/list` listing every tool, serialised as rmcp does for the
+    /// revisions before 2026-07-28 ([0]) and for 2026-07-28 ([1]); built on first use.
+    json: [std::sync::OnceLock<bytes::Bytes>; 2],
+    /// Tools whose input schema asks for `Mcp-Param-*` headers (`x-mcp-header`), which only
+    /// rmcp checks; the fast path leaves their calls to it.
+    param_headers: std::collections::HashSet<String>,
+}
+
+impl ToolList {
+    fn new(generation: u64, tools: Arc<Vec<Tool>>) -> Self {
+        let param_headers = tools.iter().filter(|t| mentions_header_params(&t.input_schema)).map(|t| t.name.to_string()).collect();
+        ToolList { generation, tools, json: Default::default(), param_headers }
+    }
+}
+
+/// State shared by every session: the runtime, the MCP tool list cache and the peers
+/// that asked to hear about list changes.
+pub struct Shared {
+    runtime: Arc<Runtime>,
+    list: arc_swap::ArcSwap<ToolList>,
+    pub(super) peers: Mutex<Vec<Peer<RoleServer>>>,
+    pub(super) log_level: Mutex<LoggingLevel>,
+    pub(super) info: ServerConfig,
+    /// The generation of the catalog in force; `subscriptions/listen` waits on it.
+    pub(super) changes: tokio::sync::watch::Sender<u64>,
+    /// HTTP authentication, when configured (set once, before serving).
+    auth: std::sync::OnceLock<Arc<auth::Auth>>,
+    /// Whether audit lines carry argument values (not only names).
+    audit_values: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    /// Shared state over a runtime.
+    pub fn new(runtime: Arc<Runtime>) -> Arc<Self> {
+        let loaded = runtime.current();
+        let list = ToolList::new(loaded.generation, Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect()));
+        let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_prompts()
+            .enable_resources()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        let mut info = ServerConfig::new(capabilities);
+        info.server_info = Implementation::new("toolwright", env!("CARGO_PKG_VERSION"));
+        info.instructions =
+            Some("Tools generated from the operator's tool specs. Arguments are validated against each tool's input schema.".to_owned());
+        Arc::new(Shared {
+            runtime,
+            list: arc_swap::ArcSwap::from_pointee(list),
+            peers: Mutex::new(Vec::new()),
+            log_level: Mutex::new(LoggingLevel::Info),
+            info,
+            changes: tokio::sync::watch::Sender::new(loaded.generation),
+            auth: std::sync::OnceLock::new(),
+            audit_values: Default::default(),
+        })
+    }
+
+    /// Puts argument values (not only names) into audit lines.
+    pub fn audit_argument_values(&self, on: bool) {
+        self.audit_values.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Turns HTTP authentication on; only the first call counts.
+    pub fn set_auth(&self, auth: Arc<auth::Auth>) {
+        let _ = self.auth.set(auth);
+    }
+
+    /// HTTP authentication, when it is on.
+    pub fn auth(&self) -> Option<&Arc<auth::Auth>> {
+        self.auth.get()
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    pub(super) fn tools(&self, loaded: &Loaded) -> Arc<Vec<Tool>> {
+        self.tool_list(loaded).tools.clone()
+    }
+
+    fn tool_list(&self, loaded: &Loaded) -> Arc<ToolList> {
+        let cached = self.list.load_full();
+        if cached.generation == loaded.generation {
+            return cached;
+        }
+        let tools = Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect::<Vec<_>>());
+        let list = Arc::new(ToolList::new(loaded.generation, tools));
+        self.list.store(list.clone());
+        list
+    }
+
+    /// Whether a tool of the catalog `loaded` asks for `Mcp-Param-*` headers.
+    pub(super) fn wants_param_headers(&self, loaded: &Loaded, name: &str) -> bool {
+        self.tool_list(loaded).param_headers.contains(name)
+    }
+
+    /// The `result` of a `tools/list` that lists every tool of the catalog in force,
+    /// serialised once per catalog exactly as rmcp's handler answers it (`modern`: for a
+    /// 2026-07-28 request).
+    pub(super) fn list_result_json(&self, modern: bool) -> Result<bytes::Bytes, serde_json::Error> {
+        let list = self.tool_list(&self.runtime.current());
+        let slot = &list.json[usize::from(modern)];
+        if let Some(json) = slot.get() {
+            return Ok(json.clone());
+        }
+        let mut result = rmcp::model::ServerResult::ListToolsResult(ListToolsResult::with_all_items((*list.tools).clone()));
+        if modern {
+            result.fill_missing_cache_hints();
+        } else {
+            result.strip_result_type_for_legacy_peer();
+            result.strip_non_object_output_for_legacy_peer();
+        }
+        let json = bytes::Bytes::from(serde_json::to_vec(&result)?);
+        Ok(slot.get_or_init(|| json).clone())
+    }
+
+    /// Swaps in a new catalog and tells every connected session that the list changed.
+    pub async fn swap(&self, catalog: Catalog) -> Result<u64, String> {
+        let loaded = self.runtime.swap(catalog)?;
+        let _ = self.tools(&loaded);
+        self.changes.send_replace(loaded.generation);
+        let peers: Vec<Peer<RoleServer>> = match self.peers.lock() {
+            Ok(mut p) => {
+                p.retain(|peer| !peer.is_transport_closed());
+                p.clone()
+            }
+            Err(_) => Vec::new(),
+        };
+        for peer in peers {
+            let _ = peer.notify_tool_list_changed().await;
+        }
+        Ok(loaded.generation)
+    }
+}
+
+/// Who made a request, for audit lines: the authenticated identity's name when the HTTP
+/// transport has one, else the transport's own word for an unauthenticated caller.
+fn caller_of(parts: Option<&::http::request::Parts>) -> String {
+    match parts {
+        Some(parts) => parts.extensions.get::<CallerName>().map_or_else(|| "anonymous-http".to_owned(), |c| c.0.clone()),
+        None => "stdio".to_owned(),
+    }
+}
+
+/// One audit line per call: time (from the log), caller, tool, argument names, outcome,
+/// duration. Argument values only when the operator asked for them.
+fn audit(
+    shared: &Shared,
+    parts: Option<&::http::request::Parts>,
+    request: &CallToolRequestParams,
+    outcome: Option<&runtime::Outcome>,
+    took: std::time::Duration,
+) {
+    let names: Vec<&str> = request.arguments.as_ref().map(|a| a.keys().map(String::as_str).collect()).unwrap_or_default();
+    let outcome_word = outcome.map_or("unknown-tool", |o| o.kind.as_str());
+    let caller = caller_of(parts);
+    let ms = took.as_secs_f64() * 1000.0;
+    if shared.audit_values.load(std::sync::atomic::Ordering::Relaxed) {
+        let values = request.arguments.as_ref().map(|a| serde_json::Value::Object(a.clone()).to_string()).unwrap_or_default();
+        tracing::info!(target: "toolwright::audit", caller, tool = %request.name, arguments = ?names, argument_values = %values, outcome = outcome_word, duration_ms = ms, "call");
+    } else {
+        tracing::info!(target: "toolwright::audit", caller, tool = %request.name, arguments = ?names, outcome = outcome_word, duration_ms = ms, "call");
+    }
+}
+
+/// What a `tools/call` needs from the request around it, whether rmcp's handler or the
+/// HTTP fast path (`fast.rs`) received it.
+pub(super) struct CallSite<'a> {
+    /// The HTTP request's head (`None` on stdio).
+    pub(super) parts: Option<&'a ::http::request::Parts>,
+    /// The request's `_meta`.
+    pub(super) meta: &'a RequestMetaObject,
+    /// The JSON-RPC id.
+    pub(super) id: &'a RequestId,
+    /// Cancelled when the client gives up on the call.
+    pub(super) ct: &'a tokio_util::sync::CancellationToken,
+    /// Sends progress notifications, when the client asked for them.
+    pub(super) progress: Option<crate::actions::ProgressFn>,
+}
+
+impl Shared {
+    /// Runs one `tools/call`: scope check, span, the call, the audit line.
+    pub(super) async fn call_tool(&self, request: &CallToolRequestParams, site: CallSite<'_>) -> Result<CallToolResult, McpError> {
+        let loaded = self.runtime.current();
+        // A tool whose scopes the caller lacks is refused as if it did not exist.
+        if let Some(hidden) = auth::refuse_call(&loaded.catalog, &request.name, auth::request_identity(site.parts)) {
+            return Err(McpError::invalid_params(hidden.to_string(), None));
+        }
+        // The OpenTelemetry span of the call (disabled, and the closure never run, without --otlp-endpoint).
+        let span = crate::telemetry::tool_call_span(&request.name, || crate::telemetry::Incoming {
+            headers: site.parts.map(|p| &p.headers),
+            meta_traceparent: site.meta.get_traceparent(),
+            meta_tracestate: site.meta.get_tracestate(),
+            request_id: site.id,
+            arguments: request.arguments.as_ref(),
+        });
+        let started = std::time::Instant::now();
+        let call = runtime::call(&loaded, &request.name, request.arguments.as_ref(), site.ct, site.progress);
+        let result = tracing::Instrument::instrument(call, span.clone()).await;
+        crate::telemetry::tool_call_done(&span, result.as_ref().ok().map(|o| o.is_error));
+        audit(self, site.parts, request, result.as_ref().ok(), started.elapsed());
+        match result {
+            Ok(outcome) => Ok(to_result(outcome)),
+            Err(unknown) => Err(McpError::invalid_params(unknown.to_string(), None)),
+        }
+    }
+}
+
+fn to_result(outcome: runtime::Outcome) -> CallToolResult {
+    let content = vec![ContentBlock::text(outcome.text)];
+    let mut result = if outcome.is_error { CallToolResult::error(content) } else { CallToolResult::success(content) };
+    result.structured_content = outcome.structured;
+    result
+}
+
+/// Whether `x-mcp-header` appears anywhere in a schema.
+pub(super) fn mentions_header_params(schema: &JsonObject) -> bool {
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::Object(o) => mentions_header_params(o),
+            Value::Array(a) => a.iter().any(walk),
+            _ => false,
+        }
+    }
+    schema.iter().any(|(k, v)| k == "x-mcp-header" || walk(v))
+}
