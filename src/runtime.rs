@@ -216,24 +216,24 @@ impl Runtime {
     }
 }
 
-fn find<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Arc<CompiledTool>, UnknownTool> {
+/// Looks a tool up by name; the error suggests a near name.
+pub fn lookup<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Arc<CompiledTool>, UnknownTool> {
     catalog.tool(name).ok_or_else(|| UnknownTool {
         name: name.to_owned(),
         suggestion: crate::util::did_you_mean(name, catalog.tools().iter().map(|t| t.name.as_str())).map(str::to_owned),
     })
 }
 
-/// Runs one tool call: validate and default the arguments, render with contextual
-/// escaping, run the backend under the tool's deadline, shape the output. Everything
-/// but an unknown tool is an [`Outcome`]; `cancel` stops the call early.
+/// Runs one call of `tool` (looked up once by the caller, in `loaded.catalog`): validate
+/// and default the arguments, render with contextual escaping, run the backend under the
+/// call's one deadline, shape the output. `cancel` stops the call early.
 pub async fn call(
     loaded: &Loaded,
-    name: &str,
+    tool: &CompiledTool,
     args: Option<&JsonObject>,
     cancel: &CancellationToken,
     progress: Option<ProgressFn>,
-) -> Result<Outcome, UnknownTool> {
-    let tool = find(&loaded.catalog, name)?;
+) -> Outcome {
     let started = Instant::now();
     let metrics = &loaded.process.metrics;
     metrics.in_flight(1);
@@ -241,7 +241,7 @@ pub async fn call(
     crate::telemetry::record_outcome(outcome.kind);
     metrics.in_flight(-1);
     metrics.call(&tool.name, outcome.kind, started.elapsed());
-    Ok(outcome)
+    outcome
 }
 
 /// Refuses a call that a limit does not allow, at once, with a retry hint.
@@ -329,7 +329,7 @@ async fn run_call(
 /// Renders a call without sending anything (`toolwright render`): the exact request,
 /// secrets redacted.
 pub fn render_only(catalog: &Catalog, name: &str, args: Option<&JsonObject>) -> Result<Result<Value, String>, UnknownTool> {
-    let tool = find(catalog, name)?;
+    let tool = lookup(catalog, name)?;
     Ok(tool
         .prepare_args(args)
         .and_then(|a| actions::render(catalog, tool, &a, SystemTime::now(), SecretMode::Redact))

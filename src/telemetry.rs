@@ -36,7 +36,6 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{Layer, Registry};
 
-use crate::actions::Request;
 use crate::catalog::JsonObject;
 use crate::observability::CallOutcome;
 
@@ -204,14 +203,11 @@ impl Transport {
         let (parts, body) = request.into_parts();
         let mut response = self.client.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(body).send().await?;
         let status = response.status();
-        let mut buf = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            buf.extend_from_slice(&chunk[..chunk.len().min(MAX_RESPONSE_BYTES - buf.len())]);
-            if buf.len() >= MAX_RESPONSE_BYTES {
-                break;
-            }
+        let body = crate::util::read_capped(&mut response, MAX_RESPONSE_BYTES).await;
+        if let Some(e) = body.error {
+            return Err(e);
         }
-        let mut out = http::Response::new(Bytes::from(buf));
+        let mut out = http::Response::new(Bytes::from(body.bytes));
         *out.status_mut() = status;
         Ok(out)
     }
@@ -376,37 +372,32 @@ pub fn record_outcome(outcome: CallOutcome) {
     Span::current().record("toolwright.outcome", outcome.as_str());
 }
 
-/// The client span of one backend request.
-pub fn backend_span(request: &Request) -> Span {
-    match request {
-        Request::Http(request) => {
-            let span = tracing::info_span!(
-                target: TARGET,
-                "http",
-                otel.name = request.method.as_str(),
-                otel.kind = "client",
-                otel.status_code = Empty,
-                http.request.method = request.method.as_str(),
-                server.address = request.url.host_str().unwrap_or_default(),
-                server.port = request.url.port_or_known_default().map(i64::from),
-                url.scheme = request.url.scheme(),
-                url.path = Empty,
-                http.response.status_code = Empty,
-                error.type = Empty,
-            );
-            // Only a literal URL is free of caller values.
-            if !span.is_disabled() && request.literal_url {
-                span.record("url.path", request.url.path());
-            }
-            span
-        }
-        Request::LogsInsights(_) => aws_span("CloudWatchLogs", "StartQuery"),
-        Request::Metrics(_) => aws_span("CloudWatch", "GetMetricData"),
+/// The client span of an HTTP backend request. `show_path`: the URL was written without
+/// templates, so its path holds no caller value and may enter the span.
+pub fn http_span(method: &str, url: &url::Url, show_path: bool) -> Span {
+    let span = tracing::info_span!(
+        target: TARGET,
+        "http",
+        otel.name = method,
+        otel.kind = "client",
+        otel.status_code = Empty,
+        http.request.method = method,
+        server.address = url.host_str().unwrap_or_default(),
+        server.port = url.port_or_known_default().map(i64::from),
+        url.scheme = url.scheme(),
+        url.path = Empty,
+        http.response.status_code = Empty,
+        error.type = Empty,
+    );
+    // Only a literal URL is free of caller values.
+    if show_path && !span.is_disabled() {
+        span.record("url.path", url.path());
     }
+    span
 }
 
 /// A CloudWatch request (a Logs Insights span covers the query from StartQuery to its results).
-fn aws_span(service: &'static str, method: &'static str) -> Span {
+pub fn aws_span(service: &'static str, method: &'static str) -> Span {
     tracing::info_span!(
         target: TARGET,
         "aws",

@@ -103,6 +103,42 @@ pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
+/// A response body read up to a cap (see [`read_capped`]).
+#[derive(Debug)]
+pub struct CappedBody {
+    /// At most the cap's worth of the body.
+    pub bytes: Vec<u8>,
+    /// The body held more than the cap; `bytes` is its start.
+    pub cut: bool,
+    /// Reading failed after `bytes`; what was read is still here.
+    pub error: Option<reqwest::Error>,
+}
+
+/// Reads at most `cap` bytes of a response body, and says whether there was more. The one
+/// capped read of every HTTP body the server takes in (backend answers, error excerpts, JWKS
+/// documents, OTLP answers): a body never grows a buffer past its cap, however much the peer
+/// sends. Each chunk is non-empty, so the loop ends at the cap or at the end of the body; a
+/// peer that trickles forever is stopped by the caller's timeouts. Unlike http-body-util's
+/// `Limited`, a cut or failed read keeps what arrived, which error excerpts need.
+pub async fn read_capped(response: &mut reqwest::Response, cap: usize) -> CappedBody {
+    let capacity = response.content_length().map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)).min(cap).min(1024 * 1024);
+    let mut bytes = Vec::with_capacity(capacity);
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = cap - bytes.len();
+                if chunk.len() > room {
+                    bytes.extend_from_slice(&chunk[..room]);
+                    return CappedBody { bytes, cut: true, error: None };
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => return CappedBody { bytes, cut: false, error: None },
+            Err(e) => return CappedBody { bytes, cut: false, error: Some(e) },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,7 +63,7 @@ pub(crate) type Connections = HashMap<String, Arc<Connection>>;
 /// Generates the registration of the action kinds. Each line names the kind's key in
 /// `action:`, its variant, its folder, and its spec, action and request types; the kind's
 /// folder provides `compile::compile`, `<Action>::render`, `<Request>::to_json`,
-/// `<Request>::execute` and `<Request>::GRACE`.
+/// `<Request>::execute`, `<Request>::span` and `<Request>::GRACE`.
 macro_rules! action_kinds {
     ($(#[$spec_doc:meta])* ; $( $(#[$doc:meta])* $key:ident => $variant:ident($module:ident, $spec:ident, $action:ident, $request:ident) ),+ $(,)?) => {
         $(#[$spec_doc])*
@@ -126,6 +126,16 @@ macro_rules! action_kinds {
                 match self { $( Request::$variant(r) => r.to_json(), )+ }
             }
 
+            /// The kind's key in `action:`.
+            pub fn kind(&self) -> &'static str {
+                match self { $( Request::$variant(_) => stringify!($key), )+ }
+            }
+
+            /// The client span of the request (what it may show is the kind's to decide).
+            pub fn span(&self) -> tracing::Span {
+                match self { $( Request::$variant(r) => r.span(), )+ }
+            }
+
             /// How long past the call's deadline the kind may take to say what happened (a Logs
             /// Insights query is stopped with StopQuery then).
             pub fn grace(&self) -> Duration {
@@ -172,7 +182,7 @@ impl Request {
     /// [`Request::grace`] more to say what happened.
     pub async fn execute(self, clients: &Clients, ctx: &CallContext) -> Result<ToolOutput, String> {
         let bound = ctx.deadline + self.grace();
-        let span = crate::telemetry::backend_span(&self);
+        let span = self.span();
         let call = self.execute_kind(clients, ctx);
         let result = tokio::time::timeout_at(bound, tracing::Instrument::instrument(call, span.clone())).await;
         crate::telemetry::backend_done(&span, &result);

@@ -185,7 +185,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let outcome = rt.block_on(async {
                 let loaded = runtime.current();
-                crate::runtime::call(&loaded, &tool, Some(&args), &tokio_util::sync::CancellationToken::new(), None).await
+                let tool = crate::runtime::lookup(&loaded.catalog, &tool)?;
+                Ok::<_, crate::runtime::UnknownTool>(
+                    crate::runtime::call(&loaded, tool, Some(&args), &tokio_util::sync::CancellationToken::new(), None).await,
+                )
             })?;
             if outcome.is_error {
                 eprintln!("error: {}", outcome.text);

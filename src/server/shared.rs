@@ -229,8 +229,11 @@ impl Shared {
     /// Runs one `tools/call`: scope check, span, the call, the audit line.
     pub(super) async fn call_tool(&self, request: &CallToolRequestParams, site: CallSite<'_>) -> Result<CallToolResult, McpError> {
         let loaded = self.runtime.current();
-        // A tool whose scopes the caller lacks is refused as if it did not exist.
-        if let Some(hidden) = auth::refuse_call(&loaded.catalog, &request.name, auth::request_identity(site.parts)) {
+        let identity = auth::request_identity(site.parts);
+        // The one lookup of the call. A tool whose scopes the caller lacks is refused as if
+        // it did not exist (and logged by the lookup, without a span).
+        let tool = auth::callable_tool(&loaded.catalog, &request.name, identity);
+        if let (Err(hidden), Some(_)) = (&tool, identity) {
             return Err(McpError::invalid_params(hidden.to_string(), None));
         }
         // The OpenTelemetry span of the call (disabled, and the closure never run, without --otlp-endpoint).
@@ -242,8 +245,13 @@ impl Shared {
             arguments: request.arguments.as_ref(),
         });
         let started = std::time::Instant::now();
-        let call = runtime::call(&loaded, &request.name, request.arguments.as_ref(), site.ct, site.progress);
-        let result = tracing::Instrument::instrument(call, span.clone()).await;
+        let result = match tool {
+            Ok(tool) => {
+                let call = runtime::call(&loaded, tool, request.arguments.as_ref(), site.ct, site.progress);
+                Ok(tracing::Instrument::instrument(call, span.clone()).await)
+            }
+            Err(unknown) => Err(unknown),
+        };
         crate::telemetry::tool_call_done(&span, result.as_ref().ok().map(|o| o.is_error));
         audit(self, site.parts, request, result.as_ref().ok(), started.elapsed());
         match result {

@@ -138,16 +138,10 @@ fn mask_output(mut out: ToolOutput, masks: &[String]) -> ToolOutput {
 /// header values before anything is cut (a cut could leave part of a secret that no mask
 /// matches); a read error just ends it.
 async fn read_excerpt(response: &mut reqwest::Response, masks: &[String]) -> String {
-    let mut buf: Vec<u8> = Vec::new();
-    // Bounded by ERROR_BODY_BYTES (chunks are non-empty) and by the call's timeouts.
-    while buf.len() < ERROR_BODY_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
-        }
-    }
-    let cut = buf.len() >= ERROR_BODY_BYTES;
-    buf.truncate(ERROR_BODY_BYTES);
+    // A read error just ends the excerpt.
+    let body = crate::util::read_capped(response, ERROR_BODY_BYTES).await;
+    let cut = body.cut || body.bytes.len() >= ERROR_BODY_BYTES;
+    let buf = body.bytes;
     let mut text = mask(&String::from_utf8_lossy(&buf), masks);
     if cut {
         // The last word may be the start of a secret that continued past the cut.

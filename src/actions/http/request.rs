@@ -116,6 +116,11 @@ impl HttpRequest {
         super::execute::execute(client, self).await
     }
 
+    /// The client span: method, host, port and scheme; the path only for a literal URL.
+    pub fn span(&self) -> tracing::Span {
+        crate::telemetry::http_span(&self.method, &self.url, self.literal_url)
+    }
+
     /// The request as JSON, for `toolwright render`.
     pub fn to_json(&self) -> Value {
         json!({

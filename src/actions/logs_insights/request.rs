@@ -83,6 +83,11 @@ impl LogsRequest {
     /// Logs Insights stops its query (StopQuery) after the deadline and needs this much more.
     pub const GRACE: std::time::Duration = crate::connections::aws::client::STOP_GRACE;
 
+    /// The client span (one span covers the query from StartQuery to its results).
+    pub fn span(&self) -> tracing::Span {
+        crate::telemetry::aws_span("CloudWatchLogs", "StartQuery")
+    }
+
     /// Runs the query through its connection's client.
     pub async fn execute(
         self,

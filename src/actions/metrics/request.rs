@@ -134,6 +134,11 @@ impl MetricsRequest {
     /// GetMetricData watches the deadline itself; it gets the same room as Logs Insights to say so.
     pub const GRACE: std::time::Duration = crate::connections::aws::client::STOP_GRACE;
 
+    /// The client span.
+    pub fn span(&self) -> tracing::Span {
+        crate::telemetry::aws_span("CloudWatch", "GetMetricData")
+    }
+
     /// Fetches the series through its connection's client.
     pub async fn execute(
         self,

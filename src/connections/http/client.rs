@@ -299,17 +299,14 @@ impl HttpClient {
         if response.content_length().is_some_and(|len| len > limit) {
             return Err(too_large());
         }
-        let capacity = response.content_length().unwrap_or(0).min(1024 * 1024);
-        let mut buf = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-        // Each chunk is non-empty, so the loop ends by the limit or the end of the body; a
-        // backend that trickles forever is stopped by the connection and tool timeouts.
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(&e, host))? {
-            if u64::try_from(buf.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
-                return Err(too_large());
-            }
-            buf.extend_from_slice(&chunk);
+        let body = crate::util::read_capped(response, usize::try_from(limit).unwrap_or(usize::MAX)).await;
+        if let Some(e) = &body.error {
+            return Err(self.describe(e, host));
         }
-        Ok(buf)
+        if body.cut {
+            return Err(too_large());
+        }
+        Ok(body.bytes)
     }
 
     /// A message for a failed request: a policy refusal as it was written, otherwise what

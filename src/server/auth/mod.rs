@@ -49,7 +49,7 @@ use serde_json::json;
 
 use self::oauth::OAuth;
 pub use self::oauth::OAuthConfig;
-pub use self::scopes::{HiddenTool, Identity, catalog_scopes, refuse_call, visible_tools};
+pub use self::scopes::{HiddenTool, Identity, callable_tool, catalog_scopes, visible_tools};
 use self::sessions::Sessions;
 use self::tokens::StaticTokens;
 use crate::catalog::Catalog;

@@ -150,14 +150,14 @@ impl Fetcher {
         if response.content_length().is_some_and(|n| n > MAX_JWKS_BYTES as u64) {
             return Err(format!("the JWKS at {url} is larger than {MAX_JWKS_BYTES} bytes"));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| format!("cannot read the JWKS from {url}: {e}"))? {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_JWKS_BYTES {
-                return Err(format!("the JWKS at {url} is larger than {MAX_JWKS_BYTES} bytes"));
-            }
+        let body = crate::util::read_capped(&mut response, MAX_JWKS_BYTES).await;
+        if let Some(e) = body.error {
+            return Err(format!("cannot read the JWKS from {url}: {e}"));
         }
-        parse_jwks(&body)
+        if body.cut {
+            return Err(format!("the JWKS at {url} is larger than {MAX_JWKS_BYTES} bytes"));
+        }
+        parse_jwks(&body.bytes)
     }
 }
 

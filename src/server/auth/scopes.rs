@@ -1,10 +1,11 @@
 //! Who a caller is and which tools its scopes let it see and call.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use rmcp::model::Tool;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CompiledTool};
 
 /// Who made an HTTP request, as the authentication layer established it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,18 +41,21 @@ pub struct HiddenTool {
     pub suggestion: Option<String>,
 }
 
-/// Refuses a call that the caller may not make. A tool whose scopes the caller lacks is
-/// answered exactly like an unknown tool (and the did-you-mean hint names visible tools
-/// only), so a caller learns nothing about tools it cannot see; the server log says why.
-/// `None`: go ahead (also when there is no identity, or the tool is simply unknown to
-/// everybody, which the caller may then learn with a hint among its visible tools).
-pub fn refuse_call(catalog: &Catalog, name: &str, identity: Option<&Identity>) -> Option<HiddenTool> {
-    let id = identity?;
+/// The one lookup of a call: the tool named `name`, if it exists and the caller may see it.
+/// A tool whose scopes the caller lacks is answered exactly like an unknown tool (and the
+/// did-you-mean hint names visible tools only), so a caller learns nothing about tools it
+/// cannot see; the server log says why. Without an identity (no authentication), every tool
+/// is visible and an unknown name gets a hint among all of them.
+pub fn callable_tool<'a>(catalog: &'a Catalog, name: &str, identity: Option<&Identity>) -> Result<&'a Arc<CompiledTool>, HiddenTool> {
     let tool = catalog.tool(name);
-    if tool.is_some_and(|t| id.allows(&t.scopes)) {
-        return None;
-    }
+    let Some(id) = identity else {
+        return tool.ok_or_else(|| HiddenTool {
+            name: name.to_owned(),
+            suggestion: crate::util::did_you_mean(name, catalog.tools().iter().map(|t| t.name.as_str())).map(str::to_owned),
+        });
+    };
     match tool {
+        Some(t) if id.allows(&t.scopes) => return Ok(t),
         Some(t) => {
             let missing: Vec<&str> = t.scopes.iter().filter(|s| !id.allows(std::slice::from_ref(*s))).map(String::as_str).collect();
             tracing::warn!(target: "toolwright::audit", caller = id.name.as_str(), tool = %name, missing_scopes = ?missing, outcome = "forbidden", "call");
@@ -59,7 +63,7 @@ pub fn refuse_call(catalog: &Catalog, name: &str, identity: Option<&Identity>) -
         None => tracing::info!(target: "toolwright::audit", caller = id.name.as_str(), tool = %name, outcome = "unknown-tool", "call"),
     }
     let visible = catalog.tools().iter().filter(|t| id.allows(&t.scopes)).map(|t| t.name.as_str());
-    Some(HiddenTool { name: name.to_owned(), suggestion: crate::util::did_you_mean(name, visible).map(str::to_owned) })
+    Err(HiddenTool { name: name.to_owned(), suggestion: crate::util::did_you_mean(name, visible).map(str::to_owned) })
 }
 
 /// Every scope named in the catalog, sorted (the metadata's `scopes_supported`).
