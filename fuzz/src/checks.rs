@@ -382,7 +382,7 @@ pub static SERVER: LazyLock<Server> = LazyLock::new(|| {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
     let app = rt.block_on(async {
         let runtime = toolwright::runtime::Runtime::new(jsonrpc_catalog()).expect("backends for the bundled catalog");
-        let shared = toolwright::server::Shared::new(Arc::new(runtime));
+        let shared = toolwright::server::ServerState::new(Arc::new(runtime));
         let opts = toolwright::server::http::HttpOptions {
             addr: "127.0.0.1:0".parse().expect("an address"),
             stateless: true,

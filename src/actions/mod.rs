@@ -115,8 +115,8 @@ macro_rules! action_kinds {
                 match self { $( Action::$variant(_) => stringify!($key), )+ }
             }
 
-            fn render_with(&self, r: &Renderer<'_>, max_bytes: usize) -> Result<Request, ArgError> {
-                match self { $( Action::$variant(a) => a.render(r, max_bytes).map(Request::$variant), )+ }
+            fn render_with(&self, renderer: &Renderer<'_>, max_bytes: usize) -> Result<Request, ArgError> {
+                match self { $( Action::$variant(a) => a.render(renderer, max_bytes).map(Request::$variant), )+ }
             }
         }
 
@@ -169,8 +169,8 @@ pub fn render(
     now: std::time::SystemTime,
     secrets: crate::catalog::SecretMode,
 ) -> Result<Request, ArgError> {
-    let r = Renderer::new(catalog, args, now);
-    crate::catalog::template::with_secret_mode(secrets, || tool.action.render_with(&r, tool.max_bytes))
+    let renderer = Renderer::new(catalog, args, now);
+    crate::catalog::template::with_secret_mode(secrets, || tool.action.render_with(&renderer, tool.max_bytes))
 }
 
 impl Request {

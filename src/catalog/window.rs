@@ -29,20 +29,20 @@ pub enum Window {
 
 impl Window {
     /// The window's start and end in seconds since the epoch; an empty window is refused.
-    pub fn render(&self, r: &Renderer<'_>) -> Result<(i64, i64), ArgError> {
+    pub fn render(&self, renderer: &Renderer<'_>) -> Result<(i64, i64), ArgError> {
         let secs = |template: &Template, what: &str| -> Result<i64, ArgError> {
-            let s = r.text(template)?;
+            let s = renderer.text(template)?;
             parse_duration(&s)
                 .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
                 .map_err(|m| ArgError::new(None, format!("`{what}` {m}")))
         };
         let stamp = |template: &Template, what: &str| -> Result<i64, ArgError> {
-            let s = r.text(template)?;
+            let s = renderer.text(template)?;
             let t = humantime::parse_rfc3339_weak(s.trim())
                 .map_err(|_| ArgError::new(None, format!("`{what}` is `{s}`, not an RFC 3339 timestamp such as 2026-11-24T10:00:00Z")))?;
             Ok(t.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
         };
-        let now = r.now;
+        let now = renderer.now;
         let (start, end) = match self {
             Window::Since { since, until } => {
                 let s = secs(since, "since")?;

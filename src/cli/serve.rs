@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::compile;
 use crate::diag::{self, Format};
 use crate::runtime::Runtime;
-use crate::server::{self, Shared, http::HttpOptions};
+use crate::server::{self, ServerState, http::HttpOptions};
 use crate::telemetry::{self, Telemetry};
 
 /// Exit code when the first load has errors (EX_CONFIG).
@@ -180,7 +180,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(tools = catalog.tools().len(), hash = %catalog.hash(), "catalog loaded");
     drop((text, compiled.diagnostics, compiled.sources));
     let runtime = Arc::new(Runtime::with_max_in_flight(catalog, Some(args.max_in_flight.max(1))).map_err(|e| anyhow::anyhow!(e))?);
-    let shared = Shared::new(runtime);
+    let shared = ServerState::new(runtime);
     shared.audit_argument_values(args.audit_argument_values);
     // stdio serves one client on one event loop, which returns the memory its requests freed
     // (see `server::serve_stdio`; blocking work such as shaping a response or a reload's compile

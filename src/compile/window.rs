@@ -38,21 +38,21 @@ impl Compiler<'_> {
             self.push_key(doc, Code::TimeRange, &format!("{base}/end"), "`end` needs `start`");
             return None;
         }
-        let dur = |c: &mut Self, field: &str, s: &str, uses: &mut Vec<TemplateUse>| -> Option<Template> {
+        let dur = |compiler: &mut Self, field: &str, s: &str, uses: &mut Vec<TemplateUse>| -> Option<Template> {
             let p = format!("{base}/{field}");
             if !is_template(s) {
-                c.duration(doc, &p, s)?;
+                compiler.duration(doc, &p, s)?;
             }
-            c.template(doc, &p, s, Escape::Plain, uses)
+            compiler.template(doc, &p, s, Escape::Plain, uses)
         };
         if absolute {
-            let stamp = |c: &mut Self, field: &str, s: &str, uses: &mut Vec<TemplateUse>| -> Option<Template> {
+            let stamp = |compiler: &mut Self, field: &str, s: &str, uses: &mut Vec<TemplateUse>| -> Option<Template> {
                 let p = format!("{base}/{field}");
                 if !is_template(s) && humantime::parse_rfc3339_weak(s.trim()).is_err() {
-                    c.push(doc, Code::InvalidValue, &p, format!("`{s}` is not an RFC 3339 timestamp such as 2026-11-24T10:00:00Z"));
+                    compiler.push(doc, Code::InvalidValue, &p, format!("`{s}` is not an RFC 3339 timestamp such as 2026-11-24T10:00:00Z"));
                     return None;
                 }
-                c.template(doc, &p, s, Escape::Plain, uses)
+                compiler.template(doc, &p, s, Escape::Plain, uses)
             };
             let s = stamp(self, "start", start.as_deref().unwrap_or(""), uses)?;
             let e = match end {

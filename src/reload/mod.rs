@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::compile;
 use crate::diag::{self, Format};
-use crate::server::Shared;
+use crate::server::ServerState;
 
 /// How changes are noticed.
 #[derive(Clone, Debug)]
@@ -80,7 +80,7 @@ pub enum ReloadOutcome {
 }
 
 /// Re-reads every file through the visible paths and swaps the catalog if it changed.
-pub async fn reload_once(shared: &Shared, dirs: &[PathBuf]) -> ReloadOutcome {
+pub async fn reload_once(shared: &ServerState, dirs: &[PathBuf]) -> ReloadOutcome {
     // The tokens file and a JWKS file are re-read on every reload (SIGHUP included).
     if let Some(auth) = shared.auth() {
         auth.reload();
@@ -142,7 +142,7 @@ pub async fn reload_once(shared: &Shared, dirs: &[PathBuf]) -> ReloadOutcome {
 
 /// Runs until the process ends: reloads on filesystem events, SIGHUP and the poll timer, and
 /// calls a [`WatchedFile`]'s `on_change` when it changes.
-pub async fn run(shared: Arc<Shared>, opts: ReloadOptions) {
+pub async fn run(shared: Arc<ServerState>, opts: ReloadOptions) {
     let (tx, mut rx) = mpsc::channel::<()>(1);
     // The watcher must live as long as the loop; dropping it stops the watch.
     let _watcher = watch(&opts, tx.clone());

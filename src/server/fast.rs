@@ -30,12 +30,12 @@ use rmcp::model::{
 use serde::Deserialize;
 
 use super::auth;
-use super::shared::{CallSite, Shared};
+use super::state::{CallSite, ServerState};
 use crate::catalog::JsonObject;
 
 /// What the fast path needs to know about the transport's settings.
 pub struct FastPath {
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     /// `--stateless`: 2025 revisions' requests need no session either.
     stateless: bool,
     /// Allowed `Host` values as (lower-case host without brackets, port if given); `None`: any.
@@ -46,7 +46,7 @@ pub struct FastPath {
 impl FastPath {
     /// The fast path for a transport with these settings (those of `http::HttpOptions`), or
     /// `None` when it is turned off (`TOOLWRIGHT_HTTP_FAST_PATH=0`).
-    pub fn new(shared: Arc<Shared>, stateless: bool, allowed_hosts: &[String], max_body_bytes: usize) -> Option<Arc<Self>> {
+    pub fn new(shared: Arc<ServerState>, stateless: bool, allowed_hosts: &[String], max_body_bytes: usize) -> Option<Arc<Self>> {
         if std::env::var("TOOLWRIGHT_HTTP_FAST_PATH").is_ok_and(|v| v.trim() == "0") {
             return None;
         }
@@ -250,7 +250,7 @@ fn version_fits(fast: &FastPath, headers: &HeaderMap, meta: &RequestMetaObject, 
 }
 
 /// Answers a `tools/list` from the catalog's serialised list.
-fn list(shared: &Shared, id: &RequestId, modern: bool) -> Response {
+fn list(shared: &ServerState, id: &RequestId, modern: bool) -> Response {
     let (result, id) = match (shared.list_result_json(modern), serde_json::to_vec(id)) {
         (Ok(result), Ok(id)) => (result, id),
         (Err(e), _) | (_, Err(e)) => {
@@ -277,7 +277,7 @@ fn json_response(body: Vec<u8>) -> Response {
 /// Runs the call on its own task, as rmcp does: a client that goes away cancels it, and
 /// the call still ends properly (metrics, audit line, a Logs Insights query stopped).
 async fn answer(
-    shared: &Arc<Shared>,
+    shared: &Arc<ServerState>,
     parts: http::request::Parts,
     id: RequestId,
     params: CallToolRequestParams,

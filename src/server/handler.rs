@@ -1,4 +1,4 @@
-//! The rmcp handler: one per session, over the [`Shared`] state.
+//! The rmcp handler: one per session, over the [`ServerState`] state.
 
 use std::sync::Arc;
 
@@ -11,17 +11,17 @@ use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use super::auth;
-use super::shared::{CallSite, Shared, mcp_tool};
+use super::state::{CallSite, ServerState, mcp_tool};
 
 /// The rmcp handler; one per session (cheap: it holds an `Arc`).
 #[derive(Clone)]
 pub struct Handler {
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
 }
 
 impl Handler {
     /// A handler over shared state.
-    pub fn new(shared: Arc<Shared>) -> Self {
+    pub fn new(shared: Arc<ServerState>) -> Self {
         Handler { shared }
     }
 }

@@ -17,7 +17,7 @@ use super::auth;
 use super::events::MemoryEventStore;
 use super::fast::{self, FastPath};
 use super::handler::Handler;
-use super::shared::Shared;
+use super::state::ServerState;
 use super::tidy::tidying;
 
 /// How the HTTP transport is set up.
@@ -57,7 +57,7 @@ pub fn default_origins() -> Vec<String> {
 /// Builds the axum app.
 /// `stop` ends rmcp's open streams (session GET streams, `subscriptions/listen`) when the
 /// server stops; without it they would hold a graceful shutdown open for ever.
-pub fn router(shared: Arc<Shared>, opts: &HttpOptions, stop: tokio_util::sync::CancellationToken) -> Router {
+pub fn router(shared: Arc<ServerState>, opts: &HttpOptions, stop: tokio_util::sync::CancellationToken) -> Router {
     let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(stop)
         .with_legacy_session_mode(!opts.stateless)
@@ -111,11 +111,11 @@ async fn refusals(request: axum::extract::Request, next: axum::middleware::Next)
     response
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+async fn metrics(State(shared): State<Arc<ServerState>>) -> impl IntoResponse {
     ([(http::header::CONTENT_TYPE, crate::observability::prometheus::Metrics::CONTENT_TYPE)], shared.runtime().metrics().render())
 }
 
-async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+async fn status(State(shared): State<Arc<ServerState>>) -> impl IntoResponse {
     let loaded = shared.runtime().current();
     let info = shared.runtime().reload_info();
     let stamp = |t: std::time::SystemTime| humantime::format_rfc3339_millis(t).to_string();
@@ -140,7 +140,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// size a call costs about 30% less CPU than on one work-stealing runtime, whose threads
 /// wake each other for every request. Sets `TCP_NODELAY` on every accepted socket: with
 /// Nagle on, the last small write of a streamed reply stalls 40 ms.
-pub async fn serve(shared: Arc<Shared>, opts: HttpOptions) -> anyhow::Result<()> {
+pub async fn serve(shared: Arc<ServerState>, opts: HttpOptions) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(opts.addr).await.map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", opts.addr))?;
     let local = listener.local_addr()?;
     let threads = opts.threads.max(1);

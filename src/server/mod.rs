@@ -7,11 +7,11 @@
 //!
 //! 1. `events.rs` (SSE event store), `tidy.rs` (periodic memory release), `auth/` (bearer
 //!    tokens, JWTs, scopes, session owners, the axum middleware; see its own order);
-//! 2. `shared.rs`: [`Shared`], the state every session shares, and the one `tools/call` path
+//! 2. `state.rs`: [`ServerState`], the state every session shares, and the one `tools/call` path
 //!    (uses `auth/`);
-//! 3. `handler.rs`: the rmcp [`Handler`] (uses `shared.rs`, `auth/`);
-//! 4. `stdio.rs` (uses `handler.rs`, `shared.rs`, `tidy.rs`) and `fast.rs`, the HTTP fast path
-//!    (uses `shared.rs`, `auth/`);
+//! 3. `handler.rs`: the rmcp [`Handler`] (uses `state.rs`, `auth/`);
+//! 4. `stdio.rs` (uses `handler.rs`, `state.rs`, `tidy.rs`) and `fast.rs`, the HTTP fast path
+//!    (uses `state.rs`, `auth/`);
 //! 5. `http.rs`: the Streamable HTTP transport (uses all of the above).
 
 // Logging is deprecated in 2026-07-28 but still part of the 2025 revisions we serve (and of the
@@ -23,11 +23,11 @@ mod events;
 mod fast;
 mod handler;
 pub mod http;
-mod shared;
+mod state;
 mod stdio;
 mod tidy;
 
 pub use auth::CallerName;
 pub use handler::Handler;
-pub use shared::{Shared, ToolList};
+pub use state::{ServerState, ToolList};
 pub use stdio::serve_stdio;

@@ -28,77 +28,79 @@ static TEMPLATE_EXPR_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{.*?
 
 /// Compiles the action; `None` when it has errors (all reported).
 pub(crate) fn compile(
-    c: &mut Compiler<'_>,
+    compiler: &mut Compiler<'_>,
     doc: &Document,
-    h: &HttpSpec,
+    spec: &HttpSpec,
     conns: &Connections,
     uses: &mut Vec<TemplateUse>,
 ) -> Option<HttpAction> {
     let base = "/action/http";
-    let mut ok = c.resolve_connection(doc, &format!("{base}/connection"), &h.connection, "http", conns);
-    let method = h.method.clone().unwrap_or_else(|| "GET".to_owned()).to_ascii_uppercase();
+    let mut ok = compiler.resolve_connection(doc, &format!("{base}/connection"), &spec.connection, "http", conns);
+    let method = spec.method.clone().unwrap_or_else(|| "GET".to_owned()).to_ascii_uppercase();
     if !matches!(method.as_str(), "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") {
-        c.push(
+        compiler.push(
             doc,
             Code::InvalidHttpMethod,
             &format!("{base}/method"),
-            format!("`{}` is not an HTTP method; use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS", h.method.as_deref().unwrap_or("")),
+            format!("`{}` is not an HTTP method; use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS", spec.method.as_deref().unwrap_or("")),
         );
         ok = false;
     }
     // The URL must parse once every template expression is replaced by a sample segment.
-    let sample = TEMPLATE_EXPR_RE.replace_all(&h.url, "x").into_owned();
+    let sample = TEMPLATE_EXPR_RE.replace_all(&spec.url, "x").into_owned();
     let absolute = sample.starts_with("http://") || sample.starts_with("https://");
     let url_pointer = format!("{base}/url");
     if absolute {
         if let Err(e) = url::Url::parse(&sample) {
-            c.push(doc, Code::InvalidUrl, &url_pointer, format!("URL `{}` does not parse: {e}", h.url));
+            compiler.push(doc, Code::InvalidUrl, &url_pointer, format!("URL `{}` does not parse: {e}", spec.url));
             ok = false;
         }
     } else if sample.contains("://") {
-        c.push(doc, Code::InvalidUrl, &url_pointer, format!("URL `{}` must be http or https", h.url));
+        compiler.push(doc, Code::InvalidUrl, &url_pointer, format!("URL `{}` must be http or https", spec.url));
         ok = false;
     } else {
-        let base_ok = h
+        let base_ok = spec
             .connection
             .as_ref()
-            .and_then(|c| conns.get(c))
-            .is_some_and(|c| matches!(&c.settings, Settings::Http(hc) if hc.base_url.is_some()));
-        let connection_ok = h.connection.as_ref().is_none_or(|c| conns.contains_key(c));
+            .and_then(|name| conns.get(name))
+            .is_some_and(|conn| matches!(&conn.settings, Settings::Http(hc) if hc.base_url.is_some()));
+        let connection_ok = spec.connection.as_ref().is_none_or(|name| conns.contains_key(name));
         if !base_ok
             && connection_ok
-            && !h.connection.as_ref().is_some_and(|c| conns.get(c).is_some_and(|c| matches!(&c.settings, Settings::Aws(_))))
+            && !spec.connection.as_ref().is_some_and(|name| conns.get(name).is_some_and(|conn| matches!(&conn.settings, Settings::Aws(_))))
         {
-            c.push(doc, Code::InvalidUrl, &url_pointer, format!("relative URL `{}` needs a `connection` with a base_url", h.url)).help =
-                Some("set `connection:` to an http connection, or write an absolute https:// URL".to_owned());
+            compiler
+                .push(doc, Code::InvalidUrl, &url_pointer, format!("relative URL `{}` needs a `connection` with a base_url", spec.url))
+                .help = Some("set `connection:` to an http connection, or write an absolute https:// URL".to_owned());
             ok = false;
         } else if url::Url::parse("http://example.invalid/").and_then(|b| b.join(sample.trim_start_matches('/'))).is_err() {
-            c.push(doc, Code::InvalidUrl, &url_pointer, format!("URL `{}` does not parse", h.url));
+            compiler.push(doc, Code::InvalidUrl, &url_pointer, format!("URL `{}` does not parse", spec.url));
             ok = false;
         }
     }
     // The caller may fill in path segments, never the scheme or the host.
     if absolute {
-        let after_scheme = h.url.find("://").map_or(0, |i| i + 3);
-        let authority_end = h.url[after_scheme..].find('/').map_or(h.url.len(), |i| after_scheme + i);
-        if is_template(&h.url[..authority_end]) {
-            c.push(
-                doc,
-                Code::InvalidUrl,
-                &url_pointer,
-                format!("URL `{}` has a template in its scheme or host; only the path may hold templates", h.url),
-            )
-            .help = Some("put the host in a connection's base_url, or write it literally".to_owned());
+        let after_scheme = spec.url.find("://").map_or(0, |i| i + 3);
+        let authority_end = spec.url[after_scheme..].find('/').map_or(spec.url.len(), |i| after_scheme + i);
+        if is_template(&spec.url[..authority_end]) {
+            compiler
+                .push(
+                    doc,
+                    Code::InvalidUrl,
+                    &url_pointer,
+                    format!("URL `{}` has a template in its scheme or host; only the path may hold templates", spec.url),
+                )
+                .help = Some("put the host in a connection's base_url, or write it literally".to_owned());
             ok = false;
         }
     }
-    let url = c.template(doc, &url_pointer, &h.url, Escape::Url, uses);
+    let url = compiler.template(doc, &url_pointer, &spec.url, Escape::Url, uses);
     let mut query = Vec::new();
-    for (k, v) in h.query.iter().flatten() {
+    for (k, v) in spec.query.iter().flatten() {
         let mut p = format!("{base}/query/");
         push_escaped(&mut p, k);
         match &v.0 {
-            Value::String(s) => match c.template(doc, &p, s, Escape::QueryParam, uses) {
+            Value::String(s) => match compiler.template(doc, &p, s, Escape::QueryParam, uses) {
                 Some(t) => query.push((k.clone(), QueryValue::Str(t))),
                 None => ok = false,
             },
@@ -106,25 +108,25 @@ pub(crate) fn compile(
         }
     }
     let headers = crate::connections::http::compile::headers(
-        c,
+        compiler,
         doc,
         &format!("{base}/headers"),
-        h.headers.as_ref().unwrap_or(&BTreeMap::new()),
+        spec.headers.as_ref().unwrap_or(&BTreeMap::new()),
         uses,
     );
-    let body = h.body.as_ref().and_then(|b| body(c, doc, &format!("{base}/body"), b, uses));
-    if h.body.is_some() && body.is_none() {
+    let body = spec.body.as_ref().and_then(|b| body(compiler, doc, &format!("{base}/body"), b, uses));
+    if spec.body.is_some() && body.is_none() {
         ok = false;
     }
-    let jq = match h.response.as_ref().and_then(|r| r.jq.as_ref()) {
+    let jq = match spec.response.as_ref().and_then(|r| r.jq.as_ref()) {
         None => None,
         Some(src) => match jq::JqFilter::compile(src) {
             Ok(f) => Some(Arc::new(f)),
             Err(e) => {
                 let p = format!("{base}/response/jq");
-                let pos = c.offset_pos(doc, &p, src, e.offset.unwrap_or(0));
-                let d = c.loc(doc.file).diag(Code::InvalidJq, pos, format!("jq filter does not compile: {}", e.message));
-                c.diags.push(d);
+                let pos = compiler.offset_pos(doc, &p, src, e.offset.unwrap_or(0));
+                let d = compiler.loc(doc.file).diag(Code::InvalidJq, pos, format!("jq filter does not compile: {}", e.message));
+                compiler.diags.push(d);
                 ok = false;
                 None
             }
@@ -133,15 +135,15 @@ pub(crate) fn compile(
     if !ok {
         return None;
     }
-    Some(HttpAction { connection: h.connection.clone(), method, url: url?, query, headers, body, jq })
+    Some(HttpAction { connection: spec.connection.clone(), method, url: url?, query, headers, body, jq })
 }
 
-fn body(c: &mut Compiler<'_>, doc: &Document, pointer: &str, v: &Value, uses: &mut Vec<TemplateUse>) -> Option<BodyTemplate> {
+fn body(compiler: &mut Compiler<'_>, doc: &Document, pointer: &str, v: &Value, uses: &mut Vec<TemplateUse>) -> Option<BodyTemplate> {
     Some(match v {
         Value::String(s) if TYPED_LEAF_RE.is_match(s.trim()) => {
-            BodyTemplate::Typed(c.template(doc, pointer, s.trim(), Escape::BodyValue, uses)?)
+            BodyTemplate::Typed(compiler.template(doc, pointer, s.trim(), Escape::BodyValue, uses)?)
         }
-        Value::String(s) => match c.template(doc, pointer, s, Escape::BodyString, uses)? {
+        Value::String(s) => match compiler.template(doc, pointer, s, Escape::BodyString, uses)? {
             Template::Literal(l) => BodyTemplate::Literal(Value::String(l)),
             t => BodyTemplate::Str(t),
         },
@@ -149,7 +151,7 @@ fn body(c: &mut Compiler<'_>, doc: &Document, pointer: &str, v: &Value, uses: &m
             let mut out = Vec::new();
             let mut ok = true;
             for (i, item) in items.iter().enumerate() {
-                match body(c, doc, &format!("{pointer}/{i}"), item, uses) {
+                match body(compiler, doc, &format!("{pointer}/{i}"), item, uses) {
                     Some(b) => out.push(b),
                     None => ok = false,
                 }
@@ -166,7 +168,7 @@ fn body(c: &mut Compiler<'_>, doc: &Document, pointer: &str, v: &Value, uses: &m
                 let mut p = pointer.to_owned();
                 p.push('/');
                 push_escaped(&mut p, k);
-                match body(c, doc, &p, item, uses) {
+                match body(compiler, doc, &p, item, uses) {
                     Some(b) => out.push((k.clone(), b)),
                     None => ok = false,
                 }

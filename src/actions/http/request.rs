@@ -51,13 +51,13 @@ impl PartialEq for HttpRequest {
 impl HttpAction {
     /// Renders the request. Secrets in headers are read, redacted or shown as placeholders as
     /// the render's secret mode says; the values read travel with the request for masking.
-    pub fn render(&self, r: &Renderer<'_>, max_bytes: usize) -> Result<HttpRequest, ArgError> {
-        let connection = r.connection(self.connection.as_deref());
+    pub fn render(&self, renderer: &Renderer<'_>, max_bytes: usize) -> Result<HttpRequest, ArgError> {
+        let connection = renderer.connection(self.connection.as_deref());
         let settings = connection.as_deref().and_then(|c| match &c.settings {
             Settings::Http(h) => Some(h),
             Settings::Aws(_) => None,
         });
-        let path = r.text(&self.url)?;
+        let path = renderer.text(&self.url)?;
         let mut url = if path.starts_with("http://") || path.starts_with("https://") {
             url::Url::parse(&path).map_err(|e| ArgError::new(None, format!("URL `{path}` does not parse: {e}")))?
         } else {
@@ -70,7 +70,7 @@ impl HttpAction {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &self.query {
                 let v = match v {
-                    QueryValue::Str(t) => r.text(t)?,
+                    QueryValue::Str(t) => renderer.text(t)?,
                     QueryValue::Literal(s) => s.clone(),
                 };
                 pairs.append_pair(k, &v);
@@ -79,14 +79,14 @@ impl HttpAction {
         let mut headers: Vec<(String, String)> = Vec::new();
         let connection_headers = settings.map(|c| c.headers.as_slice()).unwrap_or(&[]);
         for (k, t) in connection_headers.iter().chain(self.headers.iter()) {
-            let v = r.text(t)?;
+            let v = renderer.text(t)?;
             if v.contains(['\r', '\n', '\0']) {
                 return Err(ArgError::new(None, format!("header `{k}` would hold CR, LF or NUL")));
             }
             headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
             headers.push((k.clone(), v));
         }
-        let body = self.body.as_ref().map(|b| body(r, b)).transpose()?;
+        let body = self.body.as_ref().map(|b| body(renderer, b)).transpose()?;
         let secrets = crate::catalog::template::take_resolved_secrets();
         Ok(HttpRequest {
             connection,
@@ -134,17 +134,17 @@ impl HttpRequest {
     }
 }
 
-fn body(r: &Renderer<'_>, b: &BodyTemplate) -> Result<Value, ArgError> {
-    Ok(match b {
+fn body(renderer: &Renderer<'_>, template: &BodyTemplate) -> Result<Value, ArgError> {
+    Ok(match template {
         BodyTemplate::Literal(v) => v.clone(),
-        BodyTemplate::Str(t) => Value::String(r.text(t)?),
+        BodyTemplate::Str(t) => Value::String(renderer.text(t)?),
         BodyTemplate::Typed(t) => {
-            let s = r.text(t)?;
+            let s = renderer.text(t)?;
             serde_json::from_str(&s).map_err(|e| ArgError::new(None, format!("internal: body value did not render as JSON: {e}")))?
         }
-        BodyTemplate::Array(items) => Value::Array(items.iter().map(|i| body(r, i)).collect::<Result<_, _>>()?),
+        BodyTemplate::Array(items) => Value::Array(items.iter().map(|i| body(renderer, i)).collect::<Result<_, _>>()?),
         BodyTemplate::Object(entries) => {
-            Value::Object(entries.iter().map(|(k, v)| Ok((k.clone(), body(r, v)?))).collect::<Result<_, ArgError>>()?)
+            Value::Object(entries.iter().map(|(k, v)| Ok((k.clone(), body(renderer, v)?))).collect::<Result<_, ArgError>>()?)
         }
     })
 }

@@ -22,58 +22,63 @@ static QUOTED_PLACEHOLDER_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"[
 
 /// Compiles the action; `None` when it has errors (all reported).
 pub(crate) fn compile(
-    c: &mut Compiler<'_>,
+    compiler: &mut Compiler<'_>,
     doc: &Document,
-    li: &LogsInsightsSpec,
+    spec: &LogsInsightsSpec,
     conns: &Connections,
     uses: &mut Vec<TemplateUse>,
 ) -> Option<LogsAction> {
     let base = "/action/logs_insights";
-    let mut ok = c.resolve_connection(doc, &format!("{base}/connection"), &li.connection, "aws", conns);
-    if li.log_groups.is_empty() || li.log_groups.len() > 50 {
-        c.push(
+    let mut ok = compiler.resolve_connection(doc, &format!("{base}/connection"), &spec.connection, "aws", conns);
+    if spec.log_groups.is_empty() || spec.log_groups.len() > 50 {
+        compiler.push(
             doc,
             Code::LogGroupCount,
             &format!("{base}/log_groups"),
-            format!("{} log groups; a Logs Insights query takes 1 to 50", li.log_groups.len()),
+            format!("{} log groups; a Logs Insights query takes 1 to 50", spec.log_groups.len()),
         );
         ok = false;
     }
     let mut groups = Vec::new();
-    for (i, g) in li.log_groups.iter().enumerate() {
+    for (i, g) in spec.log_groups.iter().enumerate() {
         let p = format!("{base}/log_groups/{i}");
         if !is_template(g) && !LOG_GROUP_LITERAL_RE.is_match(g) {
-            c.push(doc, Code::InvalidLogGroup, &p, format!("`{g}` is not a valid log group name ([.-_/#A-Za-z0-9], 1 to 512 characters)"));
+            compiler.push(
+                doc,
+                Code::InvalidLogGroup,
+                &p,
+                format!("`{g}` is not a valid log group name ([.-_/#A-Za-z0-9], 1 to 512 characters)"),
+            );
             ok = false;
             continue;
         }
-        match c.template(doc, &p, g, Escape::LogGroup, uses) {
+        match compiler.template(doc, &p, g, Escape::LogGroup, uses) {
             Some(t) => groups.push(t),
             None => ok = false,
         }
     }
-    if li.query.trim().is_empty() {
-        c.push(doc, Code::EmptyQuery, &format!("{base}/query"), "the query is empty");
+    if spec.query.trim().is_empty() {
+        compiler.push(doc, Code::EmptyQuery, &format!("{base}/query"), "the query is empty");
         ok = false;
     }
-    if let Some(m) = QUOTED_PLACEHOLDER_RE.find(&li.query) {
-        let pos = c.offset_pos(doc, &format!("{base}/query"), &li.query, m.start());
-        let d = c
+    if let Some(m) = QUOTED_PLACEHOLDER_RE.find(&spec.query) {
+        let pos = compiler.offset_pos(doc, &format!("{base}/query"), &spec.query, m.start());
+        let d = compiler
             .loc(doc.file)
             .diag(Code::QuotedPlaceholder, pos, format!("`{}` puts quotes around a value that is quoted already", m.as_str()))
             .with_help("write `{{ x }}` without quotes: a string value becomes a double-quoted literal by itself");
-        c.diags.push(d);
+        compiler.diags.push(d);
         ok = false;
     }
-    let query = c.template(doc, &format!("{base}/query"), &li.query, Escape::LogsQuery, uses);
-    let limit = li.limit.unwrap_or(DEFAULT_LIMIT);
+    let query = compiler.template(doc, &format!("{base}/query"), &spec.query, Escape::LogsQuery, uses);
+    let limit = spec.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=10_000).contains(&limit) {
-        c.push(doc, Code::LimitRange, &format!("{base}/limit"), format!("limit {limit} is outside 1 to 10,000"));
+        compiler.push(doc, Code::LimitRange, &format!("{base}/limit"), format!("limit {limit} is outside 1 to 10,000"));
         ok = false;
     }
-    let window = c.window(doc, base, &li.since, &li.until, &li.start, &li.end, uses);
+    let window = compiler.window(doc, base, &spec.since, &spec.until, &spec.start, &spec.end, uses);
     if !ok {
         return None;
     }
-    Some(LogsAction { connection: li.connection.clone(), log_groups: groups, query: query?, window: window?, limit })
+    Some(LogsAction { connection: spec.connection.clone(), log_groups: groups, query: query?, window: window?, limit })
 }

@@ -39,21 +39,21 @@ impl PartialEq for LogsRequest {
 
 impl LogsAction {
     /// Renders the request; log group names are checked against the AWS pattern.
-    pub fn render(&self, r: &Renderer<'_>, max_bytes: usize) -> Result<LogsRequest, ArgError> {
-        let log_groups = self.log_groups.iter().map(|t| r.text(t)).collect::<Result<Vec<_>, _>>()?;
+    pub fn render(&self, renderer: &Renderer<'_>, max_bytes: usize) -> Result<LogsRequest, ArgError> {
+        let log_groups = self.log_groups.iter().map(|t| renderer.text(t)).collect::<Result<Vec<_>, _>>()?;
         for g in &log_groups {
             check_log_group(g)?;
         }
-        let query = r.text(&self.query)?;
+        let query = renderer.text(&self.query)?;
         if query.trim().is_empty() {
             return Err(ArgError::new(None, "the query rendered empty"));
         }
         if query.chars().count() > 10_000 {
             return Err(ArgError::new(None, "the query is longer than 10,000 characters"));
         }
-        let (start, end) = self.window.render(r)?;
+        let (start, end) = self.window.render(renderer)?;
         Ok(LogsRequest {
-            connection: r.connection(self.connection.as_deref()),
+            connection: renderer.connection(self.connection.as_deref()),
             log_groups,
             query,
             start,

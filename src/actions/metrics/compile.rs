@@ -22,48 +22,63 @@ static QUERY_ID_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][A-Za-
 
 /// Compiles the action; `None` when it has errors (all reported).
 pub(crate) fn compile(
-    c: &mut Compiler<'_>,
+    compiler: &mut Compiler<'_>,
     doc: &Document,
-    m: &MetricsSpec,
+    spec: &MetricsSpec,
     conns: &Connections,
     uses: &mut Vec<TemplateUse>,
 ) -> Option<MetricsAction> {
     let base = "/action/metrics";
-    let mut ok = c.resolve_connection(doc, &format!("{base}/connection"), &m.connection, "aws", conns);
-    if m.queries.is_empty() || m.queries.len() > 500 {
-        c.push(doc, Code::InvalidValue, &format!("{base}/queries"), format!("{} queries; GetMetricData takes 1 to 500", m.queries.len()));
+    let mut ok = compiler.resolve_connection(doc, &format!("{base}/connection"), &spec.connection, "aws", conns);
+    if spec.queries.is_empty() || spec.queries.len() > 500 {
+        compiler.push(
+            doc,
+            Code::InvalidValue,
+            &format!("{base}/queries"),
+            format!("{} queries; GetMetricData takes 1 to 500", spec.queries.len()),
+        );
         ok = false;
     }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut queries = Vec::new();
-    for (i, q) in m.queries.iter().enumerate() {
+    for (i, q) in spec.queries.iter().enumerate() {
         let qp = format!("{base}/queries/{i}");
         if !QUERY_ID_RE.is_match(&q.id) {
-            c.push(doc, Code::InvalidQueryId, &format!("{qp}/id"), format!("query id `{}` does not match ^[a-z][A-Za-z0-9_]*$", q.id));
+            compiler.push(
+                doc,
+                Code::InvalidQueryId,
+                &format!("{qp}/id"),
+                format!("query id `{}` does not match ^[a-z][A-Za-z0-9_]*$", q.id),
+            );
             ok = false;
         }
         if let Some(first) = seen.get(q.id.as_str()) {
-            c.push(doc, Code::DuplicateQueryId, &format!("{qp}/id"), format!("query id `{}` is already used by query {}", q.id, first + 1));
+            compiler.push(
+                doc,
+                Code::DuplicateQueryId,
+                &format!("{qp}/id"),
+                format!("query id `{}` is already used by query {}", q.id, first + 1),
+            );
             ok = false;
         } else {
             seen.insert(&q.id, i);
         }
         match (&q.metric, &q.expression) {
             (Some(_), Some(_)) => {
-                c.push(doc, Code::MetricOrExpression, &qp, "a query has both `metric` and `expression`; keep one");
+                compiler.push(doc, Code::MetricOrExpression, &qp, "a query has both `metric` and `expression`; keep one");
                 ok = false;
             }
             (None, None) => {
-                c.push(doc, Code::MetricOrExpression, &qp, "a query needs `metric` (with `namespace` and `stat`) or `expression`");
+                compiler.push(doc, Code::MetricOrExpression, &qp, "a query needs `metric` (with `namespace` and `stat`) or `expression`");
                 ok = false;
             }
             (Some(_), None) if q.namespace.is_none() || q.stat.is_none() => {
-                c.push(doc, Code::MetricOrExpression, &qp, "a `metric` query needs `namespace` and `stat`");
+                compiler.push(doc, Code::MetricOrExpression, &qp, "a `metric` query needs `namespace` and `stat`");
                 ok = false;
             }
             _ => {}
         }
-        let opt = |c: &mut Compiler<'_>,
+        let opt = |compiler: &mut Compiler<'_>,
                    field: &str,
                    v: &Option<String>,
                    ctx: Escape,
@@ -71,19 +86,19 @@ pub(crate) fn compile(
          -> Result<Option<Template>, ()> {
             match v {
                 None => Ok(None),
-                Some(s) => c.template(doc, &format!("{qp}/{field}"), s, ctx, uses).map(Some).ok_or(()),
+                Some(s) => compiler.template(doc, &format!("{qp}/{field}"), s, ctx, uses).map(Some).ok_or(()),
             }
         };
-        let namespace = opt(c, "namespace", &q.namespace, Escape::Plain, uses);
-        let metric = opt(c, "metric", &q.metric, Escape::Plain, uses);
-        let stat = opt(c, "stat", &q.stat, Escape::Plain, uses);
-        let expression = opt(c, "expression", &q.expression, Escape::Expression, uses);
-        let label = opt(c, "label", &q.label, Escape::Plain, uses);
+        let namespace = opt(compiler, "namespace", &q.namespace, Escape::Plain, uses);
+        let metric = opt(compiler, "metric", &q.metric, Escape::Plain, uses);
+        let stat = opt(compiler, "stat", &q.stat, Escape::Plain, uses);
+        let expression = opt(compiler, "expression", &q.expression, Escape::Expression, uses);
+        let label = opt(compiler, "label", &q.label, Escape::Plain, uses);
         let mut dims = Vec::new();
         for (k, v) in q.dimensions.iter().flatten() {
             let mut p = format!("{qp}/dimensions/");
             push_escaped(&mut p, k);
-            match c.template(doc, &p, v, Escape::Dimension, uses) {
+            match compiler.template(doc, &p, v, Escape::Dimension, uses) {
                 Some(t) => dims.push((k.clone(), t)),
                 None => ok = false,
             }
@@ -103,7 +118,7 @@ pub(crate) fn compile(
             _ => ok = false,
         }
     }
-    let period = match &m.period {
+    let period = match &spec.period {
         None => None,
         Some(p) => {
             let pp = format!("{base}/period");
@@ -111,7 +126,7 @@ pub(crate) fn compile(
                 match parse_duration(p) {
                     Ok(d) if valid_period(d.as_secs()) && d.subsec_nanos() == 0 => {}
                     Ok(_) => {
-                        c.push(
+                        compiler.push(
                             doc,
                             Code::InvalidPeriod,
                             &pp,
@@ -120,17 +135,17 @@ pub(crate) fn compile(
                         ok = false;
                     }
                     Err(e) => {
-                        c.push(doc, Code::InvalidDuration, &pp, e);
+                        compiler.push(doc, Code::InvalidDuration, &pp, e);
                         ok = false;
                     }
                 }
             }
-            c.template(doc, &pp, p, Escape::Plain, uses)
+            compiler.template(doc, &pp, p, Escape::Plain, uses)
         }
     };
-    let window = c.window(doc, base, &m.since, &m.until, &m.start, &m.end, uses);
+    let window = compiler.window(doc, base, &spec.since, &spec.until, &spec.start, &spec.end, uses);
     if !ok {
         return None;
     }
-    Some(MetricsAction { connection: m.connection.clone(), queries, period, window: window? })
+    Some(MetricsAction { connection: spec.connection.clone(), queries, period, window: window? })
 }

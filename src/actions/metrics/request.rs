@@ -60,11 +60,11 @@ impl PartialEq for MetricsRequest {
 
 impl MetricsAction {
     /// Renders the request; a period is checked against CloudWatch's rules or chosen from the window.
-    pub fn render(&self, r: &Renderer<'_>, max_bytes: usize) -> Result<MetricsRequest, ArgError> {
-        let (start, end) = self.window.render(r)?;
+    pub fn render(&self, renderer: &Renderer<'_>, max_bytes: usize) -> Result<MetricsRequest, ArgError> {
+        let (start, end) = self.window.render(renderer)?;
         let period = match &self.period {
             Some(p) => {
-                let s = r.text(p)?;
+                let s = renderer.text(p)?;
                 let d = parse_duration(&s).map_err(|m| ArgError::new(None, format!("`period` {m}")))?;
                 if !valid_period(d.as_secs()) || d.subsec_nanos() != 0 {
                     return Err(ArgError::new(None, format!("period `{s}` must be 1, 5, 10, 20 or 30 seconds or a multiple of 60")));
@@ -77,17 +77,17 @@ impl MetricsAction {
         for q in &self.queries {
             queries.push(MetricQuery {
                 id: q.id.clone(),
-                namespace: r.optional(&q.namespace)?,
-                metric: r.optional(&q.metric)?,
-                dimensions: q.dimensions.iter().map(|(k, v)| Ok((k.clone(), r.text(v)?))).collect::<Result<_, ArgError>>()?,
-                stat: r.optional(&q.stat)?,
-                expression: r.optional(&q.expression)?,
-                label: r.optional(&q.label)?,
+                namespace: renderer.optional(&q.namespace)?,
+                metric: renderer.optional(&q.metric)?,
+                dimensions: q.dimensions.iter().map(|(k, v)| Ok((k.clone(), renderer.text(v)?))).collect::<Result<_, ArgError>>()?,
+                stat: renderer.optional(&q.stat)?,
+                expression: renderer.optional(&q.expression)?,
+                label: renderer.optional(&q.label)?,
                 unit: q.unit.clone(),
                 return_data: q.return_data,
             });
         }
-        Ok(MetricsRequest { connection: r.connection(self.connection.as_deref()), queries, period, start, end, max_bytes })
+        Ok(MetricsRequest { connection: renderer.connection(self.connection.as_deref()), queries, period, start, end, max_bytes })
     }
 }
 

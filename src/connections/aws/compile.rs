@@ -7,11 +7,11 @@ use crate::diag::Code;
 use crate::spec::Document;
 
 /// Compiles the block; `None` when it has errors (all reported).
-pub(crate) fn compile(c: &mut Compiler<'_>, doc: &Document, aws: &AwsConnectionSpec) -> Option<AwsConnection> {
+pub(crate) fn compile(compiler: &mut Compiler<'_>, doc: &Document, aws: &AwsConnectionSpec) -> Option<AwsConnection> {
     if let Some(u) = &aws.endpoint_url
         && url::Url::parse(u).is_err()
     {
-        c.push(doc, Code::InvalidUrl, "/aws/endpoint_url", format!("`{u}` is not a URL"));
+        compiler.push(doc, Code::InvalidUrl, "/aws/endpoint_url", format!("`{u}` is not a URL"));
         return None;
     }
     Some(AwsConnection {

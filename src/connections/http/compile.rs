@@ -18,26 +18,26 @@ use crate::spec::yaml::push_escaped;
 static HEADER_NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$").expect("static regex"));
 
 /// Compiles the block; `None` when it has errors (all reported).
-pub(crate) fn compile(c: &mut Compiler<'_>, doc: &Document, http: &HttpConnectionSpec) -> Option<HttpConnection> {
+pub(crate) fn compile(compiler: &mut Compiler<'_>, doc: &Document, http: &HttpConnectionSpec) -> Option<HttpConnection> {
     let mut ok = true;
     let base_url = match url::Url::parse(&http.base_url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
         Ok(u) => {
-            c.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url scheme `{}` is not http or https", u.scheme()));
+            compiler.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url scheme `{}` is not http or https", u.scheme()));
             ok = false;
             None
         }
         Err(e) => {
-            c.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url `{}` does not parse: {e}", http.base_url));
+            compiler.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url `{}` does not parse: {e}", http.base_url));
             ok = false;
             None
         }
     };
     let mut uses = Vec::new();
-    let headers = headers(c, doc, "/http/headers", http.headers.as_ref().unwrap_or(&BTreeMap::new()), &mut uses);
+    let headers = headers(compiler, doc, "/http/headers", http.headers.as_ref().unwrap_or(&BTreeMap::new()), &mut uses);
     for u in &uses {
         for v in &u.vars {
-            c.push(
+            compiler.push(
                 doc,
                 Code::UndeclaredVariable,
                 &u.pointer,
@@ -47,7 +47,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, doc: &Document, http: &HttpConnectio
         }
     }
     let timeout = match &http.timeout {
-        Some(t) => c.duration(doc, "/http/timeout", t),
+        Some(t) => compiler.duration(doc, "/http/timeout", t),
         None => None,
     };
     let private_networks = match &http.allow_private_networks {
@@ -59,7 +59,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, doc: &Document, http: &HttpConnectio
                 match s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)) {
                     Ok(n) => nets.push(n),
                     Err(_) => {
-                        c.push(
+                        compiler.push(
                             doc,
                             Code::InvalidValue,
                             &format!("/http/allow_private_networks/{i}"),
@@ -86,7 +86,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, doc: &Document, http: &HttpConnectio
 
 /// Compiles header templates (of a connection or an action) under `pointer`.
 pub(crate) fn headers(
-    c: &mut Compiler<'_>,
+    compiler: &mut Compiler<'_>,
     doc: &Document,
     pointer: &str,
     headers: &BTreeMap<String, String>,
@@ -98,14 +98,14 @@ pub(crate) fn headers(
         p.push('/');
         push_escaped(&mut p, k);
         if !HEADER_NAME_RE.is_match(k) {
-            c.push_key(doc, Code::InvalidValue, &p, format!("`{k}` is not a valid HTTP header name"));
+            compiler.push_key(doc, Code::InvalidValue, &p, format!("`{k}` is not a valid HTTP header name"));
             continue;
         }
         if v.contains(['\r', '\n']) {
-            c.push(doc, Code::InvalidValue, &p, format!("header `{k}` holds a line break"));
+            compiler.push(doc, Code::InvalidValue, &p, format!("header `{k}` holds a line break"));
             continue;
         }
-        if let Some(t) = c.template(doc, &p, v, Escape::Header, uses) {
+        if let Some(t) = compiler.template(doc, &p, v, Escape::Header, uses) {
             out.push((k.clone(), t));
         }
     }

@@ -1,5 +1,5 @@
 //! What every session and both transports share: the runtime, the MCP tool list of the
-//! catalog in force, the peers to tell about list changes, and [`Shared::call_tool`], the one
+//! catalog in force, the peers to tell about list changes, and [`ServerState::call_tool`], the one
 //! `tools/call` path of rmcp's handler (`handler.rs`) and of the HTTP fast path (`fast.rs`).
 
 use std::sync::{Arc, Mutex};
@@ -59,7 +59,7 @@ impl ToolList {
 
 /// State shared by every session: the runtime, the MCP tool list cache and the peers
 /// that asked to hear about list changes.
-pub struct Shared {
+pub struct ServerState {
     runtime: Arc<Runtime>,
     list: arc_swap::ArcSwap<ToolList>,
     pub(super) peers: Mutex<Vec<Peer<RoleServer>>>,
@@ -73,8 +73,8 @@ pub struct Shared {
     audit_values: std::sync::atomic::AtomicBool,
 }
 
-impl Shared {
-    /// Shared state over a runtime.
+impl ServerState {
+    /// ServerState state over a runtime.
     pub fn new(runtime: Arc<Runtime>) -> Arc<Self> {
         let loaded = runtime.current();
         let list = ToolList::new(loaded.generation, Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect()));
@@ -89,7 +89,7 @@ impl Shared {
         info.server_info = Implementation::new("toolwright", env!("CARGO_PKG_VERSION"));
         info.instructions =
             Some("Tools generated from the operator's tool specs. Arguments are validated against each tool's input schema.".to_owned());
-        Arc::new(Shared {
+        Arc::new(ServerState {
             runtime,
             list: arc_swap::ArcSwap::from_pointee(list),
             peers: Mutex::new(Vec::new()),
@@ -192,7 +192,7 @@ fn caller_of(parts: Option<&::http::request::Parts>) -> String {
 /// One audit line per call: time (from the log), caller, tool, argument names, outcome,
 /// duration. Argument values only when the operator asked for them.
 fn audit(
-    shared: &Shared,
+    shared: &ServerState,
     parts: Option<&::http::request::Parts>,
     request: &CallToolRequestParams,
     outcome: Option<&runtime::Outcome>,
@@ -225,7 +225,7 @@ pub(super) struct CallSite<'a> {
     pub(super) progress: Option<crate::actions::ProgressFn>,
 }
 
-impl Shared {
+impl ServerState {
     /// Runs one `tools/call`: scope check, span, the call, the audit line.
     pub(super) async fn call_tool(&self, request: &CallToolRequestParams, site: CallSite<'_>) -> Result<CallToolResult, McpError> {
         let loaded = self.runtime.current();
