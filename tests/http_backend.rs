@@ -32,6 +32,8 @@ static SECRET: LazyLock<(String, String)> = LazyLock::new(|| {
 });
 
 fn init() -> (&'static str, &'static str) {
+    // jq projections run in worker processes of the toolwright binary, not of this test binary.
+    toolwright::catalog::jq_worker::set_program(env!("CARGO_BIN_EXE_toolwright").into());
     let (name, value) = &*SECRET;
     (name, value)
 }
@@ -517,9 +519,31 @@ async fn backends_refuse_another_catalogs_connections() {
     call(&clone, &catalog, "ok", json!({})).await.expect("a clone");
 }
 
-/// A filter that loops is stopped by the processing time bound. The runtime is built by
-/// hand and shut down in the background, because the blocking thread running the filter
-/// cannot be interrupted and a normal shutdown would wait for it.
+/// The jq worker processes of this test process and the CPU time (ticks) each has used.
+fn jq_workers() -> Vec<(u32, u64)> {
+    let me = std::process::id().to_string();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if !String::from_utf8_lossy(&cmdline).contains("__jq-worker") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name: state ppid ... utime(14) stime(15), 1-based.
+        let rest: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+        if rest.get(1) != Some(&me.as_str()) {
+            continue;
+        }
+        let ticks =
+            rest.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + rest.get(12).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0);
+        out.push((pid, ticks));
+    }
+    out
+}
+
+/// A filter that loops is stopped at the jq time limit, and its worker process is killed, so
+/// no CPU keeps spinning for it (it used to run on a blocking thread forever).
 #[test]
 fn a_looping_jq_filter_is_stopped() {
     init();
@@ -540,8 +564,59 @@ fn a_looping_jq_filter_is_stopped() {
         let err = call(&backends, &catalog, "spin", json!({})).await.expect_err("stopped");
         assert!(err.contains("did not finish within 2s"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
+        // The CPU comes back: no worker of this process spins after the error.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before = jq_workers();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = jq_workers();
+        for (pid, ticks) in &after {
+            let was = before.iter().find(|(p, _)| p == pid).map_or(0, |(_, t)| *t);
+            assert!(ticks - was.min(*ticks) < 10, "jq worker {pid} kept using CPU: {was} -> {ticks} ticks");
+        }
     });
     runtime.shutdown_background();
+}
+
+/// A filter that recurses without end used to overflow a thread's stack and abort the whole
+/// process; now only its worker dies, the call says so, and the next call works.
+#[tokio::test]
+async fn a_recursing_jq_filter_ends_only_its_worker() {
+    init();
+    if !real_jq() {
+        return;
+    }
+    let server = TestServer::start("127.0.0.1").await;
+    let yaml = connection("api", &server.url(), "true", "")
+        + &get_tool("deep", Some("api"), "/incidents", "")
+            .replace("    url: \"/incidents\"\n", "    url: \"/incidents\"\n    response:\n      jq: 'def f: [f]; f'\n")
+        + &get_tool("fine", Some("api"), "/incidents", "")
+            .replace("    url: \"/incidents\"\n", "    url: \"/incidents\"\n    response:\n      jq: '.incidents | length'\n");
+    let (catalog, backends) = setup(&yaml);
+    let err = call(&backends, &catalog, "deep", json!({})).await.expect_err("stopped");
+    assert!(err.contains("crashed") || err.contains("memory"), "{err}");
+    let out = call(&backends, &catalog, "fine", json!({})).await.expect("the next call works");
+    assert!(out.text.contains('2') || out.text.contains('1') || out.text.contains('0'), "{out:?}");
+}
+
+/// A filter that builds a huge value used to grow the process past a gigabyte and abort it;
+/// now its worker is stopped at the memory limit.
+#[tokio::test]
+async fn a_growing_jq_filter_is_stopped_by_its_memory_limit() {
+    init();
+    if !real_jq() {
+        return;
+    }
+    let server = TestServer::start("127.0.0.1").await;
+    let yaml = connection("api", &server.url(), "true", "")
+        + &get_tool("grow", Some("api"), "/incidents", "").replace(
+            "    url: \"/incidents\"\n",
+            "    url: \"/incidents\"\n    response:\n      jq: 'reduce range(40) as $i (\"ab\"; . + .) | length'\n",
+        );
+    let (catalog, backends) = setup(&yaml);
+    let started = Instant::now();
+    let err = call(&backends, &catalog, "grow", json!({})).await.expect_err("stopped");
+    assert!(err.contains("memory") || err.contains("crashed"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }
 
 #[tokio::test]

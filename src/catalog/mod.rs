@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod jq;
+pub mod jq_worker;
 pub mod render;
 pub mod template;
 pub mod window;

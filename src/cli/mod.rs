@@ -112,6 +112,10 @@ fn load_catalog(dirs: Vec<PathBuf>) -> Option<Catalog> {
 
 /// Runs the CLI.
 pub fn main() -> ExitCode {
+    // A jq worker process (started by the server, see catalog::jq_worker) does nothing else.
+    if std::env::args_os().nth(1).is_some_and(|a| a == crate::catalog::jq_worker::WORKER_ARG) {
+        return crate::catalog::jq_worker::worker_main();
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -72,6 +72,12 @@ pub struct ServeArgs {
     /// This server's resource identifier, the /mcp URL clients use (default: http://<--http address>/mcp).
     #[arg(long, value_name = "URL")]
     oauth_resource: Option<String>,
+    /// Longest a `response.jq` projection may run; it is stopped (its worker process killed) past it.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_interval)]
+    jq_timeout: std::time::Duration,
+    /// Most memory a `response.jq` projection may use, in MiB; it is stopped past it.
+    #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(16..=65536))]
+    jq_max_memory_mib: u64,
     /// Export OpenTelemetry traces over OTLP/HTTP (protobuf) to this collector, such as http://127.0.0.1:4318
     /// (`/v1/traces` is added). Without it OTEL_EXPORTER_OTLP_ENDPOINT is honoured; with neither, no traces.
     #[arg(long, value_name = "URL")]
@@ -164,6 +170,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Dropped last, after the server has stopped: flushes the spans not exported yet.
     let _telemetry = init_logging(args.log_format, args.otlp_endpoint.as_deref())?;
     let auth = auth_config(&args)?;
+    crate::catalog::jq_worker::configure(crate::catalog::jq_worker::JqLimits {
+        timeout: args.jq_timeout,
+        max_memory_bytes: args.jq_max_memory_mib * 1024 * 1024,
+    });
     let dirs = super::tools_dirs(args.tools);
     // The parsed documents are freed once the server is answering (see `tidy_after_start`).
     let compiled = compile::compile_dirs(&dirs, None);

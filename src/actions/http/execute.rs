@@ -9,11 +9,11 @@ use serde_json::Value;
 
 use super::request::HttpRequest;
 use crate::actions::output::{self, ToolOutput};
-use crate::catalog::jq::JqFilter;
+use crate::catalog::jq_worker::{self, JqRunError};
 use crate::connections::http::client::{HttpClient, host_of, literal_ip};
 
-/// How long decoding, the jq projection and shaping of one response may take. jaq has no
-/// fuel, so a filter that loops is only stopped from delaying the call by this bound.
+/// How long decoding and shaping one response may take (a jq projection has its own limits,
+/// see `catalog::jq_worker`).
 pub const PROCESSING_TIME_LIMIT: Duration = Duration::from_secs(2);
 
 /// The longest excerpt of an error response's body that reaches the model, in characters.
@@ -91,19 +91,40 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest) -> Result
     if bytes.is_empty() {
         return Ok(ToolOutput::empty());
     }
-    if jq.is_none() && bytes.len() <= INLINE_SHAPING_BYTES {
-        return shape(&bytes, &content_type, None, max_bytes).map(|o| mask_output(o, &secret_masks)).map_err(|e| mask(&e, &masks));
+    if let Some(filter) = jq {
+        // The projection runs in a jq worker process under its own time and memory limits
+        // (catalog::jq_worker): a filter that loops, recurses or grows without end is stopped
+        // there and never reaches this process.
+        let projected = match jq_worker::run(&filter, &bytes).await {
+            Ok(value) => value,
+            Err(JqRunError::NotJson(e)) => return Err(mask(&not_json(&content_type, &e), &masks)),
+            Err(e) => return Err(mask(&e.to_string(), &masks)),
+        };
+        let task = tokio::task::spawn_blocking(move || output::shape_json(projected, max_bytes));
+        return match tokio::time::timeout(PROCESSING_TIME_LIMIT, task).await {
+            Ok(Ok(out)) => Ok(mask_output(out, &secret_masks)),
+            Ok(Err(_)) => Err("internal error while shaping the response".to_owned()),
+            Err(_) => Err(format!("shaping the response did not finish within {}s", PROCESSING_TIME_LIMIT.as_secs())),
+        };
     }
-    let has_jq = jq.is_some();
-    let task = tokio::task::spawn_blocking(move || shape(&bytes, &content_type, jq.as_deref(), max_bytes));
+    if bytes.len() <= INLINE_SHAPING_BYTES {
+        return Ok(mask_output(shape(&bytes, &content_type, max_bytes), &secret_masks));
+    }
+    let task = tokio::task::spawn_blocking(move || shape(&bytes, &content_type, max_bytes));
     match tokio::time::timeout(PROCESSING_TIME_LIMIT, task).await {
-        Ok(Ok(result)) => result.map(|o| mask_output(o, &secret_masks)).map_err(|e| mask(&e, &masks)),
+        Ok(Ok(out)) => Ok(mask_output(out, &secret_masks)),
         Ok(Err(_)) => Err("internal error while shaping the response".to_owned()),
-        Err(_) if has_jq => Err(format!(
-            "the response projection (jq) did not finish within {}s; the filter may loop or the response may be too large",
-            PROCESSING_TIME_LIMIT.as_secs()
-        )),
         Err(_) => Err(format!("shaping the response did not finish within {}s", PROCESSING_TIME_LIMIT.as_secs())),
+    }
+}
+
+/// Why a body that a jq projection needed is not JSON, by what the backend labelled it.
+fn not_json(content_type: &str, parse_error: &str) -> String {
+    if is_json(content_type) {
+        format!("the response is labelled JSON but does not parse ({parse_error}), so the jq projection cannot run")
+    } else {
+        let label = if content_type.is_empty() { "without a content type" } else { content_type };
+        format!("the response ({label}) is not JSON, so the jq projection cannot run")
     }
 }
 
@@ -177,41 +198,15 @@ fn is_json(content_type: &str) -> bool {
     essence == "application/json" || essence.ends_with("+json")
 }
 
-/// Decodes, projects and cuts a non-empty 2xx body.
-fn shape(bytes: &[u8], content_type: &str, jq: Option<&JqFilter>, max_bytes: usize) -> Result<ToolOutput, String> {
-    let json = is_json(content_type);
-    match jq {
-        Some(filter) => {
-            // The operator wrote a projection, so the body is expected to be JSON even if the
-            // backend labels it otherwise; one that does not parse cannot be projected.
-            let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-                if json {
-                    format!("the response is labelled JSON but does not parse ({e}), so the jq projection cannot run")
-                } else {
-                    let label = if content_type.is_empty() { "without a content type" } else { content_type };
-                    format!("the response ({label}) is not JSON, so the jq projection cannot run")
-                }
-            })?;
-            let projected = project(filter, &value)?;
-            Ok(output::shape_json(projected, max_bytes))
-        }
-        None if json => match serde_json::from_slice::<Value>(bytes) {
-            Ok(value) => Ok(output::shape_json(value, max_bytes)),
-            // A body that claims to be JSON but is not still says something to a model as text.
-            Err(_) => Ok(output::shape_text(String::from_utf8_lossy(bytes).into_owned(), max_bytes)),
-        },
-        None => Ok(output::shape_text(String::from_utf8_lossy(bytes).into_owned(), max_bytes)),
+/// Decodes and cuts a non-empty 2xx body without a projection.
+fn shape(bytes: &[u8], content_type: &str, max_bytes: usize) -> ToolOutput {
+    // A body that claims to be JSON but is not still says something to a model as text.
+    if is_json(content_type)
+        && let Ok(value) = serde_json::from_slice::<Value>(bytes)
+    {
+        return output::shape_json(value, max_bytes);
     }
-}
-
-/// Runs the jq projection: one output is the result, several become an array, none is null.
-fn project(filter: &JqFilter, value: &Value) -> Result<Value, String> {
-    let mut outputs = filter.run(value).map_err(|m| format!("the response projection (jq) failed: {m}"))?;
-    Ok(match outputs.len() {
-        0 => Value::Null,
-        1 => outputs.pop().unwrap_or(Value::Null),
-        _ => Value::Array(outputs),
-    })
+    output::shape_text(String::from_utf8_lossy(bytes).into_owned(), max_bytes)
 }
 
 /// The header values (and their space, comma or `=` separated parts) that are masked in
