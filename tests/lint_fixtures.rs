@@ -64,9 +64,16 @@ struct Run {
 }
 
 /// Runs `toolwright <args>` with `case` as the working directory and a clean environment for
-/// the things that change lint output (colour, secrets directory).
+/// the things that change lint output (colour, secrets directory), plus the `NAME=value` lines
+/// of the case's `env` file, if it has one.
 fn toolwright(case: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_toolwright"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_toolwright"));
+    for line in read(&case.join("env")).unwrap_or_default().lines() {
+        if let Some((name, value)) = line.split_once('=') {
+            command.env(name.trim(), value.trim());
+        }
+    }
+    let out = command
         .current_dir(case)
         .args(args)
         .env("NO_COLOR", "1")

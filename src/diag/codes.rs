@@ -36,6 +36,7 @@ macro_rules! codes {
 codes! {
     Io = "io-error", Error, "A file or directory could not be read.";
     InvalidUtf8 = "invalid-utf8", Error, "A spec file is not valid UTF-8.";
+    FileTooLarge = "file-too-large", Error, "A spec file is larger than toolwright reads (4 MiB, `TOOLWRIGHT_MAX_SPEC_BYTES`).";
     NoSpecs = "no-specs", Warning, "A tools directory holds no tool or connection.";
     YamlSyntax = "yaml-syntax", Error, "The file is not valid YAML.";
     DuplicateKey = "duplicate-key", Error, "A mapping has the same key twice.";

@@ -39,16 +39,59 @@ pub fn report(format: Format, diags: &[Diagnostic], sources: &HashMap<String, Li
     }
 }
 
+/// The most characters of a source line a text excerpt shows: longer lines are cut to a window
+/// around the span, as rustc and ruff do.
+const EXCERPT_CHARS: usize = 120;
+/// Characters of context kept before the span in a cut line.
+const EXCERPT_BEFORE: usize = 40;
+/// The most characters of a message or help text in any format (a message may quote a value
+/// from the spec, which may be long).
+const MAX_MESSAGE_CHARS: usize = 1_000;
+/// The most diagnostics the text format prints in full; the rest are counted.
+const MAX_TEXT_DIAGNOSTICS: usize = 200;
+
+/// `s` cut to `max` characters, with an ellipsis when cut.
+fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..at])),
+    }
+}
+
+/// The part of a source line that a text excerpt shows, and the span's start and width in it.
+fn excerpt(line: &str, start: usize, end: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let width = chars.len();
+    let carets = end.saturating_sub(start).max(1);
+    if width <= EXCERPT_CHARS {
+        return (line.to_owned(), start, carets);
+    }
+    let start = start.min(width);
+    let from = start.saturating_sub(EXCERPT_BEFORE);
+    let to = (from + EXCERPT_CHARS).min(width);
+    let mut shown: String = chars[from..to].iter().collect();
+    let mut at = start - from;
+    if from > 0 {
+        shown.insert(0, '…');
+        at += 1;
+    }
+    if to < width {
+        shown.push('…');
+    }
+    let room = shown.chars().count().saturating_sub(at).max(1);
+    (shown, at, carets.min(room))
+}
+
 fn text(diags: &[Diagnostic], sources: &HashMap<String, LineIndex>, color: bool) -> String {
     let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_owned() };
     let mut out = String::new();
-    for d in diags {
+    for d in diags.iter().take(MAX_TEXT_DIAGNOSTICS) {
         let (sev_color, sev) = match d.severity {
             Severity::Error => ("1;31", "error"),
             Severity::Warning => ("1;33", "warning"),
         };
         let head = format!("{sev}[{}]", d.code.as_str());
-        let _ = writeln!(out, "{}{} {}", paint(sev_color, &head), paint("1", ":"), paint("1", &d.message));
+        let _ = writeln!(out, "{}{} {}", paint(sev_color, &head), paint("1", ":"), paint("1", &clip(&d.message, MAX_MESSAGE_CHARS)));
         let _ = writeln!(out, "  {} {}:{}:{}", paint("1;34", "-->"), d.file, d.span.line, d.span.column);
         if let Some(line_text) = sources.get(&d.file).and_then(|idx| idx.line(d.span.line)) {
             let num = d.span.line.to_string();
@@ -61,15 +104,18 @@ fn text(diags: &[Diagnostic], sources: &HashMap<String, LineIndex>, color: bool)
             } else {
                 width
             };
-            let carets = end.saturating_sub(start).max(1);
+            let (line_text, start, carets) = excerpt(&line_text, start, end);
             let _ = writeln!(out, "{pad} {}", paint("1;34", "|"));
             let _ = writeln!(out, "{} {} {line_text}", paint("1;34", &num), paint("1;34", "|"));
             let _ = writeln!(out, "{pad} {} {}{}", paint("1;34", "|"), " ".repeat(start), paint(sev_color, &"^".repeat(carets)));
         }
         if let Some(help) = &d.help {
-            let _ = writeln!(out, "  {} {help}", paint("1;36", "= help:"));
+            let _ = writeln!(out, "  {} {}", paint("1;36", "= help:"), clip(help, MAX_MESSAGE_CHARS));
         }
         out.push('\n');
+    }
+    if diags.len() > MAX_TEXT_DIAGNOSTICS {
+        let _ = writeln!(out, "… and {} more (`--format json` lists every one)\n", diags.len() - MAX_TEXT_DIAGNOSTICS);
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
@@ -86,7 +132,7 @@ fn json_value(diags: &[Diagnostic]) -> serde_json::Value {
                 let mut o = json!({
                     "code": d.code.as_str(),
                     "severity": d.severity.as_str(),
-                    "message": d.message,
+                    "message": clip(&d.message, MAX_MESSAGE_CHARS),
                     "file": d.file,
                     "line": d.span.line,
                     "column": d.span.column,
@@ -94,7 +140,7 @@ fn json_value(diags: &[Diagnostic]) -> serde_json::Value {
                     "end_column": d.span.end_column,
                 });
                 if let (Some(help), Some(obj)) = (&d.help, o.as_object_mut()) {
-                    obj.insert("help".to_owned(), json!(help));
+                    obj.insert("help".to_owned(), json!(clip(help, MAX_MESSAGE_CHARS)));
                 }
                 o
             })
@@ -125,10 +171,10 @@ fn github(diags: &[Diagnostic]) -> String {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let mut msg = d.message.clone();
+        let mut msg = clip(&d.message, MAX_MESSAGE_CHARS).into_owned();
         if let Some(help) = &d.help {
             msg.push_str("\nhelp: ");
-            msg.push_str(help);
+            msg.push_str(&clip(help, MAX_MESSAGE_CHARS));
         }
         let _ = writeln!(
             out,
@@ -160,10 +206,10 @@ fn sarif(diags: &[Diagnostic]) -> serde_json::Value {
         .iter()
         .map(|d| {
             let index = Code::ALL.iter().position(|c| *c == d.code).unwrap_or(0);
-            let mut text = d.message.clone();
+            let mut text = clip(&d.message, MAX_MESSAGE_CHARS).into_owned();
             if let Some(help) = &d.help {
                 text.push_str("\nhelp: ");
-                text.push_str(help);
+                text.push_str(&clip(help, MAX_MESSAGE_CHARS));
             }
             json!({
                 "ruleId": d.code.as_str(),
@@ -196,4 +242,47 @@ fn sarif(diags: &[Diagnostic]) -> serde_json::Value {
             "results": results,
         }]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Span;
+
+    #[test]
+    fn short_lines_are_shown_whole() {
+        assert_eq!(excerpt("name: x", 6, 7), ("name: x".to_owned(), 6, 1));
+    }
+
+    #[test]
+    fn long_lines_are_cut_to_a_window_around_the_span() {
+        let line = format!("{}NEEDLE{}", "a".repeat(5000), "b".repeat(5000));
+        let (shown, at, carets) = excerpt(&line, 5000, 5006);
+        assert!(shown.chars().count() <= EXCERPT_CHARS + 2, "{}", shown.chars().count());
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+        assert_eq!(shown.chars().skip(at).take(carets).collect::<String>(), "NEEDLE");
+        // A span at the very start, and one past the end of the line, stay in the window.
+        let (shown, at, _) = excerpt(&line, 0, 1);
+        assert_eq!((shown.chars().next(), at), (Some('a'), 0));
+        let (shown, at, carets) = excerpt(&line, 20_000, 20_001);
+        assert!(at + carets <= shown.chars().count() + 1, "{at} {carets}");
+    }
+
+    /// A 1 MiB one-line spec used to make 2 MB of lint output (the line and as many carets).
+    #[test]
+    fn text_output_is_bounded_for_huge_lines_and_many_diagnostics() {
+        let line = "x".repeat(1 << 20);
+        let mut sources = HashMap::new();
+        sources.insert("big.yaml".to_owned(), LineIndex::new(&line));
+        let span = Span { line: 1, column: 1, end_line: 1, end_column: 1 << 20 };
+        let one = Diagnostic::new(Code::YamlSyntax, "big.yaml", span, "m".repeat(1 << 20));
+        let out = report(Format::Text, std::slice::from_ref(&one), &sources, false);
+        assert!(out.len() < 2_000, "{} bytes", out.len());
+        let many = vec![one; 10_000];
+        let out = report(Format::Text, &many, &sources, false);
+        assert!(out.len() < 200 * 2_000, "{} bytes", out.len());
+        assert!(out.contains("and 9800 more"), "{}", &out[out.len() - 200..]);
+        let json = report(Format::Json, &many[..10], &sources, false);
+        assert!(json.len() < 10 * 2_000, "{} bytes", json.len());
+    }
 }

@@ -30,6 +30,7 @@ use rmcp::model::{
 use serde::Deserialize;
 
 use super::auth;
+use super::guard::Guard;
 use super::state::{CallSite, ServerState};
 use crate::catalog::JsonObject;
 
@@ -38,8 +39,8 @@ pub struct FastPath {
     shared: Arc<ServerState>,
     /// `--stateless`: 2025 revisions' requests need no session either.
     stateless: bool,
-    /// Allowed `Host` values as (lower-case host without brackets, port if given); `None`: any.
-    hosts: Option<Vec<(String, Option<u16>)>>,
+    /// The `Host` allow list, read as rmcp reads it.
+    guard: Guard,
     max_body_bytes: usize,
 }
 
@@ -50,25 +51,10 @@ impl FastPath {
         if std::env::var("TOOLWRIGHT_HTTP_FAST_PATH").is_ok_and(|v| v.trim() == "0") {
             return None;
         }
-        // The same reading of the allow list as rmcp's: an entry that does not parse
-        // matches nothing; an empty list allows every host.
-        let hosts = (!allowed_hosts.is_empty()).then(|| {
-            allowed_hosts
-                .iter()
-                .map(|h| h.trim())
-                .filter(|h| !h.is_empty())
-                .map(|h| match http::uri::Authority::try_from(h) {
-                    Ok(a) => (normal_host(a.host()), a.port_u16()),
-                    Err(_) => (normal_host(h), None),
-                })
-                .collect()
-        });
-        Some(Arc::new(FastPath { shared, stateless, hosts, max_body_bytes }))
+        // Requests with an Origin are left to rmcp, so only the Host list matters here.
+        let guard = Guard::new(allowed_hosts, &[]);
+        Some(Arc::new(FastPath { shared, stateless, guard, max_body_bytes }))
     }
-}
-
-fn normal_host(host: &str) -> String {
-    host.trim_matches(['[', ']']).to_ascii_lowercase()
 }
 
 /// A `tools/call` request with nothing else in it.
@@ -153,11 +139,7 @@ fn head_is_eligible(fast: &FastPath, method: &Method, headers: &HeaderMap) -> Op
 }
 
 fn host_allowed(fast: &FastPath, headers: &HeaderMap) -> bool {
-    let Some(allowed) = &fast.hosts else { return true };
-    let Some(host) = single(headers, header::HOST.as_str()) else { return false };
-    let Ok(authority) = http::uri::Authority::try_from(host) else { return false };
-    let (host, port) = (normal_host(authority.host()), authority.port_u16());
-    allowed.iter().any(|(h, p)| *h == host && p.is_none_or(|p| Some(p) == port))
+    fast.guard.host_allowed(headers)
 }
 
 /// `Accept` names both media types, without parameters that could weigh them out.

@@ -16,6 +16,7 @@ use serde_json::json;
 use super::auth;
 use super::events::MemoryEventStore;
 use super::fast::{self, FastPath};
+use super::guard::{self, Guard};
 use super::handler::Handler;
 use super::state::ServerState;
 use super::tidy::tidying;
@@ -78,13 +79,17 @@ pub fn router(shared: Arc<ServerState>, opts: &HttpOptions, stop: tokio_util::sy
     if let Some(fast) = FastPath::new(shared.clone(), opts.stateless, &opts.allowed_hosts, opts.max_body_bytes) {
         app = app.layer(axum::middleware::from_fn_with_state(fast, fast::layer));
     }
-    let app = app
-        .layer(axum::middleware::from_fn(refusals))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(|| async { "ready\n" }))
-        .route("/status", get(status))
-        .route("/metrics", get(metrics))
-        .with_state(shared);
+    let app =
+        app.layer(axum::middleware::from_fn(refusals))
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/readyz", get(|| async { "ready\n" }))
+            .merge(
+                // What reveals anything gets the same Host/Origin checks as /mcp; probes stay open.
+                Router::new().route("/status", get(status)).route("/metrics", get(metrics)).route_layer(
+                    axum::middleware::from_fn_with_state(Arc::new(Guard::new(&opts.allowed_hosts, &opts.allowed_origins)), guard::layer),
+                ),
+            )
+            .with_state(shared);
     // Last, so it covers every route above (deny by default; see auth/mod.rs): add routes before it.
     auth::protect(app, auth, &runtime)
 }

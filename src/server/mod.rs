@@ -5,7 +5,8 @@
 //! Dependency order of the files (each `use`s only files listed before it; none uses this one,
 //! which only declares the modules and re-exports the entry points):
 //!
-//! 1. `events.rs` (SSE event store), `tidy.rs` (periodic memory release), `auth/` (bearer
+//! 1. `events.rs` (SSE event store), `tidy.rs` (periodic memory release), `guard.rs` (the
+//!    Host/Origin allow lists of every revealing endpoint), `auth/` (bearer
 //!    tokens, JWTs, scopes, session owners, the axum middleware; see its own order);
 //! 2. `state.rs`: [`ServerState`], the state every session shares, and the one `tools/call` path
 //!    (uses `auth/`);
@@ -21,6 +22,7 @@
 pub mod auth;
 mod events;
 mod fast;
+mod guard;
 mod handler;
 pub mod http;
 mod state;

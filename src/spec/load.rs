@@ -80,8 +80,41 @@ pub fn load(roots: &[PathBuf]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
     (files, diags)
 }
 
+/// The largest spec file read by default, in bytes: one file cannot take hundreds of MB to
+/// parse (a catalog of a thousand tools is about 1 MiB). Split a larger file into several, or
+/// set `TOOLWRIGHT_MAX_SPEC_BYTES`.
+pub const MAX_SPEC_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The cap in force: `TOOLWRIGHT_MAX_SPEC_BYTES` when it is a positive number, else [`MAX_SPEC_BYTES`].
+fn max_spec_bytes() -> u64 {
+    std::env::var("TOOLWRIGHT_MAX_SPEC_BYTES").ok().and_then(|v| v.trim().parse().ok()).filter(|n| *n > 0).unwrap_or(MAX_SPEC_BYTES)
+}
+
 fn read_one(path: &Path, name: String, relative: String, files: &mut Vec<SourceFile>, diags: &mut Vec<Diagnostic>) {
-    match std::fs::read(path) {
+    // Read at most one byte past the cap, so a huge file (or an endless one, such as a device)
+    // is never read whole.
+    let max = max_spec_bytes();
+    let read = std::fs::File::open(path).and_then(|f| {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, max + 1), &mut bytes)?;
+        Ok(bytes)
+    });
+    if let Ok(bytes) = &read
+        && bytes.len() as u64 > max
+    {
+        let size = if max % (1024 * 1024) == 0 { format!("{} MiB", max >> 20) } else { format!("{max} bytes") };
+        diags.push(
+            Diagnostic::new(
+                Code::FileTooLarge,
+                name,
+                Span { line: 1, column: 1, end_line: 1, end_column: 2 },
+                format!("the file is larger than {size}, the most toolwright reads from one spec file"),
+            )
+            .with_help("split it into several files in the same directory (or raise TOOLWRIGHT_MAX_SPEC_BYTES)"),
+        );
+        return;
+    }
+    match read {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(mut text) => {
                 if text.starts_with('\u{feff}') {

@@ -76,6 +76,25 @@ def test_health_and_status(small_body_server):
     assert r.status_code == 200 and r.json()["tools"] == 5
 
 
+@pytest.mark.parametrize("path", ["/status", "/metrics"])
+def test_revealing_endpoints_refuse_foreign_host_and_origin(small_body_server, path):
+    """The DNS-rebinding defence covers /status and /metrics as it covers /mcp (they used to
+    answer any Host and Origin); the health probes stay open."""
+    url = f"{small_body_server.base}{path}"
+    with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
+        assert client.get(url).status_code == 200
+        r = client.get(url, headers={"Host": "evil.example"})
+        assert r.status_code == 403, (r.status_code, r.text)
+        r = client.get(url, headers={"Host": f"evil.example:{small_body_server.port}"})
+        assert r.status_code == 403, (r.status_code, r.text)
+        r = client.get(url, headers={"Origin": "http://evil.example"})
+        assert r.status_code == 403, (r.status_code, r.text)
+        assert client.get(url, headers={"Origin": f"http://127.0.0.1:{small_body_server.port}"}).status_code == 200
+        for probe in ("/healthz", "/readyz"):
+            r = client.get(f"{small_body_server.base}{probe}", headers={"Host": "evil.example"})
+            assert r.status_code == 200, (probe, r.status_code)
+
+
 def test_invalid_json_body(small_body_server):
     url = small_body_server.url
     r = post(url, b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", ')
