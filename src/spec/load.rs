@@ -102,7 +102,7 @@ fn read_one(path: &Path, name: String, relative: String, files: &mut Vec<SourceF
     if let Ok(bytes) = &read
         && bytes.len() as u64 > max
     {
-        let size = if max % (1024 * 1024) == 0 { format!("{} MiB", max >> 20) } else { format!("{max} bytes") };
+        let size = if max.is_multiple_of(1024 * 1024) { format!("{} MiB", max >> 20) } else { format!("{max} bytes") };
         diags.push(
             Diagnostic::new(
                 Code::FileTooLarge,
