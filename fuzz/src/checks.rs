@@ -390,6 +390,8 @@ pub static SERVER: LazyLock<Server> = LazyLock::new(|| {
             allowed_origins: Vec::new(),
             max_body_bytes: 1 << 20,
             threads: 1,
+            max_connections: 16,
+            header_timeout: std::time::Duration::from_secs(30),
         };
         toolwright::server::http::router(shared, &opts, tokio_util::sync::CancellationToken::new())
     });

@@ -72,6 +72,14 @@ pub struct ServeArgs {
     /// This server's resource identifier, the /mcp URL clients use (default: http://<--http address>/mcp).
     #[arg(long, value_name = "URL")]
     oauth_resource: Option<String>,
+    /// Most HTTP connections open at once; beyond it new connections wait until one closes
+    /// (default: three quarters of the open-file limit, at most 4096).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: Option<u64>,
+    /// How long an HTTP connection may take to send a complete request head, counted from
+    /// when the server is ready for one (an idle keep-alive connection is closed after it too).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_interval)]
+    http_header_timeout: std::time::Duration,
     /// Longest a `response.jq` projection may run; it is stopped (its worker process killed) past it.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_interval)]
     jq_timeout: std::time::Duration,
@@ -244,6 +252,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         threads: args
                             .http_threads
                             .map_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get), usize::from),
+                        max_connections: args
+                            .max_connections
+                            .map_or_else(server::http::default_max_connections, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+                        header_timeout: args.http_header_timeout,
                     };
                     server::http::serve(shared, opts).await
                 }

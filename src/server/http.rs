@@ -37,7 +37,30 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// Event loops serving connections (one thread each).
     pub threads: usize,
+    /// Connections open at once; the acceptor waits for one to close beyond it.
+    pub max_connections: usize,
+    /// How long a connection may take to send a complete request head, counted from when
+    /// the server is ready to read one: a client that sends half a request line, or keeps an
+    /// idle keep-alive connection open, is closed after it. Calls in flight are not bounded
+    /// by it (their tool's timeout is).
+    pub header_timeout: Duration,
 }
+
+/// The default of `--max-connections`: three quarters of the file descriptors the process may
+/// open (the rest are for backends, files and the log), at most 4,096.
+pub fn default_max_connections() -> usize {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes the struct it is given and has no other preconditions.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 { limit.rlim_cur } else { 1024 };
+    usize::try_from(soft / 4 * 3).unwrap_or(4096).clamp(16, 4096)
+}
+
+/// The default of `--http-header-timeout` (hyper's own default, and what nginx allows for a
+/// request head within a factor of two).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The shortest interval between two log lines about failed accepts.
+const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// Default `Host` allow list: loopback names.
 pub fn default_hosts() -> Vec<String> {
@@ -156,26 +179,45 @@ pub async fn serve(shared: Arc<ServerState>, opts: HttpOptions) -> anyhow::Resul
     let mut loops = Vec::with_capacity(threads);
     let mut handoff = Vec::with_capacity(threads);
     for i in 0..threads {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(std::net::TcpStream, SocketAddr)>();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Connection>();
         handoff.push(tx);
-        let (app, stop) = (app.clone(), stop.clone());
+        let (app, stop, header_timeout) = (app.clone(), stop.clone(), opts.header_timeout);
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<std::io::Result<()>>();
         std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
-            let result = tokio::runtime::Builder::new_current_thread().enable_all().build().and_then(|rt| {
-                rt.block_on(tidying(axum::serve(Handoff(rx), app).with_graceful_shutdown(stop.cancelled_owned()).into_future()))
-            });
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|rt| rt.block_on(tidying(serve_connections(rx, app, stop, header_timeout))));
             let _ = done_tx.send(result);
         })?;
         loops.push(done_rx);
     }
+    let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_connections.max(1)));
     let mut next = 0usize;
     let accept = async {
+        let mut accept_errors = RateLimitedLog::default();
+        let mut full = RateLimitedLog::default();
         loop {
+            // At the cap, the acceptor waits for a connection to close; new clients wait in the
+            // listen backlog meanwhile (idle ones are closed by the header timeout).
+            let slot = match slots.clone().try_acquire_owned() {
+                Ok(slot) => slot,
+                Err(_) => {
+                    full.note(|n| {
+                        tracing::warn!(max_connections = opts.max_connections, times = n, "connection limit reached; new connections wait")
+                    });
+                    match slots.clone().acquire_owned().await {
+                        Ok(slot) => slot,
+                        Err(_) => return,
+                    }
+                }
+            };
             let (tcp, peer) = match listener.accept().await {
                 Ok(conn) => conn,
                 Err(e) => {
-                    // Out of file descriptors and the like: say so, wait, go on (as axum does).
-                    tracing::error!(error = %e, "accept failed");
+                    // Out of file descriptors and the like: say so (at most every few seconds,
+                    // with how often), wait, go on.
+                    accept_errors.note(|n| tracing::error!(error = %e, times = n, "accept failed"));
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -184,7 +226,7 @@ pub async fn serve(shared: Arc<ServerState>, opts: HttpOptions) -> anyhow::Resul
             let Ok(tcp) = tcp.into_std() else { continue };
             // A loop that ended (it failed) is skipped; when none is left, stop accepting.
             let mut tries = 0;
-            let mut conn = Some((tcp, peer));
+            let mut conn = Some(Connection { tcp, peer, _slot: slot });
             while let Some(c) = conn.take() {
                 if tries == handoff.len() {
                     return;
@@ -221,31 +263,78 @@ pub async fn serve(shared: Arc<ServerState>, opts: HttpOptions) -> anyhow::Resul
     Ok(())
 }
 
-/// One event loop's side of the acceptor: connections it was handed, registered with the
-/// loop's own runtime.
-struct Handoff(tokio::sync::mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>);
+/// A connection handed to an event loop, with its slot under `--max-connections` (freed
+/// when the connection closes).
+struct Connection {
+    tcp: std::net::TcpStream,
+    #[allow(dead_code)]
+    peer: SocketAddr,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
 
-impl axum::serve::Listener for Handoff {
-    type Io = tokio::net::TcpStream;
-    type Addr = SocketAddr;
+/// Log lines about a recurring event, at most one per [`ACCEPT_LOG_EVERY`], each saying how
+/// often it happened since the last (a full file-descriptor table used to log ten lines a second).
+#[derive(Default)]
+struct RateLimitedLog {
+    last: Option<std::time::Instant>,
+    count: u64,
+}
 
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Some((tcp, peer)) = self.0.recv().await else {
-                // The acceptor is gone: the server is stopping; the shutdown signal ends `serve`.
-                std::future::pending::<()>().await;
-                continue;
-            };
-            match tokio::net::TcpStream::from_std(tcp) {
-                Ok(tcp) => return (tcp, peer),
-                Err(e) => tracing::warn!(error = %e, "could not take over a connection"),
-            }
+impl RateLimitedLog {
+    fn note(&mut self, log: impl FnOnce(u64)) {
+        self.count += 1;
+        if self.last.is_none_or(|t| t.elapsed() >= ACCEPT_LOG_EVERY) {
+            log(self.count);
+            self.count = 0;
+            self.last = Some(std::time::Instant::now());
         }
     }
+}
 
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Err(std::io::Error::other("a handed-off listener has no address of its own"))
+/// One event loop: serves the connections the acceptor hands it, each with hyper's HTTP/1
+/// server and the header-read timeout, until `stop`; then asks each to finish gracefully and
+/// waits for them.
+async fn serve_connections(
+    mut handed: tokio::sync::mpsc::UnboundedReceiver<Connection>,
+    app: Router,
+    stop: tokio_util::sync::CancellationToken,
+    header_timeout: Duration,
+) {
+    use tower::ServiceExt as _;
+    let mut open = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            handed = handed.recv() => {
+                let Some(Connection { tcp, _slot, .. }) = handed else { break };
+                let tcp = match tokio::net::TcpStream::from_std(tcp) {
+                    Ok(tcp) => tcp,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not take over a connection");
+                        continue;
+                    }
+                };
+                let service = hyper_util::service::TowerToHyperService::new(
+                    app.clone().map_request(|r: http::Request<hyper::body::Incoming>| r.map(axum::body::Body::new)),
+                );
+                let stop = stop.clone();
+                open.spawn(async move {
+                    let _slot = _slot;
+                    let mut builder = hyper::server::conn::http1::Builder::new();
+                    builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
+                    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(tcp), service).with_upgrades();
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => return,
+                        () = stop.cancelled() => conn.as_mut().graceful_shutdown(),
+                    }
+                    let _ = conn.await;
+                });
+            }
+            () = stop.cancelled() => break,
+            Some(_) = open.join_next(), if !open.is_empty() => {}
+        }
     }
+    while open.join_next().await.is_some() {}
 }
 
 async fn shutdown_signal() {

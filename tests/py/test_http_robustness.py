@@ -252,3 +252,41 @@ def test_sigterm_ends_open_streams_and_exits(toolwright_bin, tools_dir):
         assert code == 0, server.log()[-2000:]
         assert took < 3, f"took {took:.1f} s to stop"
         assert "listen" in ended and "get" in ended, ended
+
+
+def test_slow_and_idle_connections_are_closed_and_capped(toolwright_bin, tools_dir):
+    """A client that sends half a request line used to keep its socket for ever, and a few
+    hundred of them stopped real clients from being served. Now a connection that does not send
+    a complete request head within --http-header-timeout is closed, and --max-connections caps
+    what is open at once: a real client waits for a slot instead of being starved."""
+    from conftest import run_http_server
+
+    with run_http_server(toolwright_bin, tools_dir, "--http-header-timeout", "1s", "--max-connections", "3") as server:
+        slow = []
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            s.sendall(b"GET /hea")
+            slow.append(s)
+        started = time.monotonic()
+        r = httpx.get(f"{server.base}/healthz", timeout=10, trust_env=False)
+        assert r.status_code == 200
+        assert time.monotonic() - started < 6, "a real client waited for a slot"
+        for s in slow:
+            s.settimeout(5)
+            closed_at = time.monotonic()
+            try:
+                while s.recv(4096):  # hyper may answer 408 before it closes
+                    pass
+            except ConnectionResetError:
+                pass
+            assert time.monotonic() - closed_at < 5, "the half-sent request's connection was closed"
+            s.close()
+        # An idle keep-alive connection is closed after the same time.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert b"200" in s.recv(4096)
+            s.settimeout(5)
+            started = time.monotonic()
+            assert s.recv(4096) == b"", "the idle connection was closed"
+            assert time.monotonic() - started < 5
+        assert "connection limit reached" in server.log(), server.log()[-2000:]
