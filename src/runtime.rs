@@ -179,7 +179,15 @@ impl Runtime {
         self.reloads.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
-    /// Records a failed reload; the catalog in force stays.
+    /// Forgets the last failed reload: the files are again those of the catalog in force (or a
+    /// new catalog was loaded), so its diagnostics no longer describe them. The count stays.
+    pub fn clear_failure(&self) {
+        if let Ok(mut r) = self.reloads.lock() {
+            r.last_failure = None;
+        }
+    }
+
+    /// Records a failed reload and its diagnostics (for `/status`); the catalog in force stays.
     pub fn record_failure(&self, diagnostics: Value) {
         self.current.load().process.metrics.reload(false);
         if let Ok(mut r) = self.reloads.lock() {
@@ -211,6 +219,7 @@ impl Runtime {
         if let Ok(mut r) = self.reloads.lock() {
             r.reloads_ok += 1;
             r.last_success = Some(SystemTime::now());
+            r.last_failure = None;
         }
         Ok(loaded)
     }

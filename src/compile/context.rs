@@ -25,6 +25,9 @@ pub(crate) struct TemplateUse {
     pub(crate) vars: BTreeSet<String>,
     pub(crate) ctx: Escape,
     pub(crate) pointer: String,
+    /// The template may guard what it reads (`default`, `is defined`, a `{% %}` block), so
+    /// an absent optional argument is not necessarily an error.
+    pub(crate) guarded: bool,
 }
 
 /// The state of one compiling thread: its diagnostics, and the templates it compiled.
@@ -141,7 +144,7 @@ impl<'a> Compiler<'a> {
         }
         if let Some(simple) = Simple::parse(source, ctx) {
             let vars = simple.variables().map(str::to_owned).collect();
-            uses.push(TemplateUse { vars, ctx, pointer: pointer.to_owned() });
+            uses.push(TemplateUse { vars, ctx, pointer: pointer.to_owned(), guarded: false });
             return Some(Template::Simple(simple));
         }
         self.template_count += 1;
@@ -159,8 +162,12 @@ impl<'a> Compiler<'a> {
             Err(_) => Default::default(),
         };
         self.env.remove_template(&name);
-        let vars = vars.into_iter().filter(|v| !template::GLOBALS.contains(&v.as_str())).collect();
-        uses.push(TemplateUse { vars, ctx, pointer: pointer.to_owned() });
+        // Names of minijinja's globals (`secret`, `range`, `namespace`, ...) are kept: whether
+        // one is an argument depends on `input`, which the caller knows (see `tools.rs`).
+        let vars = vars.into_iter().collect();
+        let guarded =
+            source.contains("default") || source.contains(" is defined") || source.contains(" is undefined") || source.contains("{%");
+        uses.push(TemplateUse { vars, ctx, pointer: pointer.to_owned(), guarded });
         self.templates.push((name.clone(), source.to_owned()));
         Some(Template::Named(name))
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::Compiler;
 use super::context::TemplateUse;
 use crate::actions::{Connections, KINDS};
-use crate::catalog::template::Escape;
+use crate::catalog::template::{self, Escape};
 use crate::catalog::{Annotations, CompiledTool, LazyValidator, SchemaUse};
 use crate::diag::Code;
 use crate::spec::Document;
@@ -70,8 +70,11 @@ impl Compiler<'_> {
             spec.input.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
         let mut read: BTreeSet<&str> = BTreeSet::new();
         let mut arg_contexts: BTreeMap<String, BTreeSet<Escape>> = BTreeMap::new();
+        // A name of minijinja's globals (`secret`, `range`, `namespace`, ...) is an argument
+        // when `input` declares it, and the global otherwise.
+        let declared_or_not_global = |v: &String| props.contains(v) || !template::GLOBALS.contains(&v.as_str());
         for u in &uses {
-            for v in &u.vars {
+            for v in u.vars.iter().filter(|v| declared_or_not_global(v)) {
                 read.insert(v);
                 if props.contains(v) {
                     arg_contexts.entry(v.clone()).or_default().insert(u.ctx);
@@ -89,6 +92,28 @@ impl Compiler<'_> {
                     None => format!("add `{v}` to `input.properties`"),
                 });
                 self.diags.push(d);
+            }
+        }
+        // An optional property without a default that a template reads unguarded makes every
+        // call without it fail ("undefined"); say so now rather than at call time.
+        let required: Vec<&str> =
+            spec.input.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let has_default = |p: &str| spec.input.get("properties").and_then(|ps| ps.get(p)).and_then(|s| s.get("default")).is_some();
+        let mut warned: BTreeSet<&str> = BTreeSet::new();
+        for u in uses.iter().filter(|u| !u.guarded) {
+            for v in u.vars.iter().filter(|v| props.contains(v)) {
+                if !required.contains(&v.as_str()) && !has_default(v) && warned.insert(v) {
+                    let pos = self.find_var(doc, v);
+                    let d = self
+                        .loc(doc.file)
+                        .diag(
+                            Code::OptionalWithoutDefault,
+                            pos,
+                            format!("template reads `{v}`, which is optional and has no default: a call without it fails"),
+                        )
+                        .with_help(format!("give `{v}` a `default`, add it to `required`, or guard it: `{{{{ {v} | default('') }}}}`"));
+                    self.diags.push(d);
+                }
             }
         }
         if action.is_some() {

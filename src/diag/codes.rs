@@ -64,6 +64,7 @@ codes! {
     TemplateSyntax = "template-syntax", Error, "A template does not compile.";
     UndeclaredVariable = "undeclared-variable", Error, "A template reads a variable that `input` does not declare.";
     UnusedInput = "unused-input", Warning, "An input property that no template reads.";
+    OptionalWithoutDefault = "optional-without-default", Warning, "A template reads an optional property that has no default and no guard.";
     SecretOutsideHeader = "secret-outside-header", Error, "`secret()` is used outside connections and headers.";
     InlineSecret = "inline-secret", Error, "A literal that looks like a credential.";
     RawInterpolation = "raw-interpolation", Warning, "`| raw` turns off contextual escaping.";

@@ -103,7 +103,12 @@ pub async fn reload_once(shared: &ServerState, dirs: &[PathBuf]) -> ReloadOutcom
     .await;
     let compiled = match result {
         Ok(Some(c)) => c,
-        Ok(None) => return ReloadOutcome::Unchanged,
+        Ok(None) => {
+            // The files are those of the catalog in force again: a failure recorded since no
+            // longer describes them.
+            shared.runtime().clear_failure();
+            return ReloadOutcome::Unchanged;
+        }
         Err(e) => {
             tracing::error!(error = %e, "reload task failed");
             return ReloadOutcome::Failed;

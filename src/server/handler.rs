@@ -3,14 +3,23 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerConfig,
-    SetLevelRequestParams, SubscriptionFilter, Tool,
+    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool,
 };
 use rmcp::service::SubscriptionContext;
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use super::auth;
+
+/// The -32602 answer to a request of a known `method` whose `params` do not parse as `T`.
+fn invalid_params<T: serde::de::DeserializeOwned>(method: &str, params: Option<serde_json::Value>) -> McpError {
+    let why = match serde_json::from_value::<T>(params.unwrap_or(serde_json::Value::Null)) {
+        Err(e) => e.to_string(),
+        Ok(_) => "they do not fit the method".to_owned(),
+    };
+    McpError::invalid_params(format!("invalid params for `{method}`: {why}"), None)
+}
 use super::state::{CallSite, ServerState, mcp_tool};
 
 /// The rmcp handler; one per session (cheap: it holds an `Arc`).
@@ -106,6 +115,19 @@ impl ServerHandler for Handler {
                 }
             }
         }
+    }
+
+    /// rmcp hands a request whose params do not fit its method here, as if the method were
+    /// unknown. For the methods this server implements that is a -32602 (invalid params) that
+    /// says what is wrong, not a -32601 (method not found).
+    async fn on_custom_request(&self, request: CustomRequest, _context: RequestContext<RoleServer>) -> Result<CustomResult, McpError> {
+        let CustomRequest { method, params, .. } = request;
+        Err(match method.as_str() {
+            "tools/call" => invalid_params::<CallToolRequestParams>(&method, params),
+            "tools/list" => invalid_params::<PaginatedRequestParams>(&method, params),
+            "logging/setLevel" => invalid_params::<SetLevelRequestParams>(&method, params),
+            _ => McpError::new(ErrorCode::METHOD_NOT_FOUND, method, None),
+        })
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {

@@ -117,17 +117,23 @@ pub fn router(shared: Arc<ServerState>, opts: &HttpOptions, stop: tokio_util::sy
     auth::protect(app, auth, &runtime)
 }
 
-/// Mends two things about rmcp's refusals. A request refused before its body was read
+/// Mends three things about rmcp's answers. A request refused before its body was read
 /// leaves unread bytes on a kept-alive connection, which hyper then closes without saying
-/// so; `Connection: close` tells the client to open a new one. And a body that is not JSON
+/// so; `Connection: close` tells the client to open a new one. A body that is not JSON
 /// under a JSON content type is a JSON-RPC parse error (400, -32700), not a media-type error.
+/// And a session ended with `DELETE` is answered 200, as the official SDKs' servers answer
+/// and their clients expect (rmcp says 202, which the Python SDK logs as a failure).
 async fn refusals(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let delete = request.method() == http::Method::DELETE;
     let json_body = request
         .headers()
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
     let mut response = next.run(request).await;
+    if delete && response.status() == http::StatusCode::ACCEPTED {
+        *response.status_mut() = http::StatusCode::OK;
+    }
     let status = response.status();
     if status == http::StatusCode::UNSUPPORTED_MEDIA_TYPE && json_body {
         let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "parse error: the request body is not valid JSON-RPC"}});

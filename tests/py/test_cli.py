@@ -108,3 +108,25 @@ def test_serve_refuses_a_broken_catalog_with_78(toolwright_bin, tmp_path):
     assert p.returncode == 78, (p.returncode, p.stderr)
     assert "bad.yaml" in p.stderr
     assert p.stdout == "", "nothing may reach stdout (it carries the protocol on stdio)"
+
+
+def test_stdio_answers_lines_that_are_not_messages_and_goes_on(toolwright_bin, tools_dir):
+    """JSON-RPC wants -32700 (id null) for a line that is not JSON and -32600 for JSON that is
+    not a message; the server then goes on serving (it used to stay silent)."""
+    lines = [
+        "this is not json",
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}),
+        "[1, 2]",
+        json.dumps({"id": 9, "method": "ping"}),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"}),
+    ]
+    proc = subprocess.run([toolwright_bin, "serve", "--tools", tools_dir, "--no-watch"], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, timeout=30)
+    answers = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    by_id = {json.dumps(a.get("id")): a for a in answers}
+    assert any(a.get("id") is None and a["error"]["code"] == -32700 for a in answers), answers
+    assert any(a.get("id") is None and a["error"]["code"] == -32600 for a in answers), answers
+    assert by_id["9"]["error"]["code"] == -32600, answers
+    assert "result" in by_id["1"] and "result" in by_id["2"], answers

@@ -290,3 +290,40 @@ def test_slow_and_idle_connections_are_closed_and_capped(toolwright_bin, tools_d
             assert s.recv(4096) == b"", "the idle connection was closed"
             assert time.monotonic() - started < 5
         assert "connection limit reached" in server.log(), server.log()[-2000:]
+
+
+def _meta() -> dict:
+    return {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "raw-httpx", "version": "0"},
+    }
+
+
+@pytest.mark.parametrize(
+    "method,params,name",
+    [
+        ("tools/call", {}, None),
+        ("tools/call", {"name": "get_item", "arguments": 5}, "get_item"),
+        ("logging/setLevel", {"level": "loud"}, None),
+    ],
+)
+def test_malformed_params_are_invalid_params(small_body_server, method, params, name):
+    """Params that do not fit a method the server implements are -32602 with the reason (rmcp
+    answered -32601, method not found)."""
+    body = {"jsonrpc": "2.0", "id": 5, "method": method, "params": {**params, "_meta": _meta()}}
+    headers = {"MCP_Protocol_Version": "2026-07-28", "Mcp_Method": method}
+    if name:
+        headers["Mcp_Name"] = name
+    msg = read_jsonrpc(post(small_body_server.url, json.dumps(body), **headers))
+    assert msg["error"]["code"] == -32602, msg
+    assert "invalid params" in msg["error"]["message"], msg
+
+
+def test_session_delete_is_200(small_body_server):
+    """The SDKs' clients expect 200 or 204 when they end a session (the Python SDK logged
+    "Session termination failed: 202" on every close)."""
+    r = post(small_body_server.url, json.dumps(initialize_body(3)))
+    sid = r.headers["mcp-session-id"]
+    with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
+        assert client.delete(small_body_server.url, headers={"Mcp-Session-Id": sid}).status_code == 200

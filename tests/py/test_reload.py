@@ -151,9 +151,17 @@ def test_invalid_edit_keeps_old_catalog_then_fix_reloads(toolwright_bin, backend
         # Calls keep working on the old catalog.
         r = call(server, "get_item", {"id": 3})
         assert r["result"].get("isError") is not True, r
+        # Back to the files of the catalog in force: no reload runs, and the failure, which no
+        # longer describes the files, is cleared (it used to stay in /status).
+        (root / "broken.yaml").unlink()
+        wait_for(lambda: status(server).get("last_failed_reload") is None, "the failure cleared")
+        assert status(server)["generation"] == before["generation"]
+        (root / "broken.yaml").write_text(tool_doc("broken").replace("description:", "descripton:"))
+        wait_for(lambda: status(server).get("last_failed_reload"), "a failed reload again")
         (root / "broken.yaml").write_text(tool_doc("broken"))
         wait_for(lambda: status(server)["generation"] == before["generation"] + 1, "the fixed file to reload")
         assert "broken" in list_names(server)
+        assert status(server).get("last_failed_reload") is None
 
 
 def test_kubernetes_configmap_symlink_swap_reloads_exactly_once(toolwright_bin, backend, tmp_path):

@@ -36,7 +36,7 @@ pub(crate) fn compile(compiler: &mut Compiler<'_>, doc: &Document, http: &HttpCo
     let mut uses = Vec::new();
     let headers = headers(compiler, doc, "/http/headers", http.headers.as_ref().unwrap_or(&BTreeMap::new()), &mut uses);
     for u in &uses {
-        for v in &u.vars {
+        for v in u.vars.iter().filter(|v| !crate::catalog::template::GLOBALS.contains(&v.as_str())) {
             compiler.push(
                 doc,
                 Code::UndeclaredVariable,
