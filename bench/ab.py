@@ -72,6 +72,8 @@ def main():
         sys.exit("--rounds must be 1 to 20 and --duration 1 to 120 seconds")
 
     work = tempfile.mkdtemp(prefix="toolwright-ab-")
+    # nginx's workers (run as an unprivileged user when started as root) read the document root.
+    os.chmod(work, 0o755)
     children = []
     try:
         # The backend: nginx serving item.json for every GET /<collection>/<id>.
