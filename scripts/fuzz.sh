@@ -4,7 +4,7 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS   libFuzzer -max_total_time per target (default 60)
-#   TARGET    spec_compile spec_structured render_args jsonrpc (default: all)
+#   TARGET    spec_compile spec_structured render_args jsonrpc jq_in_spec (default: all)
 # Environment:
 #   FUZZ_SANITIZER   none (default, fastest) or address
 #   FUZZ_ARGS        extra libFuzzer flags, such as "-seed=1 -only_ascii=1"
@@ -25,7 +25,7 @@ if ! [[ "$SECONDS_EACH" =~ ^[0-9]+$ ]] || [[ "$SECONDS_EACH" -lt 1 ]]; then
   echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2
   exit 2
 fi
-ALL_TARGETS=(spec_compile spec_structured render_args jsonrpc)
+ALL_TARGETS=(spec_compile spec_structured render_args jsonrpc jq_in_spec)
 TARGETS=("$@")
 if [[ ${#TARGETS[@]} -eq 0 ]]; then TARGETS=("${ALL_TARGETS[@]}"); fi
 
@@ -48,6 +48,7 @@ dict_of() {
     spec_compile | spec_structured) echo "$ROOT/fuzz/dict/spec.dict" ;;
     render_args) echo "$ROOT/fuzz/dict/args.dict" ;;
     jsonrpc) echo "$ROOT/fuzz/dict/jsonrpc.dict" ;;
+    jq_in_spec) echo "$ROOT/fuzz/dict/jq.dict" ;;
   esac
 }
 
@@ -66,6 +67,7 @@ max_len_of() {
     spec_structured) echo 8192 ;;
     render_args) echo 1024 ;;
     jsonrpc) echo 4096 ;;
+    jq_in_spec) echo 2048 ;;
   esac
 }
 
@@ -73,6 +75,11 @@ echo "fuzz: building ${TARGETS[*]} (sanitizer: $SANITIZER)" >&2
 for t in "${TARGETS[@]}"; do
   "$CARGO_FUZZ" fuzz build "${BUILD_FLAGS[@]}" "$t" >&2
 done
+# jq_in_spec runs filters in jq worker processes of a real toolwright binary.
+if [[ " ${TARGETS[*]} " == *" jq_in_spec "* && -z "${TOOLWRIGHT_BIN:-}" ]]; then
+  (cd "$ROOT" && cargo build --quiet >&2)
+  export TOOLWRIGHT_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/toolwright"
+fi
 
 LOGS="$ROOT/fuzz/work/logs"
 mkdir -p "$LOGS"

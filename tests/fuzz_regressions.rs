@@ -49,6 +49,11 @@ fn render_args_seed_corpus() {
 }
 
 #[test]
+fn jq_in_spec_seed_corpus() {
+    replay("jq_in_spec", checks::check_jq_bytes);
+}
+
+#[test]
 fn jsonrpc_seed_corpus() {
     replay("jsonrpc", checks::check_jsonrpc_bytes);
 }

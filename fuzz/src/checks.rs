@@ -482,3 +482,41 @@ pub fn check_jsonrpc_bytes(data: &[u8]) {
 pub fn fixed_now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(NOW_SECS)
 }
+
+/// The toolwright binary that runs jq workers: the one cargo built beside the tests, or
+/// `TOOLWRIGHT_BIN` (the fuzz crate has no binary of its own to run as a worker).
+fn jq_worker_program() -> Option<std::path::PathBuf> {
+    option_env!("CARGO_BIN_EXE_toolwright").map(std::path::PathBuf::from).or_else(|| std::env::var_os("TOOLWRIGHT_BIN").map(Into::into))
+}
+
+/// The runtime the jq runs of [`check_jq_bytes`] are driven on (their workers' pipes belong to it).
+static JQ_RUNTIME: LazyLock<Option<tokio::runtime::Runtime>> = LazyLock::new(|| {
+    let program = jq_worker_program()?;
+    toolwright::catalog::jq_worker::set_program(program);
+    toolwright::catalog::jq_worker::configure(toolwright::catalog::jq_worker::JqLimits {
+        timeout: Duration::from_millis(500),
+        max_memory_bytes: 128 * 1024 * 1024,
+    });
+    tokio::runtime::Builder::new_current_thread().enable_all().build().ok()
+});
+
+/// (e) A `response.jq` filter from a spec and a backend answer, both from the input (split at
+/// the first NUL; without one, a fixed answer): the filter compiles or is refused with a
+/// message, and one that compiles runs in a jq worker under small limits and ends with a
+/// value or a message however it recurses, grows or loops; the checking process never aborts.
+pub fn check_jq_bytes(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (source, input) = text.split_once('\0').unwrap_or((&text, r#"{"a": [1, 2, {"b": null}], "s": "x"}"#));
+    let filter = match toolwright::catalog::jq::JqFilter::compile(source) {
+        Ok(f) => f,
+        Err(e) => {
+            assert!(!e.message.is_empty(), "a refused filter says why");
+            return;
+        }
+    };
+    let Some(runtime) = JQ_RUNTIME.as_ref() else { return };
+    let result = runtime.block_on(toolwright::catalog::jq_worker::run(&filter, input.as_bytes()));
+    if let Err(e) = result {
+        assert!(!e.to_string().is_empty(), "a failed run says why");
+    }
+}
