@@ -12,6 +12,13 @@ cargo build --locked --all-targets
 echo "== cargo test"
 cargo test --locked --no-fail-fast
 
+# The MCP client and conformance tests run the binary users build (`cargo build`): the builds
+# above enable the dev-dependencies' test features (tokio and the AWS SDK with `test-util`)
+# in everything they link, the binary included. Cargo keeps both builds, so after the first
+# run this is a relink.
+echo "== cargo build (the binary users get)"
+cargo build --locked
+
 if [ -x scripts/setup-python.sh ] && [ -d tests/py ]; then
   echo "== MCP client tests (official Python SDK)"
   scripts/setup-python.sh

@@ -169,7 +169,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render { tool, args, tools } => {
             let args = parse_args(&args)?;
             let Some(catalog) = load_catalog(tools) else { return Ok(ExitCode::from(1)) };
-            match crate::runtime::render_only(&catalog, &tool, Some(&args))? {
+            let rendered = match crate::runtime::render_only(&catalog, &tool, Some(&args)) {
+                Ok(r) => r,
+                Err(unknown) => {
+                    eprintln!("error: {unknown}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            match rendered {
                 Ok(v) => {
                     let mut s = serde_json::to_string_pretty(&v)?;
                     s.push('\n');
@@ -193,7 +200,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok::<_, crate::runtime::UnknownTool>(
                     crate::runtime::call(&loaded, tool, Some(&args), &tokio_util::sync::CancellationToken::new(), None).await,
                 )
-            })?;
+            });
+            // An unknown tool is the caller's mistake like refused arguments: exit 1.
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(unknown) => {
+                    eprintln!("error: {unknown}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
             if outcome.is_error {
                 eprintln!("error: {}", outcome.text);
                 return Ok(ExitCode::from(1));

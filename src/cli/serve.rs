@@ -129,6 +129,9 @@ enum LogFormat {
     Json,
 }
 
+/// The log filter without `TOOLWRIGHT_LOG`.
+pub const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn,aws_config=error,aws_smithy_runtime=error";
+
 /// Installs the log layer and, when asked for, the OpenTelemetry layer (see `telemetry`); the
 /// returned guard flushes the last spans when dropped.
 fn init_logging(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<Option<Telemetry>> {
@@ -136,7 +139,10 @@ fn init_logging(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Resul
     use tracing_subscriber::{Layer, layer::SubscriberExt, util::SubscriberInitExt};
     // Logs go to stderr: on stdio, stdout carries the protocol.
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOOLWRIGHT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"))
+        // The AWS SDK logs its credential chain's attempts at WARN on every call without
+        // credentials, as a dump of its internals; the call's tool error already says what is
+        // wrong and how to fix it, once.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER))
         .and(telemetry::log_filter());
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let log: telemetry::BoxLayer = match format {
@@ -235,7 +241,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tokio::spawn(crate::reload::run(shared.clone(), reload));
         let serve = async move {
             match args.http {
-                None => server::serve_stdio(shared).await,
+                None => {
+                    // A person who started the server at a terminal sees why nothing happens.
+                    if std::io::stdin().is_terminal() {
+                        eprintln!(
+                            "toolwright: serving MCP over stdin/stdout: waiting for an MCP client to send JSON-RPC on stdin.\n\
+                             toolwright: this is not an interactive prompt; configure it as a server in your MCP client\n\
+                             toolwright: (see README, Connect a client), or press Ctrl-D to stop."
+                        );
+                    }
+                    server::serve_stdio(shared).await
+                }
                 Some(addr) => {
                     let addr: SocketAddr =
                         addr.parse().map_err(|e| anyhow::anyhow!("--http `{addr}` is not an address such as 127.0.0.1:8000: {e}"))?;

@@ -78,6 +78,7 @@ pub fn compile_dirs(roots: &[PathBuf], in_force: Option<&str>) -> Compiled {
     }
     let mut compiled = compile(&files);
     compiled.diagnostics.extend(load_diags);
+    hint_single_files(roots, &files, &mut compiled.diagnostics);
     if files.is_empty() && compiled.diagnostics.is_empty() {
         for root in roots {
             let name = root.to_string_lossy().into_owned();
@@ -94,6 +95,22 @@ pub fn compile_dirs(roots: &[PathBuf], in_force: Option<&str>) -> Compiled {
         compiled.catalog = None;
     }
     compiled
+}
+
+/// A file given alone (`lint tools.d/one.yaml`) does not see the connections of the files
+/// beside it: an unknown connection then says where it may be, and how to lint them together.
+fn hint_single_files(roots: &[PathBuf], files: &[SourceFile], diags: &mut [Diagnostic]) {
+    for root in roots.iter().filter(|r| r.is_file()) {
+        let Some(name) = files.iter().map(|f| f.name.as_str()).find(|n| std::path::Path::new(n) == root.as_path()) else { continue };
+        let dir = root.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        for d in diags.iter_mut().filter(|d| d.code == Code::UnknownConnection && d.file == name) {
+            d.help = Some(format!(
+                "{}; only `{name}` was read: the connection may be defined in another file, so lint the directory (`toolwright lint {}`)",
+                d.help.as_deref().unwrap_or("define it in a `kind: connection` document"),
+                dir.display()
+            ));
+        }
+    }
 }
 
 /// SHA-256 over each file's relative path and contents, in load order.

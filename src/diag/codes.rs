@@ -58,6 +58,7 @@ codes! {
     InvalidDuration = "invalid-duration", Error, "A duration does not parse (use 30s, 15m, 2h, 7d).";
     InvalidHttpMethod = "invalid-http-method", Error, "An HTTP method is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS.";
     InvalidUrl = "invalid-url", Error, "A URL or base URL does not parse, or a relative URL has no base URL.";
+    PrivateBaseUrl = "private-base-url", Warning, "A literal destination (an http connection's base_url) is a private address the network policy refuses.";
     UnknownConnection = "unknown-connection", Error, "A `connection:` names no connection.";
     ConnectionKindMismatch = "connection-kind-mismatch", Error, "A connection of the wrong kind (aws for CloudWatch actions, http for HTTP).";
     ConnectionBlock = "connection-block", Error, "A connection must hold exactly one of `aws` or `http`.";

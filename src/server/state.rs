@@ -201,7 +201,8 @@ fn audit(
     let names: Vec<&str> = request.arguments.as_ref().map(|a| a.keys().map(String::as_str).collect()).unwrap_or_default();
     let outcome_word = outcome.map_or("unknown-tool", |o| o.kind.as_str());
     let caller = caller_of(parts);
-    let ms = took.as_secs_f64() * 1000.0;
+    // Microseconds are plenty, and a rounded number prints short (`0.248`, not `0.24789799999999998`).
+    let ms = (took.as_secs_f64() * 1_000_000.0).round() / 1000.0;
     if shared.audit_values.load(std::sync::atomic::Ordering::Relaxed) {
         let values = request.arguments.as_ref().map(|a| serde_json::Value::Object(a.clone()).to_string()).unwrap_or_default();
         tracing::info!(target: "toolwright::audit", caller, tool = %request.name, arguments = ?names, argument_values = %values, outcome = outcome_word, duration_ms = ms, "call");

@@ -32,6 +32,9 @@ pub async fn serve_stdio(shared: Arc<ServerState>) -> anyhow::Result<()> {
         let service = Handler::new(shared).serve((rmcp_in, rmcp_out)).await;
         let result = match service {
             Ok(service) => service.waiting().await.map(|_| ()).map_err(anyhow::Error::from),
+            // The client went away before it said hello (or a person at a terminal pressed
+            // Ctrl-D): a normal end, not an error.
+            Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => Ok(()),
             Err(e) => Err(anyhow::Error::from(e)),
         };
         reader.abort();

@@ -68,7 +68,10 @@ pub fn parse_file(file: usize, source: &SourceFile, index: &LineIndex, diags: &m
             Parsed::Error { pos, message, duplicate_key } => {
                 let code = if duplicate_key { Code::DuplicateKey } else { Code::YamlSyntax };
                 let pos = pos.unwrap_or(Pos { line: 1, column: 1, len: 0 });
-                diags.push(loc.diag(code, pos, message));
+                let help = yaml_help(&message);
+                let mut d = loc.diag(code, pos, message);
+                d.help = help;
+                diags.push(d);
             }
             Parsed::Doc(root) => {
                 if let Some(doc) = check_document(file, root, &loc, diags) {
@@ -78,6 +81,26 @@ pub fn parse_file(file: usize, source: &SourceFile, index: &LineIndex, diags: &m
         }
     }
     docs
+}
+
+/// A likely fix for the YAML parser's more cryptic messages.
+fn yaml_help(message: &str) -> Option<String> {
+    let m = message.to_ascii_lowercase();
+    let help = if m.contains("did not find expected key")
+        || m.contains("mapping values are not allowed")
+        || m.contains("did not find expected '-'")
+    {
+        "this is most often indentation: keys of one mapping start in the same column, a nested mapping is indented further, and `key: value` on a line of its own needs a mapping around it"
+    } else if m.contains("found a tab") || m.contains("tab character") {
+        "YAML does not allow tabs for indentation: indent with spaces"
+    } else if m.contains("unclosed quote") || m.contains("found unexpected end of stream") {
+        "a quoted string is not closed: add the closing quote (a value that contains `: ` or starts with `{` must be quoted as a whole)"
+    } else if m.contains("found character that cannot start any token") {
+        "a value starting with `@`, `` ` `` or `%` must be quoted"
+    } else {
+        return None;
+    };
+    Some(help.to_owned())
 }
 
 fn check_document(file: usize, root: Node, loc: &Locator<'_>, diags: &mut Vec<Diagnostic>) -> Option<Document> {

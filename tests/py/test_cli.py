@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 from conftest import BIG_COUNT, _env, item
 
@@ -52,7 +53,7 @@ def test_call_backend_500_exit_1(toolwright_bin, tools_dir):
 
 def test_call_unknown_tool_fails_with_suggestion(toolwright_bin, tools_dir):
     p = run(toolwright_bin, "call", "get_iteem", "--args", '{"id": 1}', "--tools", tools_dir)
-    assert p.returncode != 0
+    assert p.returncode == 1, p.returncode  # the caller's mistake, like refused arguments (usage errors are 2)
     assert "get_iteem" in p.stderr and "get_item" in p.stderr, p.stderr
 
 
@@ -92,7 +93,7 @@ def test_render_invalid_arguments_exit_1(toolwright_bin, tools_dir, backend):
 
 def test_render_unknown_tool_fails(toolwright_bin, tools_dir):
     p = run(toolwright_bin, "render", "nope", "--tools", tools_dir)
-    assert p.returncode != 0
+    assert p.returncode == 1, p.returncode
     assert "nope" in p.stderr
 
 
@@ -130,3 +131,28 @@ def test_stdio_answers_lines_that_are_not_messages_and_goes_on(toolwright_bin, t
     assert any(a.get("id") is None and a["error"]["code"] == -32600 for a in answers), answers
     assert by_id["9"]["error"]["code"] == -32600, answers
     assert "result" in by_id["1"] and "result" in by_id["2"], answers
+
+
+def test_stdio_at_a_terminal_says_it_waits_for_a_client_and_ends_cleanly(toolwright_bin, tools_dir):
+    """Started by hand, `serve` used to print only `catalog loaded` and wait silently; at the end
+    of input it printed `error: connection closed: initialize request` and exited 2."""
+    import os
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen([toolwright_bin, "serve", "--tools", tools_dir, "--no-watch"], stdin=terminal,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+        os.close(terminal)
+        terminal = -1
+        time.sleep(1.5)  # the catalog loads, the server says what it waits for
+        os.write(controller, b"\x04")  # Ctrl-D: end of input
+        _out, err = proc.communicate(timeout=10)
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    stderr = err.decode(errors="replace")
+    assert "waiting for an MCP client" in stderr and "Ctrl-D" in stderr, stderr
+    assert proc.returncode == 0, (proc.returncode, stderr)
+    assert "error" not in stderr.lower(), stderr

@@ -75,6 +75,9 @@ pub(crate) fn compile(compiler: &mut Compiler<'_>, doc: &Document, http: &HttpCo
     if http.timeout.is_some() && timeout.is_none() {
         ok = false;
     }
+    if let Some(url) = &base_url {
+        refused_destination(compiler, doc, "/http/base_url", url, &private_networks, "allow_private_networks");
+    }
     ok.then(|| HttpConnection {
         base_url,
         headers,
@@ -82,6 +85,44 @@ pub(crate) fn compile(compiler: &mut Compiler<'_>, doc: &Document, http: &HttpCo
         private_networks,
         max_response_bytes: http.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
     })
+}
+
+/// Warns when every request to `url` would be refused by the network policy: its host is a
+/// literal private, loopback or link-local address (or `localhost`) that `policy` does not allow.
+pub(crate) fn refused_destination(
+    compiler: &mut Compiler<'_>,
+    doc: &Document,
+    pointer: &str,
+    url: &url::Url,
+    policy: &PrivateNetworks,
+    fix: &str,
+) {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
+        Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost") => {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+        }
+        _ => return,
+    };
+    let Some(kind) = super::client::non_public_kind(ip) else { return };
+    let allowed = match policy {
+        PrivateNetworks::AllowAll => true,
+        PrivateNetworks::Deny => false,
+        PrivateNetworks::Allow(nets) => nets.iter().any(|n| n.contains(&ip)),
+    };
+    if allowed {
+        return;
+    }
+    let host = url.host_str().unwrap_or_default();
+    compiler
+        .push(
+            doc,
+            Code::PrivateBaseUrl,
+            pointer,
+            format!("`{host}` is {kind}, and the network policy refuses it: every call to it would fail"),
+        )
+        .help = Some(format!("if this destination is meant, allow it: `{fix}: true`, or the networks it may reach, such as `[{ip}/32]`"));
 }
 
 /// Compiles header templates (of a connection or an action) under `pointer`.
