@@ -229,8 +229,12 @@ where
             let detail = redact(&causes(other));
             let lower = detail.to_ascii_lowercase();
             if lower.contains("credential") || lower.contains("identity") {
+                // The SDK lists every provider of the chain it tried, one per line: one line
+                // here (what failed), and the fix.
+                let first = detail.lines().next().unwrap_or_default();
+                let first = first.trim_start_matches("dispatch failure: ").trim_start_matches("other: ").trim_end_matches(" Attempted:");
                 format!(
-                    "no usable AWS credentials for `{action}`: provide them through the standard chain (environment, profile, web identity or instance role); {detail}"
+                    "no usable AWS credentials for `{action}`: provide them through the standard chain (environment, profile, web identity or instance role); {first}"
                 )
             } else {
                 format!(
