@@ -493,6 +493,7 @@ async fn header_values_with_line_breaks_are_refused_before_sending() {
         jq: None,
         max_bytes: tool.max_bytes,
         literal_url: false,
+        auth: None,
     };
     let err = exec(&backends, &catalog, tool, actions::Request::Http(request)).await.expect_err("refused");
     assert!(err.contains("header `X-Note`") && err.contains("nothing was sent"), "{err}");

@@ -85,18 +85,20 @@ struct LazyHttp {
     /// another catalog's connection (whose policy may differ) is noticed.
     connection: Option<Arc<Connection>>,
     client: thread_local::ThreadLocal<Result<HttpClient, String>>,
+    /// The connection's tokens (bearer file, OAuth), shared by the clients of every thread.
+    tokens: Arc<http::auth::TokenCache>,
 }
 
 impl LazyHttp {
     fn new(connection: Option<Arc<Connection>>) -> Self {
-        LazyHttp { connection, client: thread_local::ThreadLocal::new() }
+        LazyHttp { connection, client: thread_local::ThreadLocal::new(), tokens: Arc::default() }
     }
 
     fn get(&self) -> Result<&HttpClient, String> {
         let built = self.client.get_or(|| match &self.connection {
             None => HttpClient::without_connection(),
             Some(connection) => match &connection.settings {
-                Settings::Http(settings) => HttpClient::for_connection(&connection.name, settings),
+                Settings::Http(settings) => HttpClient::for_connection(&connection.name, settings, Arc::clone(&self.tokens)),
                 Settings::Aws(_) => Err(format!("internal: connection `{}` is not an http connection", connection.name)),
             },
         });

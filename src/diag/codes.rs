@@ -62,6 +62,7 @@ codes! {
     UnknownConnection = "unknown-connection", Error, "A `connection:` names no connection.";
     ConnectionKindMismatch = "connection-kind-mismatch", Error, "A connection of the wrong kind (aws for CloudWatch actions, http for HTTP).";
     ConnectionBlock = "connection-block", Error, "A connection must hold exactly one of `aws` or `http`.";
+    AuthCount = "auth-count", Error, "A connection's `auth` holds no kind or more than one.";
     TemplateSyntax = "template-syntax", Error, "A template does not compile.";
     UndeclaredVariable = "undeclared-variable", Error, "A template reads a variable that `input` does not declare.";
     UnusedInput = "unused-input", Warning, "An input property that no template reads.";

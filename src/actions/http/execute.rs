@@ -10,6 +10,8 @@ use serde_json::Value;
 use super::request::HttpRequest;
 use crate::actions::output::{self, ToolOutput};
 use crate::catalog::jq_worker::{self, JqRunError};
+use crate::connections;
+use crate::connections::http::SendAuth;
 use crate::connections::http::client::{HttpClient, host_of, literal_ip};
 
 /// How long decoding and shaping one response may take (a jq projection has its own limits,
@@ -35,15 +37,12 @@ const MIN_MASKED_PART: usize = 8;
 
 /// Sends the request and shapes the response for the model.
 pub(crate) async fn execute(client: &HttpClient, request: HttpRequest) -> Result<ToolOutput, String> {
-    let HttpRequest { method, url, headers, body, secrets, jq, max_bytes, .. } = request;
-    let masks = secret_masks(&headers);
+    let HttpRequest { method, url, headers, body, secrets, jq, max_bytes, auth, .. } = request;
+    let mut masks = secret_masks(&headers);
     // What comes back on success is masked for the secrets only: masking every header
     // value would also blank out ordinary words such as `application/json` in the data.
-    let secret_masks: Vec<String> = {
-        let mut m: Vec<String> = secrets.into_iter().filter(|s| s.len() >= MIN_MASKED_PART).collect();
-        m.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        m
-    };
+    let mut echo_masks: Vec<String> = secrets.into_iter().filter(|s| s.len() >= MIN_MASKED_PART).collect();
+    echo_masks.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("`{method}` is not an HTTP method"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("the URL scheme `{}` is not http or https; nothing was sent", url.scheme()));
@@ -73,12 +72,36 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest) -> Result
     if body.is_some() && !header_map.contains_key(CONTENT_TYPE) {
         header_map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    let mut builder = client.client.request(method, url).headers(header_map);
-    if let Some(body) = body {
-        builder = builder.body(body);
-    }
     let started = std::time::Instant::now();
-    let mut response = builder.send().await.map_err(|e| client.describe(&e, &host))?;
+    // Authentication done at send time (a token file, an OAuth token): a 401 with an OAuth
+    // token fetches a new token and sends once more.
+    let mut fresh = false;
+    let mut response = loop {
+        let mut headers = header_map.clone();
+        if let Some(auth) = &auth {
+            let value = connections::http::auth::authorization(client, &client.tokens, auth, fresh).await.map_err(|e| mask(&e, &masks))?;
+            // The token is a secret like a header value: masked in error excerpts and answers.
+            let parts = secret_masks(&[(String::new(), value.clone())]);
+            echo_masks.extend(parts.iter().filter(|p| p.len() >= MIN_MASKED_PART && !p.starts_with("Bearer")).cloned());
+            echo_masks.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            masks.extend(parts);
+            masks.sort_by_key(|m| std::cmp::Reverse(m.len()));
+            let mut value =
+                HeaderValue::from_str(&value).map_err(|_| "the token cannot be sent in a header; nothing was sent".to_owned())?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        let mut builder = client.client.request(method.clone(), url.clone()).headers(headers);
+        if let Some(body) = &body {
+            builder = builder.body(body.clone());
+        }
+        let response = builder.send().await.map_err(|e| client.describe(&e, &host))?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED && matches!(auth.as_deref(), Some(SendAuth::OAuth2 { .. })) && !fresh {
+            fresh = true;
+            continue;
+        }
+        break response;
+    };
     let status = response.status();
     crate::telemetry::http_response_status(status.as_u16());
     tracing::debug!(%host, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "http response");
@@ -102,17 +125,17 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest) -> Result
         };
         let task = tokio::task::spawn_blocking(move || output::shape_json(projected, max_bytes));
         return match tokio::time::timeout(PROCESSING_TIME_LIMIT, task).await {
-            Ok(Ok(out)) => Ok(mask_output(out, &secret_masks)),
+            Ok(Ok(out)) => Ok(mask_output(out, &echo_masks)),
             Ok(Err(_)) => Err("internal error while shaping the response".to_owned()),
             Err(_) => Err(format!("shaping the response did not finish within {}s", PROCESSING_TIME_LIMIT.as_secs())),
         };
     }
     if bytes.len() <= INLINE_SHAPING_BYTES {
-        return Ok(mask_output(shape(&bytes, &content_type, max_bytes), &secret_masks));
+        return Ok(mask_output(shape(&bytes, &content_type, max_bytes), &echo_masks));
     }
     let task = tokio::task::spawn_blocking(move || shape(&bytes, &content_type, max_bytes));
     match tokio::time::timeout(PROCESSING_TIME_LIMIT, task).await {
-        Ok(Ok(out)) => Ok(mask_output(out, &secret_masks)),
+        Ok(Ok(out)) => Ok(mask_output(out, &echo_masks)),
         Ok(Err(_)) => Err("internal error while shaping the response".to_owned()),
         Err(_) => Err(format!("shaping the response did not finish within {}s", PROCESSING_TIME_LIMIT.as_secs())),
     }

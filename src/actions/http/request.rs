@@ -11,6 +11,7 @@ use super::{BodyTemplate, HttpAction, QueryValue};
 use crate::catalog::jq::JqFilter;
 use crate::catalog::render::Renderer;
 use crate::catalog::{ArgError, Template};
+use crate::connections::http::{HttpAuth, SendAuth};
 use crate::connections::{Connection, Settings};
 
 /// An HTTP request, ready to send.
@@ -36,6 +37,9 @@ pub struct HttpRequest {
     /// Whether the URL was written without templates, so that its path holds no caller
     /// value and may be shown in traces.
     pub literal_url: bool,
+    /// Authentication done at send time (a token file or an OAuth token); `basic` is already
+    /// a header.
+    pub auth: Option<Box<SendAuth>>,
 }
 
 impl PartialEq for HttpRequest {
@@ -45,6 +49,7 @@ impl PartialEq for HttpRequest {
                 == (&other.method, &other.url, &other.headers, &other.body, &other.secrets)
             && self.jq.is_some() == other.jq.is_some()
             && (self.max_bytes, self.literal_url) == (other.max_bytes, other.literal_url)
+            && self.auth == other.auth
     }
 }
 
@@ -86,8 +91,36 @@ impl HttpAction {
             headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
             headers.push((k.clone(), v));
         }
+        let mut auth = None;
+        // Values to mask in what comes back besides the secrets read (a basic credential is
+        // its password in base64).
+        let mut derived_secrets = Vec::new();
+        match settings.and_then(|c| c.auth.as_deref()) {
+            None => {}
+            Some(HttpAuth::Basic { username, password }) => {
+                use base64::Engine as _;
+                let pair = format!("{}:{}", renderer.text(username)?, renderer.text(password)?);
+                headers.retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                headers.push(("Authorization".to_owned(), format!("Basic {encoded}")));
+                derived_secrets.push(encoded);
+            }
+            Some(HttpAuth::BearerFile(path)) => auth = Some(Box::new(SendAuth::BearerFile(path.clone()))),
+            Some(HttpAuth::OAuth2 { token_url, client_id, client_secret, scopes }) => {
+                auth = Some(Box::new(SendAuth::OAuth2 {
+                    token_url: token_url.clone(),
+                    client_id: renderer.text(client_id)?,
+                    client_secret: renderer.text(client_secret)?,
+                    scopes: scopes.clone(),
+                }));
+            }
+        }
         let body = self.body.as_ref().map(|b| body(renderer, b)).transpose()?;
-        let secrets = crate::catalog::template::take_resolved_secrets();
+        let mut secrets = crate::catalog::template::take_resolved_secrets();
+        if !secrets.is_empty() {
+            // Only when a secret was read: a literal credential is not a secret toolwright knows of.
+            secrets.extend(derived_secrets);
+        }
         Ok(HttpRequest {
             connection,
             method: self.method.clone(),
@@ -98,6 +131,7 @@ impl HttpAction {
             jq: self.jq.clone(),
             max_bytes,
             literal_url: matches!(self.url, Template::Literal(_)),
+            auth,
         })
     }
 }
@@ -123,14 +157,24 @@ impl HttpRequest {
 
     /// The request as JSON, for `toolwright render`.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut out = json!({
             "action": "http",
             "connection": self.connection.as_ref().map(|c| c.name.as_str()),
             "method": self.method,
             "url": self.url.as_str(),
             "headers": Value::Object(self.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "body": self.body,
-        })
+        });
+        // What is added at send time, without its secret.
+        let auth = match self.auth.as_deref() {
+            None => None,
+            Some(SendAuth::BearerFile(path)) => Some(json!({"bearer_file": path.display().to_string()})),
+            Some(SendAuth::OAuth2 { token_url, .. }) => Some(json!({"oauth2_client_credentials": {"token_url": token_url.as_str()}})),
+        };
+        if let (Some(auth), Some(object)) = (auth, out.as_object_mut()) {
+            object.insert("auth".to_owned(), auth);
+        }
+        out
     }
 }
 

@@ -239,10 +239,48 @@ fn redirect_policy(policy: Arc<NetworkPolicy>) -> reqwest::redirect::Policy {
     })
 }
 
+/// The TLS material of a client, read from the connection's files.
+#[derive(Default)]
+struct Tls {
+    roots: Vec<reqwest::Certificate>,
+    identity: Option<reqwest::Identity>,
+}
+
+/// Reads a connection's CA and client certificate files (when its client is built: on the
+/// first call through it); a file that cannot be read or parsed is an error naming it.
+fn tls_settings(settings: &super::TlsSettings) -> Result<Tls, String> {
+    let read =
+        |path: &std::path::Path, what: &str| std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()));
+    let mut tls = Tls::default();
+    if let Some(path) = &settings.ca_file {
+        let pem = read(path, "tls.ca_file")?;
+        tls.roots = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("tls.ca_file {} holds no PEM certificate: {e}", path.display()))?;
+        if tls.roots.is_empty() {
+            return Err(format!("tls.ca_file {} holds no PEM certificate", path.display()));
+        }
+    }
+    if let Some((cert, key)) = &settings.client_cert {
+        let mut pem = read(cert, "tls.client_cert_file")?;
+        pem.push(b'\n');
+        pem.extend(read(key, "tls.client_key_file")?);
+        tls.identity = Some(reqwest::Identity::from_pem(&pem).map_err(|e| {
+            format!(
+                "tls.client_cert_file {} and tls.client_key_file {} are not a PEM certificate and its key: {e}",
+                cert.display(),
+                key.display()
+            )
+        })?);
+    }
+    Ok(tls)
+}
+
 /// One pooled client with the settings of one connection (or of tools without one).
 pub struct HttpClient {
     pub(crate) client: reqwest::Client,
     pub(crate) policy: Arc<NetworkPolicy>,
+    /// The connection's tokens, shared by its clients on every thread.
+    pub(crate) tokens: Arc<super::auth::TokenCache>,
     timeout: Option<Duration>,
     max_response_bytes: u64,
 }
@@ -259,19 +297,30 @@ impl fmt::Debug for HttpClient {
 
 impl HttpClient {
     /// The client of an HTTP connection.
-    pub(crate) fn for_connection(name: &str, settings: &HttpConnection) -> Result<HttpClient, String> {
+    pub(crate) fn for_connection(
+        name: &str,
+        settings: &HttpConnection,
+        tokens: Arc<super::auth::TokenCache>,
+    ) -> Result<HttpClient, String> {
         let policy = NetworkPolicy::new(Some(name.to_owned()), settings.private_networks.clone());
-        Self::build(policy, settings.timeout, settings.max_response_bytes)
+        let tls = tls_settings(&settings.tls).map_err(|e| format!("connection `{name}`: {e}"))?;
+        Self::build(policy, settings.timeout, settings.max_response_bytes, tls, tokens)
             .map_err(|e| format!("could not build the HTTP client of connection `{name}`: {e}"))
     }
 
     /// The client of tools without a connection: public addresses only, default limits.
     pub(crate) fn without_connection() -> Result<HttpClient, String> {
-        Self::build(NetworkPolicy::new(None, PrivateNetworks::Deny), None, DEFAULT_MAX_RESPONSE_BYTES)
+        Self::build(NetworkPolicy::new(None, PrivateNetworks::Deny), None, DEFAULT_MAX_RESPONSE_BYTES, Tls::default(), Arc::default())
             .map_err(|e| format!("could not build the HTTP client: {e}"))
     }
 
-    fn build(policy: NetworkPolicy, timeout: Option<Duration>, max_response_bytes: u64) -> Result<HttpClient, reqwest::Error> {
+    fn build(
+        policy: NetworkPolicy,
+        timeout: Option<Duration>,
+        max_response_bytes: u64,
+        tls: Tls,
+        tokens: Arc<super::auth::TokenCache>,
+    ) -> Result<HttpClient, reqwest::Error> {
         let policy = Arc::new(policy);
         let mut builder = reqwest::Client::builder()
             .dns_resolver(PolicyResolver { policy: Arc::clone(&policy) })
@@ -285,7 +334,13 @@ impl HttpClient {
         if let Some(t) = timeout {
             builder = builder.timeout(t);
         }
-        Ok(HttpClient { client: builder.build()?, policy, timeout, max_response_bytes })
+        for ca in tls.roots {
+            builder = builder.add_root_certificate(ca);
+        }
+        if let Some(identity) = tls.identity {
+            builder = builder.identity(identity);
+        }
+        Ok(HttpClient { client: builder.build()?, policy, tokens, timeout, max_response_bytes })
     }
 
     /// Reads the whole body, failing as soon as it grows past `max_response_bytes`.

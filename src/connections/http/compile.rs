@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::spec::{AllowPrivateNetworks, HttpConnectionSpec};
-use super::{DEFAULT_MAX_RESPONSE_BYTES, HttpConnection, PrivateNetworks};
+use super::spec::{AllowPrivateNetworks, HttpAuthSpec, HttpConnectionSpec, TlsSpec};
+use super::{DEFAULT_MAX_RESPONSE_BYTES, HttpAuth, HttpConnection, PrivateNetworks, TlsSettings};
 use crate::catalog::Template;
 use crate::catalog::template::Escape;
 use crate::compile::Compiler;
@@ -78,13 +78,119 @@ pub(crate) fn compile(compiler: &mut Compiler<'_>, doc: &Document, http: &HttpCo
     if let Some(url) = &base_url {
         refused_destination(compiler, doc, "/http/base_url", url, &private_networks, "allow_private_networks");
     }
+    let mut auth_uses = Vec::new();
+    let auth = match &http.auth {
+        None => None,
+        Some(spec) => {
+            let auth = compile_auth(compiler, doc, spec, &mut auth_uses).map(Box::new);
+            if auth.is_none() {
+                ok = false;
+            }
+            auth
+        }
+    };
+    for u in &auth_uses {
+        for v in u.vars.iter().filter(|v| !crate::catalog::template::GLOBALS.contains(&v.as_str())) {
+            compiler.push(
+                doc,
+                Code::UndeclaredVariable,
+                &u.pointer,
+                format!("connection auth cannot read `{v}`: a connection has no arguments"),
+            );
+            ok = false;
+        }
+    }
+    let tls = match &http.tls {
+        None => TlsSettings::default(),
+        Some(spec) => match compile_tls(compiler, doc, spec) {
+            Some(t) => t,
+            None => {
+                ok = false;
+                TlsSettings::default()
+            }
+        },
+    };
     ok.then(|| HttpConnection {
         base_url,
         headers,
         timeout,
         private_networks,
         max_response_bytes: http.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+        auth,
+        tls,
     })
+}
+
+/// Compiles `auth:`: exactly one kind.
+fn compile_auth(compiler: &mut Compiler<'_>, doc: &Document, spec: &HttpAuthSpec, uses: &mut Vec<TemplateUse>) -> Option<HttpAuth> {
+    let kinds =
+        usize::from(spec.basic.is_some()) + usize::from(spec.bearer_file.is_some()) + usize::from(spec.oauth2_client_credentials.is_some());
+    if kinds != 1 {
+        let msg = if kinds == 0 {
+            "`auth` is empty; give one of `basic`, `bearer_file` or `oauth2_client_credentials`"
+        } else {
+            "`auth` holds more than one kind; keep exactly one"
+        };
+        compiler.push(doc, Code::AuthCount, "/http/auth", msg);
+        return None;
+    }
+    if let Some(basic) = &spec.basic {
+        let username = compiler.template(doc, "/http/auth/basic/username", &basic.username, Escape::Header, uses);
+        let password = compiler.template(doc, "/http/auth/basic/password", &basic.password, Escape::Header, uses);
+        return Some(HttpAuth::Basic { username: username?, password: password? });
+    }
+    if let Some(path) = &spec.bearer_file {
+        return Some(HttpAuth::BearerFile(beside(compiler, doc, path)));
+    }
+    let oauth = spec.oauth2_client_credentials.as_ref()?;
+    let pointer = "/http/auth/oauth2_client_credentials";
+    let token_url = match url::Url::parse(&oauth.token_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+        _ => {
+            compiler.push(
+                doc,
+                Code::InvalidUrl,
+                &format!("{pointer}/token_url"),
+                format!("`{}` is not an http or https URL", oauth.token_url),
+            );
+            None
+        }
+    };
+    let client_id = compiler.template(doc, &format!("{pointer}/client_id"), &oauth.client_id, Escape::Header, uses);
+    let client_secret = compiler.template(doc, &format!("{pointer}/client_secret"), &oauth.client_secret, Escape::Header, uses);
+    Some(HttpAuth::OAuth2 {
+        token_url: token_url?,
+        client_id: client_id?,
+        client_secret: client_secret?,
+        scopes: oauth.scopes.clone().unwrap_or_default(),
+    })
+}
+
+/// Compiles `tls:`: a client certificate needs its key and the other way round.
+fn compile_tls(compiler: &mut Compiler<'_>, doc: &Document, spec: &TlsSpec) -> Option<TlsSettings> {
+    let client_cert = match (&spec.client_cert_file, &spec.client_key_file) {
+        (Some(cert), Some(key)) => Some((beside(compiler, doc, cert), beside(compiler, doc, key))),
+        (None, None) => None,
+        (Some(_), None) => {
+            compiler.push_key(doc, Code::InvalidValue, "/http/tls/client_cert_file", "`client_cert_file` needs `client_key_file`");
+            return None;
+        }
+        (None, Some(_)) => {
+            compiler.push_key(doc, Code::InvalidValue, "/http/tls/client_key_file", "`client_key_file` needs `client_cert_file`");
+            return None;
+        }
+    };
+    Some(TlsSettings { ca_file: spec.ca_file.as_ref().map(|p| beside(compiler, doc, p)), client_cert })
+}
+
+/// A path from a spec, relative to the spec file's directory unless absolute.
+fn beside(compiler: &Compiler<'_>, doc: &Document, path: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(path);
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    let file = std::path::Path::new(&compiler.files[doc.file].name);
+    file.parent().map_or_else(|| path.to_path_buf(), |dir| dir.join(path))
 }
 
 /// Warns when every request to `url` would be refused by the network policy: its host is a

@@ -1,10 +1,12 @@
 //! The `http` connection kind: base URL, default headers (which may read secrets), timeout,
 //! network policy and response cap shared by the http actions that name the connection.
 
+pub mod auth;
 pub mod client;
 pub(crate) mod compile;
 pub mod spec;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::catalog::Template;
@@ -36,4 +38,73 @@ pub struct HttpConnection {
     pub private_networks: PrivateNetworks,
     /// Most bytes read from a response.
     pub max_response_bytes: u64,
+    /// How requests authenticate (boxed: rare, and large beside the other settings).
+    pub auth: Option<Box<HttpAuth>>,
+    /// Private CA and client certificate.
+    pub tls: TlsSettings,
+}
+
+/// How requests through a connection authenticate.
+#[derive(Clone, Debug)]
+pub enum HttpAuth {
+    /// `Authorization: Basic`, rendered with the request (header context: `secret()` allowed).
+    Basic {
+        /// User name template.
+        username: Template,
+        /// Password template.
+        password: Template,
+    },
+    /// `Authorization: Bearer <file contents>`, read at send time when the file changed.
+    BearerFile(PathBuf),
+    /// An OAuth 2.0 client-credentials grant; the client id and secret are rendered with the
+    /// request, the token is fetched (and kept) at send time.
+    OAuth2 {
+        /// The token endpoint.
+        token_url: url::Url,
+        /// Client id template.
+        client_id: Template,
+        /// Client secret template.
+        client_secret: Template,
+        /// Scopes asked for.
+        scopes: Vec<String>,
+    },
+}
+
+impl HttpAuth {
+    /// The key of the kind in `auth:`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HttpAuth::Basic { .. } => "basic",
+            HttpAuth::BearerFile(_) => "bearer_file",
+            HttpAuth::OAuth2 { .. } => "oauth2_client_credentials",
+        }
+    }
+}
+
+/// TLS settings of a connection (absolute paths; the compile resolved them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM CA certificates trusted besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate and its key, for mutual TLS.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+}
+
+/// Authentication that happens when the request is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendAuth {
+    /// `Authorization: Bearer` with the contents of this file.
+    BearerFile(std::path::PathBuf),
+    /// A client-credentials token from `token_url`, with the client id and secret rendered
+    /// (secrets: never printed).
+    OAuth2 {
+        /// The token endpoint.
+        token_url: url::Url,
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: String,
+        /// Scopes.
+        scopes: Vec<String>,
+    },
 }
