@@ -22,6 +22,9 @@ cargo build --locked
 if [ -x scripts/setup-python.sh ] && [ -d tests/py ]; then
   echo "== MCP client tests (official Python SDK)"
   scripts/setup-python.sh
+  # moto (AWS APIs with Signature V4 checks) in a virtualenv of its own: it pins botocore.
+  TOOLWRIGHT_MOTO_PYTHON="$(scripts/setup-moto.sh | tail -n 1)"
+  export TOOLWRIGHT_MOTO_PYTHON
   TOOLWRIGHT_BIN="$CARGO_TARGET_DIR/debug/toolwright" .venv-test/bin/python -m pytest -q tests/py
 fi
 

@@ -8,6 +8,26 @@ use crate::spec::Document;
 use crate::spec::model::ConnectionSpec;
 
 impl Compiler<'_> {
+    /// Checks what connections name of each other (an `aws_sigv4` signer names an `aws`
+    /// connection), once every connection is compiled; a connection with a wrong reference is
+    /// dropped (its diagnostics say why).
+    pub(crate) fn check_connection_references(&mut self, docs: &[&Document], connections: &mut crate::actions::Connections) {
+        let mut broken = Vec::new();
+        for (name, connection) in connections.iter() {
+            let Settings::Http(http) = &connection.settings else { continue };
+            let Some(crate::connections::http::HttpAuth::AwsSigv4 { connection: Some(signer), .. }) = http.auth.as_deref() else {
+                continue;
+            };
+            let Some(doc) = docs.iter().find(|d| matches!(&d.spec, crate::spec::Spec::Connection(c) if &c.name == name)) else { continue };
+            if !self.resolve_connection(doc, "/http/auth/aws_sigv4/connection", &Some(signer.clone()), "aws", connections) {
+                broken.push(name.clone());
+            }
+        }
+        for name in broken {
+            connections.remove(&name);
+        }
+    }
+
     /// Compiles one connection document; `None` when it has errors (all reported).
     pub(crate) fn connection(&mut self, doc: &Document, spec: &ConnectionSpec) -> Option<Connection> {
         self.inline_secrets(doc, "", &doc.json);

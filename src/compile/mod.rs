@@ -207,6 +207,8 @@ fn compile_with(files: &[SourceFile], serial: bool) -> Compiled {
         }
     }
 
+    c.check_connection_references(&docs, &mut connections);
+
     let mut tool_places: HashMap<String, (usize, Pos)> = HashMap::new();
     let mut jobs: Vec<(usize, &Document, &ToolSpec)> = Vec::new();
     for (di, doc) in docs.iter().enumerate() {

@@ -36,7 +36,11 @@ const MIN_MASKED_VALUE: usize = 4;
 const MIN_MASKED_PART: usize = 8;
 
 /// Sends the request and shapes the response for the model.
-pub(crate) async fn execute(client: &HttpClient, request: HttpRequest) -> Result<ToolOutput, String> {
+pub(crate) async fn execute(
+    client: &HttpClient,
+    request: HttpRequest,
+    signer: Option<connections::http::auth::Signer>,
+) -> Result<ToolOutput, String> {
     let HttpRequest { method, url, headers, body, secrets, jq, max_bytes, auth, .. } = request;
     let mut masks = secret_masks(&headers);
     // What comes back on success is masked for the secrets only: masking every header
@@ -78,7 +82,7 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest) -> Result
     let mut fresh = false;
     let mut response = loop {
         let mut headers = header_map.clone();
-        if let Some(auth) = &auth {
+        if let Some(auth) = auth.as_deref().filter(|a| !matches!(a, SendAuth::AwsSigv4 { .. })) {
             let value = connections::http::auth::authorization(client, &client.tokens, auth, fresh).await.map_err(|e| mask(&e, &masks))?;
             // The token is a secret like a header value: masked in error excerpts and answers.
             let parts = secret_masks(&[(String::new(), value.clone())]);
@@ -95,7 +99,14 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest) -> Result
         if let Some(body) = &body {
             builder = builder.body(body.clone());
         }
-        let response = builder.send().await.map_err(|e| client.describe(&e, &host))?;
+        let mut built = builder.build().map_err(|e| client.describe(&e, &host))?;
+        if let Some(signer) = &signer {
+            // Signed last: the signature covers the final method, URL, headers and body.
+            for secret in signer.sign(&mut built)? {
+                masks.extend(secret_masks(&[(String::new(), secret)]));
+            }
+        }
+        let response = client.client.execute(built).await.map_err(|e| client.describe(&e, &host))?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED && matches!(auth.as_deref(), Some(SendAuth::OAuth2 { .. })) && !fresh {
             fresh = true;
             continue;

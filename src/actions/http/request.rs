@@ -11,6 +11,7 @@ use super::{BodyTemplate, HttpAction, QueryValue};
 use crate::catalog::jq::JqFilter;
 use crate::catalog::render::Renderer;
 use crate::catalog::{ArgError, Template};
+use crate::connections;
 use crate::connections::http::{HttpAuth, SendAuth};
 use crate::connections::{Connection, Settings};
 
@@ -106,6 +107,13 @@ impl HttpAction {
                 derived_secrets.push(encoded);
             }
             Some(HttpAuth::BearerFile(path)) => auth = Some(Box::new(SendAuth::BearerFile(path.clone()))),
+            Some(HttpAuth::AwsSigv4 { service, region, connection }) => {
+                auth = Some(Box::new(SendAuth::AwsSigv4 {
+                    service: service.clone(),
+                    region: region.clone(),
+                    aws: renderer.connection(connection.as_deref()),
+                }));
+            }
             Some(HttpAuth::OAuth2 { token_url, client_id, client_secret, scopes }) => {
                 auth = Some(Box::new(SendAuth::OAuth2 {
                     token_url: token_url.clone(),
@@ -147,7 +155,19 @@ impl HttpRequest {
         _ctx: &crate::actions::CallContext,
     ) -> Result<crate::actions::ToolOutput, String> {
         let client = clients.http(self.connection.as_ref())?;
-        super::execute::execute(client, self).await
+        // Signature V4: credentials (and the region, unless the spec gives one) from the `aws`
+        // connection's clients, which keep them between calls.
+        let signer = match self.auth.as_deref() {
+            Some(SendAuth::AwsSigv4 { service, region, aws }) => {
+                let (credentials, chain_region) = clients.aws(aws.as_ref())?.signing_credentials().await?;
+                let region = region.clone().or(chain_region).ok_or_else(|| {
+                    "no AWS region to sign for: set `region` in `auth.aws_sigv4` or in its `aws` connection, or AWS_REGION".to_owned()
+                })?;
+                Some(connections::http::auth::Signer { credentials, region, service: service.clone() })
+            }
+            _ => None,
+        };
+        super::execute::execute(client, self, signer).await
     }
 
     /// The client span: method, host, port and scheme; the path only for a literal URL.
@@ -170,6 +190,11 @@ impl HttpRequest {
             None => None,
             Some(SendAuth::BearerFile(path)) => Some(json!({"bearer_file": path.display().to_string()})),
             Some(SendAuth::OAuth2 { token_url, .. }) => Some(json!({"oauth2_client_credentials": {"token_url": token_url.as_str()}})),
+            Some(SendAuth::AwsSigv4 { service, region, aws }) => Some(json!({"aws_sigv4": {
+                "service": service,
+                "region": region,
+                "connection": aws.as_ref().map(|c| c.name.as_str()),
+            }})),
         };
         if let (Some(auth), Some(object)) = (auth, out.as_object_mut()) {
             object.insert("auth".to_owned(), auth);

@@ -43,10 +43,15 @@ pub struct AwsClients {
     pub(crate) connection: Option<Arc<Connection>>,
     settings: AwsConnection,
     loaded: OnceCell<Sdk>,
+    /// Credentials for signing HTTP requests (`auth.aws_sigv4`), kept until shortly before
+    /// they expire: the provider is asked once per connection, not once per call.
+    signing: tokio::sync::Mutex<Option<aws_credential_types::Credentials>>,
 }
 
 struct Sdk {
     region: Option<String>,
+    /// The chain's (or the profile's, or the role's) credentials provider, for signing requests.
+    credentials: Option<SharedCredentialsProvider>,
     logs: aws_sdk_cloudwatchlogs::Client,
     metrics: aws_sdk_cloudwatch::Client,
 }
@@ -70,12 +75,19 @@ impl AwsClients {
             connection: Some(connection.clone()),
             settings: settings.clone(),
             loaded: OnceCell::new(),
+            signing: tokio::sync::Mutex::new(None),
         }
     }
 
     /// The clients for CloudWatch actions without a connection: the standard chain alone.
     pub fn without_connection() -> AwsClients {
-        AwsClients { name: None, connection: None, settings: AwsConnection::default(), loaded: OnceCell::new() }
+        AwsClients {
+            name: None,
+            connection: None,
+            settings: AwsConnection::default(),
+            loaded: OnceCell::new(),
+            signing: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// The CloudWatch Logs client, built on first use.
@@ -86,6 +98,29 @@ impl AwsClients {
     /// The CloudWatch (metrics) client, built on first use.
     pub async fn metrics(&self) -> Result<&aws_sdk_cloudwatch::Client, String> {
         self.loaded().await.map(|l| &l.metrics)
+    }
+
+    /// Credentials and the region to sign HTTP requests with (`auth.aws_sigv4`). Kept until
+    /// five minutes before they expire (credentials without an expiry, such as static keys,
+    /// are kept for the catalog's life).
+    pub async fn signing_credentials(&self) -> Result<(aws_credential_types::Credentials, Option<String>), String> {
+        use aws_credential_types::provider::ProvideCredentials as _;
+        let sdk = self.loaded.get_or_init(|| load(&self.settings)).await;
+        let mut kept = self.signing.lock().await;
+        let fresh =
+            |c: &aws_credential_types::Credentials| c.expiry().is_none_or(|e| e > std::time::SystemTime::now() + Duration::from_secs(300));
+        if let Some(c) = kept.as_ref().filter(|c| fresh(c)) {
+            return Ok((c.clone(), sdk.region.clone()));
+        }
+        let whose = self.name.as_ref().map_or_else(|| "the standard chain".to_owned(), |n| format!("connection `{n}`"));
+        let provider = sdk.credentials.as_ref().ok_or_else(|| format!("no AWS credentials provider for {whose}"))?;
+        let credentials = provider.provide_credentials().await.map_err(|e| {
+            let detail = redact(&e.to_string());
+            let first = detail.lines().next().unwrap_or_default().to_owned();
+            format!("no usable AWS credentials to sign with ({whose}): provide them through the standard chain (environment, profile, web identity or instance role); {first}")
+        })?;
+        *kept = Some(credentials.clone());
+        Ok((credentials, sdk.region.clone()))
     }
 
     async fn loaded(&self) -> Result<&Sdk, String> {
@@ -131,6 +166,7 @@ async fn load(settings: &AwsConnection) -> Sdk {
     }
     Sdk {
         region: config.region().map(ToString::to_string),
+        credentials: config.credentials_provider(),
         logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
         metrics: aws_sdk_cloudwatch::Client::from_conf(metrics.build()),
     }

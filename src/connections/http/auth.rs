@@ -47,6 +47,7 @@ pub(crate) async fn authorization(client: &HttpClient, tokens: &TokenCache, auth
             *kept = Some((token.clone(), Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN).max(Duration::from_secs(1))));
             Ok(format!("Bearer {token}"))
         }
+        SendAuth::AwsSigv4 { .. } => Err("internal: a signed request has no Authorization of its own (see Signer)".to_owned()),
     }
 }
 
@@ -123,4 +124,51 @@ async fn fetch_token(
     let Some(token) = token else { return Err(format!("{what}: the answer has no `access_token`")) };
     let lifetime = answer.get("expires_in").and_then(Value::as_u64).map_or(DEFAULT_LIFETIME, Duration::from_secs);
     Ok((token.to_owned(), lifetime))
+}
+
+/// What signs one request with AWS Signature Version 4.
+pub struct Signer {
+    /// The credentials (from the `aws` connection's provider).
+    pub credentials: aws_credential_types::Credentials,
+    /// The region signed for.
+    pub region: String,
+    /// The service's signing name.
+    pub service: String,
+}
+
+impl Signer {
+    /// Adds the signature headers (`authorization`, `x-amz-date`, `x-amz-security-token`,
+    /// `x-amz-content-sha256` when the settings want it) to a request that is ready to send:
+    /// its method, URL, headers and body are final.
+    pub(crate) fn sign(&self, request: &mut reqwest::Request) -> Result<Vec<String>, String> {
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+        let identity: aws_smithy_runtime_api::client::identity::Identity = self.credentials.clone().into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(&self.service)
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| format!("cannot sign the request: {e}"))?
+            .into();
+        let body: &[u8] = request.body().and_then(reqwest::Body::as_bytes).unwrap_or(&[]);
+        let headers: Vec<(&str, &str)> = request.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))).collect();
+        let signable =
+            SignableRequest::new(request.method().as_str(), request.url().as_str(), headers.into_iter(), SignableBody::Bytes(body))
+                .map_err(|e| format!("cannot sign the request: {e}"))?;
+        let (instructions, _signature) = sign(signable, &params).map_err(|e| format!("cannot sign the request: {e}"))?.into_parts();
+        let (headers, _params) = instructions.into_parts();
+        let mut secrets = Vec::new();
+        for header in headers {
+            let mut value = reqwest::header::HeaderValue::from_str(header.value())
+                .map_err(|_| "cannot sign the request: a signature header is not a header value".to_owned())?;
+            if header.sensitive() || header.name().eq_ignore_ascii_case("authorization") {
+                value.set_sensitive(true);
+                secrets.push(header.value().to_owned());
+            }
+            request.headers_mut().insert(header.name(), value);
+        }
+        Ok(secrets)
+    }
 }

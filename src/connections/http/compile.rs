@@ -123,11 +123,13 @@ pub(crate) fn compile(compiler: &mut Compiler<'_>, doc: &Document, http: &HttpCo
 
 /// Compiles `auth:`: exactly one kind.
 fn compile_auth(compiler: &mut Compiler<'_>, doc: &Document, spec: &HttpAuthSpec, uses: &mut Vec<TemplateUse>) -> Option<HttpAuth> {
-    let kinds =
-        usize::from(spec.basic.is_some()) + usize::from(spec.bearer_file.is_some()) + usize::from(spec.oauth2_client_credentials.is_some());
+    let kinds = usize::from(spec.basic.is_some())
+        + usize::from(spec.bearer_file.is_some())
+        + usize::from(spec.oauth2_client_credentials.is_some())
+        + usize::from(spec.aws_sigv4.is_some());
     if kinds != 1 {
         let msg = if kinds == 0 {
-            "`auth` is empty; give one of `basic`, `bearer_file` or `oauth2_client_credentials`"
+            "`auth` is empty; give one of `basic`, `bearer_file`, `oauth2_client_credentials` or `aws_sigv4`"
         } else {
             "`auth` holds more than one kind; keep exactly one"
         };
@@ -141,6 +143,33 @@ fn compile_auth(compiler: &mut Compiler<'_>, doc: &Document, spec: &HttpAuthSpec
     }
     if let Some(path) = &spec.bearer_file {
         return Some(HttpAuth::BearerFile(beside(compiler, doc, path)));
+    }
+    if let Some(sigv4) = &spec.aws_sigv4 {
+        // The `connection` is checked once every connection is compiled (compile/connections.rs).
+        let valid_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_name(&sigv4.service) {
+            compiler.push(
+                doc,
+                Code::InvalidValue,
+                "/http/auth/aws_sigv4/service",
+                format!("`{}` is not a service signing name such as `ecs` or `xray`", sigv4.service),
+            );
+            return None;
+        }
+        if let Some(region) = sigv4.region.as_deref().filter(|r| !valid_name(r)) {
+            compiler.push(
+                doc,
+                Code::InvalidValue,
+                "/http/auth/aws_sigv4/region",
+                format!("`{region}` is not a region such as `us-east-1`"),
+            );
+            return None;
+        }
+        return Some(HttpAuth::AwsSigv4 {
+            service: sigv4.service.clone(),
+            region: sigv4.region.clone(),
+            connection: sigv4.connection.clone(),
+        });
     }
     let oauth = spec.oauth2_client_credentials.as_ref()?;
     let pointer = "/http/auth/oauth2_client_credentials";

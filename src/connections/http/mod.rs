@@ -68,6 +68,15 @@ pub enum HttpAuth {
         /// Scopes asked for.
         scopes: Vec<String>,
     },
+    /// AWS Signature Version 4, with the credentials of an `aws` connection (or the chain's).
+    AwsSigv4 {
+        /// The service's signing name.
+        service: String,
+        /// The region signed for, when the spec gives one.
+        region: Option<String>,
+        /// The `aws` connection whose credentials sign.
+        connection: Option<String>,
+    },
 }
 
 impl HttpAuth {
@@ -77,6 +86,7 @@ impl HttpAuth {
             HttpAuth::Basic { .. } => "basic",
             HttpAuth::BearerFile(_) => "bearer_file",
             HttpAuth::OAuth2 { .. } => "oauth2_client_credentials",
+            HttpAuth::AwsSigv4 { .. } => "aws_sigv4",
         }
     }
 }
@@ -91,7 +101,7 @@ pub struct TlsSettings {
 }
 
 /// Authentication that happens when the request is sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum SendAuth {
     /// `Authorization: Bearer` with the contents of this file.
     BearerFile(std::path::PathBuf),
@@ -107,4 +117,29 @@ pub enum SendAuth {
         /// Scopes.
         scopes: Vec<String>,
     },
+    /// AWS Signature Version 4: the credentials come from the `aws` connection's clients.
+    AwsSigv4 {
+        /// The service's signing name.
+        service: String,
+        /// The region, when the spec gives one.
+        region: Option<String>,
+        /// The `aws` connection whose credentials sign; `None`: the standard chain.
+        aws: Option<std::sync::Arc<crate::connections::Connection>>,
+    },
+}
+
+impl PartialEq for SendAuth {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (SendAuth::BearerFile(a), SendAuth::BearerFile(b)) => a == b,
+            (
+                SendAuth::OAuth2 { token_url: a, client_id: b, client_secret: c, scopes: d },
+                SendAuth::OAuth2 { token_url: e, client_id: f, client_secret: g, scopes: h },
+            ) => (a, b, c, d) == (e, f, g, h),
+            (SendAuth::AwsSigv4 { service: a, region: b, aws: c }, SendAuth::AwsSigv4 { service: d, region: e, aws: f }) => {
+                (a, b) == (d, e) && crate::connections::same(c, f)
+            }
+            _ => false,
+        }
+    }
 }

@@ -24,7 +24,7 @@ pub struct HttpConnectionSpec {
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub max_response_bytes: Option<u64>,
-    /// How requests authenticate: exactly one of `basic`, `bearer_file` or `oauth2_client_credentials`.
+    /// How requests authenticate: exactly one of `basic`, `bearer_file`, `oauth2_client_credentials` or `aws_sigv4`.
     #[serde(default)]
     pub auth: Option<HttpAuthSpec>,
     /// TLS settings: a private CA, a client certificate for mTLS.
@@ -47,6 +47,24 @@ pub struct HttpAuthSpec {
     /// shortly before it expires, and fetched again once when the API answers 401.
     #[serde(default)]
     pub oauth2_client_credentials: Option<OAuth2ClientCredentialsSpec>,
+    /// Sign every request with AWS Signature Version 4.
+    #[serde(default)]
+    pub aws_sigv4: Option<AwsSigv4Spec>,
+}
+
+/// AWS Signature Version 4 signing of every request of a connection.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSigv4Spec {
+    /// The signing name of the service, such as `ecs`, `xray`, `rds`, `ec2`, `codedeploy`.
+    pub service: String,
+    /// The region to sign for; default: the `aws` connection's region (or the standard chain's).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A `kind: connection` with an `aws` block whose credentials sign (profile, role_arn); the
+    /// standard AWS credential chain when absent.
+    #[serde(default)]
+    pub connection: Option<String>,
 }
 
 /// HTTP basic authentication.
