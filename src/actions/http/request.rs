@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{BodyTemplate, HttpAction, QueryValue};
+use super::{BodyTemplate, HttpAction, Paginate, QueryValue, ResponseFormat};
 use crate::catalog::jq::JqFilter;
 use crate::catalog::render::Renderer;
 use crate::catalog::{ArgError, Template};
@@ -26,11 +26,17 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// JSON body.
     pub body: Option<Value>,
+    /// Form body fields, in order (sent as `application/x-www-form-urlencoded`).
+    pub form: Option<Vec<(String, String)>>,
     /// The secret values the headers were rendered with, so that text coming back can be
     /// masked. Never printed.
     pub secrets: Vec<String>,
     /// The projection of a JSON response.
     pub jq: Option<Arc<JqFilter>>,
+    /// How the answer is read.
+    pub format: ResponseFormat,
+    /// Pagination, if any.
+    pub paginate: Option<Arc<Paginate>>,
     /// Cap on what the model receives.
     pub max_bytes: usize,
     /// Whether the URL was written without templates, so that its path holds no caller
@@ -41,9 +47,11 @@ pub struct HttpRequest {
 impl PartialEq for HttpRequest {
     fn eq(&self, other: &Self) -> bool {
         crate::connections::same(&self.connection, &other.connection)
-            && (&self.method, &self.url, &self.headers, &self.body, &self.secrets)
-                == (&other.method, &other.url, &other.headers, &other.body, &other.secrets)
-            && self.jq.is_some() == other.jq.is_some()
+            && (&self.method, &self.url, &self.headers, &self.body, &self.form, &self.secrets)
+                == (&other.method, &other.url, &other.headers, &other.body, &other.form, &other.secrets)
+            && self.jq.as_ref().map(|f| f.source()) == other.jq.as_ref().map(|f| f.source())
+            && self.format == other.format
+            && self.paginate == other.paginate
             && (self.max_bytes, self.literal_url) == (other.max_bytes, other.literal_url)
     }
 }
@@ -87,6 +95,20 @@ impl HttpAction {
             headers.push((k.clone(), v));
         }
         let body = self.body.as_ref().map(|b| body(renderer, b)).transpose()?;
+        let form = match &self.form {
+            None => None,
+            Some(fields) => Some(
+                fields
+                    .iter()
+                    .map(|(k, v)| {
+                        Ok((k.clone(), match v {
+                            QueryValue::Str(t) => renderer.text(t)?,
+                            QueryValue::Literal(s) => s.clone(),
+                        }))
+                    })
+                    .collect::<Result<Vec<_>, ArgError>>()?,
+            ),
+        };
         let secrets = crate::catalog::template::take_resolved_secrets();
         Ok(HttpRequest {
             connection,
@@ -94,8 +116,11 @@ impl HttpAction {
             url,
             headers,
             body,
+            form,
             secrets,
             jq: self.jq.clone(),
+            format: self.format,
+            paginate: self.paginate.clone(),
             max_bytes,
             literal_url: matches!(self.url, Template::Literal(_)),
         })
@@ -116,6 +141,7 @@ impl HttpRequest {
         super::execute::execute(client, self).await
     }
 
+
     /// The client span: method, host, port and scheme; the path only for a literal URL.
     pub fn span(&self) -> tracing::Span {
         crate::telemetry::http_span(&self.method, &self.url, self.literal_url)
@@ -123,15 +149,29 @@ impl HttpRequest {
 
     /// The request as JSON, for `toolwright render`.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut out = json!({
             "action": "http",
             "connection": self.connection.as_ref().map(|c| c.name.as_str()),
             "method": self.method,
             "url": self.url.as_str(),
             "headers": Value::Object(self.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "body": self.body,
-        })
+        });
+        if let (Some(fields), Some(map)) = (&self.form, out.as_object_mut()) {
+            map.insert("form".to_owned(), Value::Object(fields.iter().map(|(k, v)| (k.clone(), json!(v))).collect()));
+        }
+        out
     }
+}
+
+/// Encodes form fields as `application/x-www-form-urlencoded` (spaces as `+`, everything but
+/// letters, digits and `*-._` percent-encoded as UTF-8).
+pub fn encode_form(fields: &[(String, String)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        serializer.append_pair(k, v);
+    }
+    serializer.finish()
 }
 
 fn body(renderer: &Renderer<'_>, template: &BodyTemplate) -> Result<Value, ArgError> {
