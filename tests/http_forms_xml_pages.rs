@@ -374,7 +374,7 @@ async fn token_pagination_follows_three_pages() {
     let yaml = connection("api", &server.url(), "")
         + &tool("all", &format!("    url: /tokens\n    query: {{limit: 3}}\n    response:\n{paginate}"), "")
         + &tool("ids", &format!("    url: /tokens\n    response:\n      jq: 'map(.id)'\n{paginate}"), "")
-        + &tool("cut", &format!("    url: /tokens\n    response:\n{paginate}"), "output: {max_bytes: 120}\n");
+        + &tool("cut", &format!("    url: /tokens\n    response:\n{paginate}"), "output: {max_bytes: 90}\n");
     let (catalog, backends) = setup(&yaml);
     let out = call(&backends, &catalog, "all", json!({})).await.expect("paginated call");
     let items: Vec<Value> = (1..=9).map(|i| json!({"id": i})).collect();
@@ -393,7 +393,7 @@ async fn token_pagination_follows_three_pages() {
     // The output cap applies to the whole, with the truncation notice.
     let out = call(&backends, &catalog, "cut", json!({})).await.expect("cut pages");
     assert!(out.truncated);
-    assert!(out.text.len() <= 120, "{}", out.text);
+    assert!(out.text.len() <= 90, "{}", out.text);
     let s = out.structured.expect("structured");
     assert_eq!((s["truncated"].clone(), s["total"].clone()), (json!(true), json!(9)));
 }

@@ -135,7 +135,7 @@ pub(crate) fn compile(
         form = Some(out);
         if spec.body.is_some() {
             compiler
-                .push(doc, Code::FormAndBody, &format!("{base}/form"), "`form` and `body` exclude each other: a request has one body")
+                .push_key(doc, Code::FormAndBody, &format!("{base}/form"), "`form` and `body` exclude each other: a request has one body")
                 .help = Some("keep `form` for an application/x-www-form-urlencoded body, or `body` for a JSON body".to_owned());
             ok = false;
         }
