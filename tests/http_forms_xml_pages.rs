@@ -118,7 +118,11 @@ const DESCRIBE_INSTANCES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 fn rds_page(ids: &[&str], marker: Option<&str>) -> String {
     let instances: String = ids
         .iter()
-        .map(|id| format!("<DBInstance><DBInstanceIdentifier>{id}</DBInstanceIdentifier><DBInstanceStatus>available</DBInstanceStatus></DBInstance>"))
+        .map(|id| {
+            format!(
+                "<DBInstance><DBInstanceIdentifier>{id}</DBInstanceIdentifier><DBInstanceStatus>available</DBInstanceStatus></DBInstance>"
+            )
+        })
         .collect();
     let marker = marker.map(|m| format!("<Marker>{m}</Marker>")).unwrap_or_default();
     format!(
@@ -219,7 +223,9 @@ fn compile(yaml: &str) -> Catalog {
     let compiled = compile_dirs(&[dir.path().to_path_buf()], None);
     match compiled.catalog {
         Some(c) => c,
-        None => panic!("the specs do not compile: {:#?}\n{yaml}", compiled.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>()),
+        None => {
+            panic!("the specs do not compile: {:#?}\n{yaml}", compiled.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>())
+        }
     }
 }
 
@@ -244,7 +250,9 @@ fn connection(name: &str, base_url: &str, extra: &str) -> String {
 /// A tool without arguments on connection `api`; `action` is the rest of the `http` block,
 /// indented by four spaces.
 fn tool(name: &str, action: &str, extra: &str) -> String {
-    format!("kind: tool\nname: {name}\ndescription: Test tool {name}.\ninput: {{type: object}}\n{extra}action:\n  http:\n    connection: api\n{action}---\n")
+    format!(
+        "kind: tool\nname: {name}\ndescription: Test tool {name}.\ninput: {{type: object}}\n{extra}action:\n  http:\n    connection: api\n{action}---\n"
+    )
 }
 
 /// An AWS Query request (EC2/RDS/IAM): `Action`, `Version` and dotted member names as an

@@ -149,7 +149,12 @@ pub(crate) fn compile(
     let jq = response.jq.as_ref().and_then(|src| jq_filter(compiler, doc, &format!("{base}/response/jq"), src, &mut ok));
     if format == ResponseFormat::Text && response.jq.is_some() {
         compiler
-            .push(doc, Code::InvalidValue, &format!("{base}/response/format"), "`format: text` returns the answer as text, so `jq` cannot run on it")
+            .push(
+                doc,
+                Code::InvalidValue,
+                &format!("{base}/response/format"),
+                "`format: text` returns the answer as text, so `jq` cannot run on it",
+            )
             .help = Some("use `format: json` (or `xml`) with `jq`, or drop `jq`".to_owned());
         ok = false;
     }
@@ -260,10 +265,11 @@ fn paginate(
         let target = match &spec.set {
             None => None,
             Some(set) => {
-                let given: Vec<(&str, &String)> = [("query", &set.query), ("body", &set.body), ("form", &set.form), ("header", &set.header)]
-                    .into_iter()
-                    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
-                    .collect();
+                let given: Vec<(&str, &String)> =
+                    [("query", &set.query), ("body", &set.body), ("form", &set.form), ("header", &set.header)]
+                        .into_iter()
+                        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+                        .collect();
                 match given.as_slice() {
                     [(kind, name)] => {
                         let name = (*name).clone();

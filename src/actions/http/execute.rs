@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LINK};
 use serde_json::Value;
 
-use super::request::{HttpRequest, encode_form};
+use super::request::{Body, HttpRequest, encode_form};
 use super::{MAX_PAGES_LIMIT, NextPage, Paginate, ResponseFormat, TokenTarget, xml};
 use crate::actions::output::{self, ToolOutput};
 use crate::catalog::jq::JqFilter;
@@ -41,8 +41,7 @@ const MIN_MASKED_PART: usize = 8;
 struct Page {
     url: url::Url,
     headers: Vec<(String, String)>,
-    body: Option<Value>,
-    form: Option<Vec<(String, String)>>,
+    body: Option<Body>,
 }
 
 /// A 2xx answer.
@@ -55,7 +54,7 @@ struct Answer {
 
 /// Sends the request and shapes the response for the model.
 pub(crate) async fn execute(client: &HttpClient, request: HttpRequest) -> Result<ToolOutput, String> {
-    let HttpRequest { method, url, headers, body, form, secrets, jq, format, paginate, max_bytes, .. } = request;
+    let HttpRequest { method, url, headers, body, secrets, jq, format, paginate, max_bytes, .. } = request;
     let masks = secret_masks(&headers);
     // What comes back on success is masked for the secrets only: masking every header
     // value would also blank out ordinary words such as `application/json` in the data.
@@ -65,7 +64,7 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest) -> Result
         m
     };
     let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("`{method}` is not an HTTP method"))?;
-    let page = Page { url, headers, body, form };
+    let page = Page { url, headers, body };
     if let Some(paginate) = paginate {
         let out = paginated(client, &method, page, &paginate, format, jq.as_deref(), max_bytes, &masks).await?;
         return Ok(mask_output(out, &secret_masks));
@@ -141,13 +140,12 @@ async fn send(client: &HttpClient, method: &reqwest::Method, page: &Page, masks:
         value.set_sensitive(true);
         header_map.append(header, value);
     }
-    let (body, content_type) = match (&page.body, &page.form) {
-        (Some(value), _) => (
-            Some(serde_json::to_vec(value).map_err(|e| format!("the request body cannot be encoded as JSON: {e}"))?),
-            "application/json",
-        ),
-        (None, Some(fields)) => (Some(encode_form(fields).into_bytes()), "application/x-www-form-urlencoded"),
-        (None, None) => (None, ""),
+    let (body, content_type) = match &page.body {
+        Some(Body::Json(value)) => {
+            (Some(serde_json::to_vec(value).map_err(|e| format!("the request body cannot be encoded as JSON: {e}"))?), "application/json")
+        }
+        Some(Body::Form(fields)) => (Some(encode_form(fields).into_bytes()), "application/x-www-form-urlencoded"),
+        None => (None, ""),
     };
     crate::telemetry::inject_trace_context(&mut header_map);
     if body.is_some() && !header_map.contains_key(CONTENT_TYPE) {
@@ -204,7 +202,8 @@ async fn paginated(
         let json: bytes::Bytes = match format {
             ResponseFormat::Xml => {
                 let bytes = answer.bytes.clone();
-                let value = off_loop(bytes.len(), move || xml::to_json(&bytes)).await?.map_err(|e| mask(&format!("page {pages}: {e}"), masks))?;
+                let value =
+                    off_loop(bytes.len(), move || xml::to_json(&bytes)).await?.map_err(|e| mask(&format!("page {pages}: {e}"), masks))?;
                 bytes::Bytes::from(serde_json::to_vec(&value).map_err(|e| format!("internal: the XML answer as JSON: {e}"))?)
             }
             _ => answer.bytes.clone(),
@@ -315,7 +314,8 @@ fn set_token(page: &mut Page, target: &TokenTarget, token: Value) {
     };
     match target {
         TokenTarget::Query(name) => {
-            let kept: Vec<(String, String)> = page.url.query_pairs().filter(|(k, _)| k != name).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            let kept: Vec<(String, String)> =
+                page.url.query_pairs().filter(|(k, _)| k != name).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
             page.url.set_query(None);
             let mut pairs = page.url.query_pairs_mut();
             for (k, v) in &kept {
@@ -327,19 +327,21 @@ fn set_token(page: &mut Page, target: &TokenTarget, token: Value) {
             page.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
             page.headers.push((name.clone(), text));
         }
-        TokenTarget::Form(name) => {
-            let form = page.form.get_or_insert_with(Vec::new);
-            form.retain(|(k, _)| k != name);
-            form.push((name.clone(), text));
-        }
+        TokenTarget::Form(name) => match &mut page.body {
+            Some(Body::Form(fields)) => {
+                fields.retain(|(k, _)| k != name);
+                fields.push((name.clone(), text));
+            }
+            body => *body = Some(Body::Form(vec![(name.clone(), text)])),
+        },
         TokenTarget::Body(name) => match &mut page.body {
-            Some(Value::Object(map)) => {
+            Some(Body::Json(Value::Object(map))) => {
                 map.insert(name.clone(), token);
             }
             body => {
                 let mut map = serde_json::Map::new();
                 map.insert(name.clone(), token);
-                *body = Some(Value::Object(map));
+                *body = Some(Body::Json(Value::Object(map)));
             }
         },
     }

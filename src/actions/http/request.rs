@@ -13,6 +13,15 @@ use crate::catalog::render::Renderer;
 use crate::catalog::{ArgError, Template};
 use crate::connections::{Connection, Settings};
 
+/// A request body.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    /// A JSON value.
+    Json(Value),
+    /// Form fields in order, sent as `application/x-www-form-urlencoded`.
+    Form(Vec<(String, String)>),
+}
+
 /// An HTTP request, ready to send.
 #[derive(Clone, Debug)]
 pub struct HttpRequest {
@@ -24,10 +33,8 @@ pub struct HttpRequest {
     pub url: url::Url,
     /// Headers, connection defaults first, then the tool's (which replace same-named ones).
     pub headers: Vec<(String, String)>,
-    /// JSON body.
-    pub body: Option<Value>,
-    /// Form body fields, in order (sent as `application/x-www-form-urlencoded`).
-    pub form: Option<Vec<(String, String)>>,
+    /// The body: JSON, or form fields.
+    pub body: Option<Body>,
     /// The secret values the headers were rendered with, so that text coming back can be
     /// masked. Never printed.
     pub secrets: Vec<String>,
@@ -47,8 +54,8 @@ pub struct HttpRequest {
 impl PartialEq for HttpRequest {
     fn eq(&self, other: &Self) -> bool {
         crate::connections::same(&self.connection, &other.connection)
-            && (&self.method, &self.url, &self.headers, &self.body, &self.form, &self.secrets)
-                == (&other.method, &other.url, &other.headers, &other.body, &other.form, &other.secrets)
+            && (&self.method, &self.url, &self.headers, &self.body, &self.secrets)
+                == (&other.method, &other.url, &other.headers, &other.body, &other.secrets)
             && self.jq.as_ref().map(|f| f.source()) == other.jq.as_ref().map(|f| f.source())
             && self.format == other.format
             && self.paginate == other.paginate
@@ -94,21 +101,25 @@ impl HttpAction {
             headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
             headers.push((k.clone(), v));
         }
-        let body = self.body.as_ref().map(|b| body(renderer, b)).transpose()?;
+        let json_body = self.body.as_ref().map(|b| body(renderer, b)).transpose()?;
         let form = match &self.form {
             None => None,
             Some(fields) => Some(
                 fields
                     .iter()
                     .map(|(k, v)| {
-                        Ok((k.clone(), match v {
-                            QueryValue::Str(t) => renderer.text(t)?,
-                            QueryValue::Literal(s) => s.clone(),
-                        }))
+                        Ok((
+                            k.clone(),
+                            match v {
+                                QueryValue::Str(t) => renderer.text(t)?,
+                                QueryValue::Literal(s) => s.clone(),
+                            },
+                        ))
                     })
                     .collect::<Result<Vec<_>, ArgError>>()?,
             ),
         };
+        let body = json_body.map(Body::Json).or(form.map(Body::Form));
         let secrets = crate::catalog::template::take_resolved_secrets();
         Ok(HttpRequest {
             connection,
@@ -116,7 +127,6 @@ impl HttpAction {
             url,
             headers,
             body,
-            form,
             secrets,
             jq: self.jq.clone(),
             format: self.format,
@@ -141,7 +151,6 @@ impl HttpRequest {
         super::execute::execute(client, self).await
     }
 
-
     /// The client span: method, host, port and scheme; the path only for a literal URL.
     pub fn span(&self) -> tracing::Span {
         crate::telemetry::http_span(&self.method, &self.url, self.literal_url)
@@ -155,9 +164,12 @@ impl HttpRequest {
             "method": self.method,
             "url": self.url.as_str(),
             "headers": Value::Object(self.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
-            "body": self.body,
+            "body": match &self.body {
+                Some(Body::Json(v)) => v.clone(),
+                _ => Value::Null,
+            },
         });
-        if let (Some(fields), Some(map)) = (&self.form, out.as_object_mut()) {
+        if let (Some(Body::Form(fields)), Some(map)) = (&self.body, out.as_object_mut()) {
             map.insert("form".to_owned(), Value::Object(fields.iter().map(|(k, v)| (k.clone(), json!(v))).collect()));
         }
         out
