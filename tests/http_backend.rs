@@ -491,6 +491,8 @@ async fn header_values_with_line_breaks_are_refused_before_sending() {
         body: None,
         secrets: Vec::new(),
         jq: None,
+        format: Default::default(),
+        paginate: None,
         max_bytes: tool.max_bytes,
         literal_url: false,
         auth: None,

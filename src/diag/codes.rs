@@ -80,7 +80,9 @@ codes! {
     DuplicateQueryId = "duplicate-query-id", Error, "Two metric queries have the same id.";
     MetricOrExpression = "metric-or-expression", Error, "A metric query needs exactly one of `metric` (with `namespace` and `stat`) or `expression`.";
     InvalidPeriod = "invalid-period", Error, "A metric period must be 1, 5, 10, 20 or 30 seconds or a multiple of 60.";
-    InvalidJq = "invalid-jq", Error, "`response.jq` does not compile.";
+    InvalidJq = "invalid-jq", Error, "`response.jq` or a `response.paginate` filter does not compile.";
+    FormAndBody = "form-and-body", Error, "An HTTP action gives both `form` and `body`; a request has one body.";
+    InvalidPagination = "invalid-pagination", Error, "`response.paginate` needs `next` with `set` (exactly one of query, body, form, header) or `link: true`, and an answer read as JSON or XML.";
     ExampleInvalidArgs = "example-invalid-args", Error, "An example's `args` do not validate against `input`.";
     ExampleRenderFailed = "example-render-failed", Error, "An example does not render into a backend request.";
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, LazyLock};
 use regex::Regex;
 use serde_json::Value;
 
-use super::spec::HttpSpec;
-use super::{BodyTemplate, HttpAction, QueryValue};
+use super::spec::{FormatSpec, HttpSpec, PaginateSpec};
+use super::{BodyTemplate, DEFAULT_MAX_PAGES, HttpAction, MAX_PAGES_LIMIT, NextPage, Paginate, QueryValue, ResponseFormat, TokenTarget};
 use crate::actions::Connections;
 use crate::catalog::Template;
 use crate::catalog::jq;
@@ -118,24 +118,54 @@ pub(crate) fn compile(
     if spec.body.is_some() && body.is_none() {
         ok = false;
     }
-    let jq = match spec.response.as_ref().and_then(|r| r.jq.as_ref()) {
-        None => None,
-        Some(src) => match jq::JqFilter::compile(src) {
-            Ok(f) => Some(Arc::new(f)),
-            Err(e) => {
-                let p = format!("{base}/response/jq");
-                let pos = compiler.offset_pos(doc, &p, src, e.offset.unwrap_or(0));
-                let d = compiler.loc(doc.file).diag(Code::InvalidJq, pos, format!("jq filter does not compile: {}", e.message));
-                compiler.diags.push(d);
-                ok = false;
-                None
+    let mut form = None;
+    if let Some(fields) = &spec.form {
+        let mut out = Vec::with_capacity(fields.len());
+        for (k, v) in fields {
+            let mut p = format!("{base}/form/");
+            push_escaped(&mut p, k);
+            match v {
+                Value::String(s) => match compiler.template(doc, &p, s, Escape::QueryParam, uses) {
+                    Some(t) => out.push((k.clone(), QueryValue::Str(t))),
+                    None => ok = false,
+                },
+                other => out.push((k.clone(), QueryValue::Literal(other.to_string()))),
             }
-        },
+        }
+        form = Some(out);
+        if spec.body.is_some() {
+            compiler
+                .push_key(doc, Code::FormAndBody, &format!("{base}/form"), "`form` and `body` exclude each other: a request has one body")
+                .help = Some("keep `form` for an application/x-www-form-urlencoded body, or `body` for a JSON body".to_owned());
+            ok = false;
+        }
+    }
+    let response = spec.response.clone().unwrap_or_default();
+    let format = match response.format {
+        None | Some(FormatSpec::Json) => ResponseFormat::Json,
+        Some(FormatSpec::Xml) => ResponseFormat::Xml,
+        Some(FormatSpec::Text) => ResponseFormat::Text,
+    };
+    let jq = response.jq.as_ref().and_then(|src| jq_filter(compiler, doc, &format!("{base}/response/jq"), src, &mut ok));
+    if format == ResponseFormat::Text && response.jq.is_some() {
+        compiler
+            .push(
+                doc,
+                Code::InvalidValue,
+                &format!("{base}/response/format"),
+                "`format: text` returns the answer as text, so `jq` cannot run on it",
+            )
+            .help = Some("use `format: json` (or `xml`) with `jq`, or drop `jq`".to_owned());
+        ok = false;
+    }
+    let paginate = match &response.paginate {
+        None => None,
+        Some(p) => paginate(compiler, doc, &format!("{base}/response/paginate"), p, spec, format, &mut ok).map(Arc::new),
     };
     if !ok {
         return None;
     }
-    Some(HttpAction { connection: spec.connection.clone(), method, url: url?, query, headers, body, jq })
+    Some(HttpAction { connection: spec.connection.clone(), method, url: url?, query, headers, body, form, jq, format, paginate })
 }
 
 fn body(compiler: &mut Compiler<'_>, doc: &Document, pointer: &str, v: &Value, uses: &mut Vec<TemplateUse>) -> Option<BodyTemplate> {
@@ -180,4 +210,161 @@ fn body(compiler: &mut Compiler<'_>, doc: &Document, pointer: &str, v: &Value, u
         }
         other => BodyTemplate::Literal(other.clone()),
     })
+}
+
+/// Compiles a jq filter at `pointer`; a compile error is reported at its offset.
+fn jq_filter(compiler: &mut Compiler<'_>, doc: &Document, pointer: &str, src: &str, ok: &mut bool) -> Option<Arc<jq::JqFilter>> {
+    match jq::JqFilter::compile(src) {
+        Ok(f) => Some(Arc::new(f)),
+        Err(e) => {
+            let pos = compiler.offset_pos(doc, pointer, src, e.offset.unwrap_or(0));
+            let d = compiler.loc(doc.file).diag(Code::InvalidJq, pos, format!("jq filter does not compile: {}", e.message));
+            compiler.diags.push(d);
+            *ok = false;
+            None
+        }
+    }
+}
+
+/// Compiles `response.paginate`: `next` with exactly one `set` target, or `link: true`.
+fn paginate(
+    compiler: &mut Compiler<'_>,
+    doc: &Document,
+    base: &str,
+    spec: &PaginateSpec,
+    http: &HttpSpec,
+    format: ResponseFormat,
+    ok: &mut bool,
+) -> Option<Paginate> {
+    let fail = |compiler: &mut Compiler<'_>, pointer: String, message: String, help: &str| {
+        compiler.push(doc, Code::InvalidPagination, &pointer, message).help = Some(help.to_owned());
+        false
+    };
+    let mut good = true;
+    if format == ResponseFormat::Text {
+        good = fail(
+            compiler,
+            base.to_owned(),
+            "`paginate` reads each page as JSON, but `format: text` returns the answer as text".to_owned(),
+            "use `format: json` or `format: xml` with `paginate`",
+        );
+    }
+    let link = spec.link.unwrap_or(false);
+    let next = if link {
+        if spec.next.is_some() || spec.set.is_some() {
+            let key = if spec.next.is_some() { "next" } else { "set" };
+            good = fail(
+                compiler,
+                format!("{base}/{key}"),
+                "`link: true` follows the Link header; it takes no `next` or `set`".to_owned(),
+                "keep `link: true`, or `next` with `set`, not both",
+            );
+        }
+        Some(NextPage::Link)
+    } else {
+        let target = match &spec.set {
+            None => None,
+            Some(set) => {
+                let given: Vec<(&str, &String)> =
+                    [("query", &set.query), ("body", &set.body), ("form", &set.form), ("header", &set.header)]
+                        .into_iter()
+                        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+                        .collect();
+                match given.as_slice() {
+                    [(kind, name)] => {
+                        let name = (*name).clone();
+                        let pointer = format!("{base}/set/{kind}");
+                        match *kind {
+                            "query" => Some(TokenTarget::Query(name)),
+                            "header" => {
+                                if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                                    good = fail(
+                                        compiler,
+                                        pointer,
+                                        format!("`{name}` is not a valid HTTP header name"),
+                                        "use a header name such as X-Next-Token",
+                                    );
+                                }
+                                Some(TokenTarget::Header(name))
+                            }
+                            "form" => {
+                                if http.form.is_none() {
+                                    good = fail(
+                                        compiler,
+                                        pointer,
+                                        "`set: {form: ...}` needs the action to send a `form` body".to_owned(),
+                                        "add `form:` to the action, or set the token as a query parameter",
+                                    );
+                                }
+                                Some(TokenTarget::Form(name))
+                            }
+                            _ => {
+                                if http.form.is_some() || http.body.as_ref().is_some_and(|b| !b.is_object()) {
+                                    good = fail(
+                                        compiler,
+                                        pointer,
+                                        "`set: {body: ...}` sets a field of a JSON object body; this action's body is not one".to_owned(),
+                                        "write `body:` as a mapping, or set the token elsewhere",
+                                    );
+                                }
+                                Some(TokenTarget::Body(name))
+                            }
+                        }
+                    }
+                    _ => {
+                        good = fail(
+                            compiler,
+                            format!("{base}/set"),
+                            format!("`set` needs exactly one of query, body, form or header (found {})", given.len()),
+                            "for example `set: {query: nextToken}`",
+                        );
+                        None
+                    }
+                }
+            }
+        };
+        match (&spec.next, target) {
+            (Some(src), Some(target)) => {
+                jq_filter(compiler, doc, &format!("{base}/next"), src, &mut good).map(|next| NextPage::Token { next, target })
+            }
+            (Some(_), None) if spec.set.is_some() => None,
+            (Some(_), None) => {
+                good = fail(
+                    compiler,
+                    base.to_owned(),
+                    "`next` needs `set`: where the token goes on the next request".to_owned(),
+                    "for example `set: {query: nextToken}`",
+                );
+                None
+            }
+            (None, _) => {
+                good = fail(
+                    compiler,
+                    base.to_owned(),
+                    "`paginate` needs `next` (a jq filter for the next token) with `set`, or `link: true`".to_owned(),
+                    "for example `next: .nextToken` and `set: {query: nextToken}`",
+                );
+                None
+            }
+        }
+    };
+    let items = spec.items.as_ref().and_then(|src| jq_filter(compiler, doc, &format!("{base}/items"), src, &mut good));
+    if spec.items.is_some() && items.is_none() {
+        good = false;
+    }
+    let max_pages = spec.max_pages.unwrap_or(DEFAULT_MAX_PAGES);
+    if !(1..=MAX_PAGES_LIMIT).contains(&max_pages) {
+        // The schema's range refuses it first; this keeps the bound if the schema changes.
+        good = fail(
+            compiler,
+            format!("{base}/max_pages"),
+            format!("`max_pages` must be 1 to {MAX_PAGES_LIMIT} (found {max_pages})"),
+            "a call that needs more pages should narrow its query",
+        );
+    }
+    if !good {
+        *ok = false;
+        return None;
+    }
+    Some(Paginate { next: next?, items, max_pages })
 }

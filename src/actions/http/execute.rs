@@ -4,14 +4,19 @@
 
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use std::collections::HashSet;
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LINK};
 use serde_json::Value;
 
-use super::request::HttpRequest;
+use super::request::{Body, HttpRequest, encode_form};
+use super::{MAX_PAGES_LIMIT, NextPage, Paginate, ResponseFormat, TokenTarget, xml};
 use crate::actions::output::{self, ToolOutput};
+use crate::catalog::jq::JqFilter;
 use crate::catalog::jq_worker::{self, JqRunError};
 use crate::connections;
 use crate::connections::http::SendAuth;
+use crate::connections::http::auth::Signer;
 use crate::connections::http::client::{HttpClient, host_of, literal_ip};
 
 /// How long decoding and shaping one response may take (a jq projection has its own limits,
@@ -35,29 +40,127 @@ const MIN_MASKED_VALUE: usize = 4;
 /// shorter parts are words like `Bearer` whose masking would only garble the message.
 const MIN_MASKED_PART: usize = 8;
 
+/// What changes from one page's request to the next.
+struct Page {
+    url: url::Url,
+    headers: Vec<(String, String)>,
+    body: Option<Body>,
+}
+
+/// A 2xx answer.
+struct Answer {
+    bytes: bytes::Bytes,
+    content_type: String,
+    /// The `Link` header values, for `paginate.link`.
+    links: Vec<String>,
+    /// The credentials sent with it (tokens, signatures), to mask in what comes back.
+    secrets: Vec<String>,
+}
+
 /// Sends the request and shapes the response for the model.
-pub(crate) async fn execute(
-    client: &HttpClient,
-    request: HttpRequest,
-    signer: Option<connections::http::auth::Signer>,
-) -> Result<ToolOutput, String> {
-    let HttpRequest { method, url, headers, body, secrets, jq, max_bytes, auth, .. } = request;
-    let mut masks = secret_masks(&headers);
+pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, signer: Option<Signer>) -> Result<ToolOutput, String> {
+    let HttpRequest { method, url, headers, body, secrets, jq, format, paginate, max_bytes, auth, .. } = request;
+    let sending = Sending { auth: auth.as_deref(), signer: signer.as_ref() };
+    let masks = secret_masks(&headers);
     // What comes back on success is masked for the secrets only: masking every header
     // value would also blank out ordinary words such as `application/json` in the data.
-    let mut echo_masks: Vec<String> = secrets.into_iter().filter(|s| s.len() >= MIN_MASKED_PART).collect();
-    echo_masks.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut secret_masks: Vec<String> = {
+        let mut m: Vec<String> = secrets.into_iter().filter(|s| s.len() >= MIN_MASKED_PART).collect();
+        m.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        m
+    };
     let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("`{method}` is not an HTTP method"))?;
+    let page = Page { url, headers, body };
+    if let Some(paginate) = paginate {
+        let (out, tokens) = paginated(client, &method, page, &paginate, format, jq.as_deref(), max_bytes, &masks, &sending).await?;
+        add_masks(&mut secret_masks, tokens);
+        return Ok(mask_output(out, &secret_masks));
+    }
+    let Answer { bytes, content_type, secrets: tokens, .. } = send(client, &method, &page, &masks, &sending).await?;
+    add_masks(&mut secret_masks, tokens);
+    if bytes.is_empty() {
+        return Ok(ToolOutput::empty());
+    }
+    let json_input = match format {
+        ResponseFormat::Text => {
+            let out = off_loop(bytes.len(), move || output::shape_text(String::from_utf8_lossy(&bytes).into_owned(), max_bytes)).await?;
+            return Ok(mask_output(out, &secret_masks));
+        }
+        ResponseFormat::Xml => {
+            let value = off_loop(bytes.len(), move || xml::to_json(&bytes)).await?.map_err(|e| mask(&e, &masks))?;
+            if jq.is_none() {
+                let out = off_loop(usize::MAX, move || output::shape_json(value, max_bytes)).await?;
+                return Ok(mask_output(out, &secret_masks));
+            }
+            bytes::Bytes::from(serde_json::to_vec(&value).map_err(|e| format!("internal: the XML answer as JSON: {e}"))?)
+        }
+        ResponseFormat::Json => bytes,
+    };
+    if let Some(filter) = jq {
+        // The projection runs in a jq worker process under its own time and memory limits
+        // (catalog::jq_worker): a filter that loops, recurses or grows without end is stopped
+        // there and never reaches this process.
+        let projected = match jq_worker::run(&filter, &json_input).await {
+            Ok(value) => value,
+            Err(JqRunError::NotJson(e)) => return Err(mask(&not_json(&content_type, &e), &masks)),
+            Err(e) => return Err(mask(&e.to_string(), &masks)),
+        };
+        let out = off_loop(usize::MAX, move || output::shape_json(projected, max_bytes)).await?;
+        return Ok(mask_output(out, &secret_masks));
+    }
+    let out = off_loop(json_input.len(), move || shape(&json_input, &content_type, max_bytes)).await?;
+    Ok(mask_output(out, &secret_masks))
+}
+
+/// Runs CPU work on the async worker when its input is small (a blocking-pool hand-off costs
+/// more than the work), else on the blocking pool under [`PROCESSING_TIME_LIMIT`].
+async fn off_loop<T: Send + 'static>(input_len: usize, work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    if input_len <= INLINE_SHAPING_BYTES {
+        return Ok(work());
+    }
+    match tokio::time::timeout(PROCESSING_TIME_LIMIT, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(out)) => Ok(out),
+        Ok(Err(_)) => Err("internal error while shaping the response".to_owned()),
+        Err(_) => Err(format!("shaping the response did not finish within {}s", PROCESSING_TIME_LIMIT.as_secs())),
+    }
+}
+
+/// Sends one request and reads its 2xx answer; any other status is an error with an excerpt.
+/// How requests authenticate at send time: a token header (bearer file, OAuth) and a signer.
+struct Sending<'a> {
+    auth: Option<&'a SendAuth>,
+    signer: Option<&'a Signer>,
+}
+
+/// Adds the parts of secrets a backend may echo to the masks of an answer, longest first.
+fn add_masks(masks: &mut Vec<String>, secrets: Vec<String>) {
+    for secret in secrets {
+        masks.extend(
+            secret_masks(&[(String::new(), secret)]).into_iter().filter(|p| p.len() >= MIN_MASKED_PART && !p.starts_with("Bearer")),
+        );
+    }
+    masks.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    masks.dedup();
+}
+
+async fn send(
+    client: &HttpClient,
+    method: &reqwest::Method,
+    page: &Page,
+    masks: &[String],
+    sending: &Sending<'_>,
+) -> Result<Answer, String> {
+    let url = &page.url;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("the URL scheme `{}` is not http or https; nothing was sent", url.scheme()));
     }
-    let host = host_of(&url).to_owned();
+    let host = host_of(url).to_owned();
     // reqwest connects to IP literals without asking the resolver, so they are checked here.
-    if let Some(ip) = literal_ip(&url) {
+    if let Some(ip) = literal_ip(url) {
         client.policy.check(ip).map_err(|why| format!("refused: {why}"))?;
     }
-    let mut header_map = HeaderMap::with_capacity(headers.len() + 1);
-    for (name, value) in &headers {
+    let mut header_map = HeaderMap::with_capacity(page.headers.len() + 1);
+    for (name, value) in &page.headers {
         let header =
             HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("`{name}` is not a valid HTTP header name; nothing was sent"))?;
         // The value is never quoted in the message: it may hold a secret.
@@ -68,46 +171,43 @@ pub(crate) async fn execute(
         value.set_sensitive(true);
         header_map.append(header, value);
     }
-    let body = match body {
-        None => None,
-        Some(value) => Some(serde_json::to_vec(&value).map_err(|e| format!("the request body cannot be encoded as JSON: {e}"))?),
+    let (body, content_type) = match &page.body {
+        Some(Body::Json(value)) => {
+            (Some(serde_json::to_vec(value).map_err(|e| format!("the request body cannot be encoded as JSON: {e}"))?), "application/json")
+        }
+        Some(Body::Form(fields)) => (Some(encode_form(fields).into_bytes()), "application/x-www-form-urlencoded"),
+        None => (None, ""),
     };
     crate::telemetry::inject_trace_context(&mut header_map);
     if body.is_some() && !header_map.contains_key(CONTENT_TYPE) {
-        header_map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        header_map.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     let started = std::time::Instant::now();
-    // Authentication done at send time (a token file, an OAuth token): a 401 with an OAuth
-    // token fetches a new token and sends once more.
+    // Authentication at send time: a token header (a token file, an OAuth token; a 401 with an
+    // OAuth token fetches a new token and sends once more), then the signature, last, over the
+    // final method, URL, headers and body. Every secret involved is masked in what comes back.
+    let mut secrets: Vec<String> = Vec::new();
     let mut fresh = false;
     let mut response = loop {
         let mut headers = header_map.clone();
-        if let Some(auth) = auth.as_deref().filter(|a| !matches!(a, SendAuth::AwsSigv4 { .. })) {
-            let value = connections::http::auth::authorization(client, &client.tokens, auth, fresh).await.map_err(|e| mask(&e, &masks))?;
-            // The token is a secret like a header value: masked in error excerpts and answers.
-            let parts = secret_masks(&[(String::new(), value.clone())]);
-            echo_masks.extend(parts.iter().filter(|p| p.len() >= MIN_MASKED_PART && !p.starts_with("Bearer")).cloned());
-            echo_masks.sort_by_key(|s| std::cmp::Reverse(s.len()));
-            masks.extend(parts);
-            masks.sort_by_key(|m| std::cmp::Reverse(m.len()));
-            let mut value =
+        if let Some(auth) = sending.auth.filter(|a| !matches!(a, SendAuth::AwsSigv4 { .. })) {
+            let value = connections::http::auth::authorization(client, &client.tokens, auth, fresh).await.map_err(|e| mask(&e, masks))?;
+            let mut header =
                 HeaderValue::from_str(&value).map_err(|_| "the token cannot be sent in a header; nothing was sent".to_owned())?;
-            value.set_sensitive(true);
-            headers.insert(reqwest::header::AUTHORIZATION, value);
+            header.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, header);
+            secrets.push(value);
         }
         let mut builder = client.client.request(method.clone(), url.clone()).headers(headers);
         if let Some(body) = &body {
             builder = builder.body(body.clone());
         }
         let mut built = builder.build().map_err(|e| client.describe(&e, &host))?;
-        if let Some(signer) = &signer {
-            // Signed last: the signature covers the final method, URL, headers and body.
-            for secret in signer.sign(&mut built)? {
-                masks.extend(secret_masks(&[(String::new(), secret)]));
-            }
+        if let Some(signer) = sending.signer {
+            secrets.extend(signer.sign(&mut built)?);
         }
         let response = client.client.execute(built).await.map_err(|e| client.describe(&e, &host))?;
-        if response.status() == reqwest::StatusCode::UNAUTHORIZED && matches!(auth.as_deref(), Some(SendAuth::OAuth2 { .. })) && !fresh {
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED && matches!(sending.auth, Some(SendAuth::OAuth2 { .. })) && !fresh {
             fresh = true;
             continue;
         }
@@ -117,39 +217,238 @@ pub(crate) async fn execute(
     crate::telemetry::http_response_status(status.as_u16());
     tracing::debug!(%host, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "http response");
     if !status.is_success() {
-        let excerpt = read_excerpt(&mut response, &masks).await;
+        let mut all = masks.to_vec();
+        for secret in &secrets {
+            all.extend(secret_masks(&[(String::new(), secret.clone())]));
+        }
+        all.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        let excerpt = read_excerpt(&mut response, &all).await;
         return Err(status_error(status, &excerpt));
     }
     let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let links = response.headers().get_all(LINK).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
     let bytes = client.read_body(&mut response, &host).await?;
-    if bytes.is_empty() {
-        return Ok(ToolOutput::empty());
+    Ok(Answer { bytes: bytes.into(), content_type, links, secrets })
+}
+
+/// Follows a paginated answer: one request per page, each page's items appended, until no
+/// next page, `max_pages`, or an error (a repeated token or link, a link to another origin).
+/// The result is `{"items": [...], "pages": n}` (`items` projected by `response.jq` when
+/// given), plus a `note` when `max_pages` stopped it; the output cap then applies to the whole.
+#[allow(clippy::too_many_arguments)]
+async fn paginated(
+    client: &HttpClient,
+    method: &reqwest::Method,
+    mut page: Page,
+    paginate: &Paginate,
+    format: ResponseFormat,
+    jq: Option<&JqFilter>,
+    max_bytes: usize,
+    masks: &[String],
+    sending: &Sending<'_>,
+) -> Result<(ToolOutput, Vec<String>), String> {
+    let origin = page.url.origin();
+    let mut tokens: Vec<String> = Vec::new();
+    let mut items: Vec<Value> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    if matches!(paginate.next, NextPage::Link) {
+        seen.insert(page.url.as_str().to_owned());
     }
-    if let Some(filter) = jq {
-        // The projection runs in a jq worker process under its own time and memory limits
-        // (catalog::jq_worker): a filter that loops, recurses or grows without end is stopped
-        // there and never reaches this process.
-        let projected = match jq_worker::run(&filter, &bytes).await {
-            Ok(value) => value,
-            Err(JqRunError::NotJson(e)) => return Err(mask(&not_json(&content_type, &e), &masks)),
-            Err(e) => return Err(mask(&e.to_string(), &masks)),
+    let mut pages: u32 = 0;
+    let mut left_more = false;
+    loop {
+        let answer = send(client, method, &page, masks, sending).await?;
+        tokens.extend(answer.secrets.iter().cloned());
+        pages += 1;
+        if answer.bytes.is_empty() {
+            break;
+        }
+        let json: bytes::Bytes = match format {
+            ResponseFormat::Xml => {
+                let bytes = answer.bytes.clone();
+                let value =
+                    off_loop(bytes.len(), move || xml::to_json(&bytes)).await?.map_err(|e| mask(&format!("page {pages}: {e}"), masks))?;
+                bytes::Bytes::from(serde_json::to_vec(&value).map_err(|e| format!("internal: the XML answer as JSON: {e}"))?)
+            }
+            _ => answer.bytes.clone(),
         };
-        let task = tokio::task::spawn_blocking(move || output::shape_json(projected, max_bytes));
-        return match tokio::time::timeout(PROCESSING_TIME_LIMIT, task).await {
-            Ok(Ok(out)) => Ok(mask_output(out, &echo_masks)),
-            Ok(Err(_)) => Err("internal error while shaping the response".to_owned()),
-            Err(_) => Err(format!("shaping the response did not finish within {}s", PROCESSING_TIME_LIMIT.as_secs())),
+        let page_items = match &paginate.items {
+            Some(filter) => jq_worker::run(filter, &json).await.map_err(|e| page_error(pages, e, &answer.content_type, masks))?,
+            None => serde_json::from_slice::<Value>(&json)
+                .map_err(|e| mask(&format!("page {pages}: {}", not_json(&answer.content_type, &e.to_string())), masks))?,
         };
+        match page_items {
+            Value::Array(list) => items.extend(list),
+            Value::Null => {}
+            other => items.push(other),
+        }
+        let next = match &paginate.next {
+            NextPage::Link => match next_link(&answer.links) {
+                None => None,
+                Some(target) => {
+                    let next = page
+                        .url
+                        .join(&target)
+                        .map_err(|e| format!("page {pages}: the Link header's next URL does not parse ({e}); the call stops"))?;
+                    if next.origin() != origin {
+                        return Err(format!(
+                            "page {pages}: the Link header points the next page to another origin ({}, not {}); credentials never follow a link off the origin, so the call stops",
+                            next.origin().ascii_serialization(),
+                            origin.ascii_serialization()
+                        ));
+                    }
+                    Some((next.as_str().to_owned(), Value::String(next.as_str().to_owned())))
+                }
+            },
+            NextPage::Token { next, .. } => {
+                match jq_worker::run(next, &json).await.map_err(|e| page_error(pages, e, &answer.content_type, masks))? {
+                    Value::Null => None,
+                    Value::String(s) if s.is_empty() => None,
+                    v @ (Value::String(_) | Value::Number(_)) => Some((v.to_string(), v)),
+                    other => {
+                        let kind = match other {
+                            Value::Array(_) => "several values or an array",
+                            Value::Object(_) => "an object",
+                            _ => "a boolean",
+                        };
+                        return Err(format!(
+                            "page {pages}: `paginate.next` gave {kind}; it must give one string or number (the next token), or null to stop"
+                        ));
+                    }
+                }
+            }
+        };
+        let Some((key, token)) = next else { break };
+        if !seen.insert(key) {
+            return Err(format!(
+                "page {pages}: the API gave the same next {} as an earlier page; it would loop, so the call stops after {pages} pages",
+                if matches!(paginate.next, NextPage::Link) { "link" } else { "token" }
+            ));
+        }
+        if pages >= paginate.max_pages {
+            left_more = true;
+            break;
+        }
+        match &paginate.next {
+            NextPage::Link => {
+                if let Value::String(next) = &token {
+                    page.url = url::Url::parse(next).map_err(|e| format!("internal: next link: {e}"))?;
+                }
+            }
+            NextPage::Token { target, .. } => set_token(&mut page, target, token),
+        }
     }
-    if bytes.len() <= INLINE_SHAPING_BYTES {
-        return Ok(mask_output(shape(&bytes, &content_type, max_bytes), &echo_masks));
+    let total = items.len();
+    let items = Value::Array(items);
+    let items = match jq {
+        None => items,
+        Some(filter) => {
+            let input = serde_json::to_vec(&items).map_err(|e| format!("internal: the pages as JSON: {e}"))?;
+            jq_worker::run(filter, &input).await.map_err(|e| mask(&e.to_string(), masks))?
+        }
+    };
+    let mut result = serde_json::Map::new();
+    result.insert("items".to_owned(), items);
+    result.insert("pages".to_owned(), Value::from(pages));
+    if left_more {
+        result.insert(
+            "note".to_owned(),
+            Value::String(format!(
+                "stopped after {pages} pages (max_pages) with {total} items; the API has more: narrow the query, or raise max_pages (at most {MAX_PAGES_LIMIT})"
+            )),
+        );
     }
-    let task = tokio::task::spawn_blocking(move || shape(&bytes, &content_type, max_bytes));
-    match tokio::time::timeout(PROCESSING_TIME_LIMIT, task).await {
-        Ok(Ok(out)) => Ok(mask_output(out, &echo_masks)),
-        Ok(Err(_)) => Err("internal error while shaping the response".to_owned()),
-        Err(_) => Err(format!("shaping the response did not finish within {}s", PROCESSING_TIME_LIMIT.as_secs())),
+    let out = off_loop(usize::MAX, move || output::shape_json(Value::Object(result), max_bytes)).await?;
+    Ok((out, tokens))
+}
+
+/// A jq run on one page that failed.
+fn page_error(page: u32, e: JqRunError, content_type: &str, masks: &[String]) -> String {
+    let text = match e {
+        JqRunError::NotJson(e) => not_json(content_type, &e),
+        other => other.to_string(),
+    };
+    mask(&format!("page {page}: {text}"), masks)
+}
+
+/// Sets the next page's token where `paginate.set` says.
+fn set_token(page: &mut Page, target: &TokenTarget, token: Value) {
+    let text = match &token {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match target {
+        TokenTarget::Query(name) => {
+            let kept: Vec<(String, String)> =
+                page.url.query_pairs().filter(|(k, _)| k != name).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            page.url.set_query(None);
+            let mut pairs = page.url.query_pairs_mut();
+            for (k, v) in &kept {
+                pairs.append_pair(k, v);
+            }
+            pairs.append_pair(name, &text);
+        }
+        TokenTarget::Header(name) => {
+            page.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+            page.headers.push((name.clone(), text));
+        }
+        TokenTarget::Form(name) => match &mut page.body {
+            Some(Body::Form(fields)) => {
+                fields.retain(|(k, _)| k != name);
+                fields.push((name.clone(), text));
+            }
+            body => *body = Some(Body::Form(vec![(name.clone(), text)])),
+        },
+        TokenTarget::Body(name) => match &mut page.body {
+            Some(Body::Json(Value::Object(map))) => {
+                map.insert(name.clone(), token);
+            }
+            body => {
+                let mut map = serde_json::Map::new();
+                map.insert(name.clone(), token);
+                *body = Some(Body::Json(Value::Object(map)));
+            }
+        },
     }
+}
+
+/// The target of the first `rel="next"` link in RFC 8288 `Link` header values
+/// (`<url>; rel="next", <url>; rel="last"`; `rel` may hold several space-separated types).
+fn next_link(values: &[String]) -> Option<String> {
+    for value in values {
+        let mut rest = value.as_str();
+        while let Some(open) = rest.find('<') {
+            let after = &rest[open + 1..];
+            let close = after.find('>')?;
+            let target = &after[..close];
+            let mut params = &after[close + 1..];
+            // The parameters run to the next comma outside a quoted string.
+            let mut end = params.len();
+            let mut quoted = false;
+            for (i, c) in params.char_indices() {
+                match c {
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => {
+                        end = i;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            rest = &params[end..];
+            params = &params[..end];
+            let is_next = params.split(';').any(|param| {
+                let mut kv = param.splitn(2, '=');
+                let key = kv.next().unwrap_or("").trim();
+                let val = kv.next().unwrap_or("").trim().trim_matches('"');
+                key.eq_ignore_ascii_case("rel") && val.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("next"))
+            });
+            if is_next {
+                return Some(target.trim().to_owned());
+            }
+        }
+    }
+    None
 }
 
 /// Why a body that a jq projection needed is not JSON, by what the backend labelled it.
@@ -283,6 +582,16 @@ mod tests {
         assert!(is_json("application/problem+json"));
         assert!(!is_json("text/plain"));
         assert!(!is_json(""));
+    }
+
+    #[test]
+    fn next_links() {
+        let github = vec![r#"<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last""#.to_owned()];
+        assert_eq!(next_link(&github).as_deref(), Some("https://api.github.com/x?page=2"));
+        let first_last = vec![r#"</a?p=1>; rel="first"; title="a, b", </a?p=3>; rel="prev next""#.to_owned()];
+        assert_eq!(next_link(&first_last).as_deref(), Some("/a?p=3"));
+        assert_eq!(next_link(&[r#"</a>; rel="last""#.to_owned()]), None);
+        assert_eq!(next_link(&[]), None);
     }
 
     #[test]

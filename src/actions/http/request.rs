@@ -7,13 +7,22 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{BodyTemplate, HttpAction, QueryValue};
+use super::{BodyTemplate, HttpAction, Paginate, QueryValue, ResponseFormat};
 use crate::catalog::jq::JqFilter;
 use crate::catalog::render::Renderer;
 use crate::catalog::{ArgError, Template};
 use crate::connections;
 use crate::connections::http::{HttpAuth, SendAuth};
 use crate::connections::{Connection, Settings};
+
+/// A request body.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    /// A JSON value.
+    Json(Value),
+    /// Form fields in order, sent as `application/x-www-form-urlencoded`.
+    Form(Vec<(String, String)>),
+}
 
 /// An HTTP request, ready to send.
 #[derive(Clone, Debug)]
@@ -26,13 +35,17 @@ pub struct HttpRequest {
     pub url: url::Url,
     /// Headers, connection defaults first, then the tool's (which replace same-named ones).
     pub headers: Vec<(String, String)>,
-    /// JSON body.
-    pub body: Option<Value>,
+    /// The body: JSON, or form fields.
+    pub body: Option<Body>,
     /// The secret values the headers were rendered with, so that text coming back can be
     /// masked. Never printed.
     pub secrets: Vec<String>,
     /// The projection of a JSON response.
     pub jq: Option<Arc<JqFilter>>,
+    /// How the answer is read.
+    pub format: ResponseFormat,
+    /// Pagination, if any.
+    pub paginate: Option<Arc<Paginate>>,
     /// Cap on what the model receives.
     pub max_bytes: usize,
     /// Whether the URL was written without templates, so that its path holds no caller
@@ -48,7 +61,9 @@ impl PartialEq for HttpRequest {
         crate::connections::same(&self.connection, &other.connection)
             && (&self.method, &self.url, &self.headers, &self.body, &self.secrets)
                 == (&other.method, &other.url, &other.headers, &other.body, &other.secrets)
-            && self.jq.is_some() == other.jq.is_some()
+            && self.jq.as_ref().map(|f| f.source()) == other.jq.as_ref().map(|f| f.source())
+            && self.format == other.format
+            && self.paginate == other.paginate
             && (self.max_bytes, self.literal_url) == (other.max_bytes, other.literal_url)
             && self.auth == other.auth
     }
@@ -92,6 +107,25 @@ impl HttpAction {
             headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
             headers.push((k.clone(), v));
         }
+        let json_body = self.body.as_ref().map(|b| body(renderer, b)).transpose()?;
+        let form = match &self.form {
+            None => None,
+            Some(fields) => Some(
+                fields
+                    .iter()
+                    .map(|(k, v)| {
+                        Ok((
+                            k.clone(),
+                            match v {
+                                QueryValue::Str(t) => renderer.text(t)?,
+                                QueryValue::Literal(s) => s.clone(),
+                            },
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, ArgError>>()?,
+            ),
+        };
+        let body = json_body.map(Body::Json).or(form.map(Body::Form));
         let mut auth = None;
         // Values to mask in what comes back besides the secrets read (a basic credential is
         // its password in base64).
@@ -123,7 +157,6 @@ impl HttpAction {
                 }));
             }
         }
-        let body = self.body.as_ref().map(|b| body(renderer, b)).transpose()?;
         let mut secrets = crate::catalog::template::take_resolved_secrets();
         if !secrets.is_empty() {
             // Only when a secret was read: a literal credential is not a secret toolwright knows of.
@@ -137,6 +170,8 @@ impl HttpAction {
             body,
             secrets,
             jq: self.jq.clone(),
+            format: self.format,
+            paginate: self.paginate.clone(),
             max_bytes,
             literal_url: matches!(self.url, Template::Literal(_)),
             auth,
@@ -183,8 +218,14 @@ impl HttpRequest {
             "method": self.method,
             "url": self.url.as_str(),
             "headers": Value::Object(self.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
-            "body": self.body,
+            "body": match &self.body {
+                Some(Body::Json(v)) => v.clone(),
+                _ => Value::Null,
+            },
         });
+        if let (Some(Body::Form(fields)), Some(map)) = (&self.body, out.as_object_mut()) {
+            map.insert("form".to_owned(), Value::Object(fields.iter().map(|(k, v)| (k.clone(), json!(v))).collect()));
+        }
         // What is added at send time, without its secret.
         let auth = match self.auth.as_deref() {
             None => None,
@@ -201,6 +242,16 @@ impl HttpRequest {
         }
         out
     }
+}
+
+/// Encodes form fields as `application/x-www-form-urlencoded` (spaces as `+`, everything but
+/// letters, digits and `*-._` percent-encoded as UTF-8).
+pub fn encode_form(fields: &[(String, String)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        serializer.append_pair(k, v);
+    }
+    serializer.finish()
 }
 
 fn body(renderer: &Renderer<'_>, template: &BodyTemplate) -> Result<Value, ArgError> {

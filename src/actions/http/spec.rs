@@ -26,6 +26,12 @@ pub struct HttpSpec {
     /// JSON body as a value tree; a leaf that is exactly `{{ x }}` keeps x's JSON type.
     #[serde(default)]
     pub body: Option<serde_json::Value>,
+    /// An `application/x-www-form-urlencoded` body (such as the AWS Query protocol's `Action`,
+    /// `Version` and dotted member names): keys are literal, values are templates encoded as one
+    /// field value each, sent in the order written. Excludes `body`.
+    #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, Scalar>>")]
+    pub form: Option<serde_json::Map<String, serde_json::Value>>,
     /// Handling of the response.
     #[serde(default)]
     pub response: Option<ResponseSpec>,
@@ -35,9 +41,70 @@ pub struct HttpSpec {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseSpec {
-    /// A jq filter that projects a JSON response.
+    /// A jq filter that projects a JSON response (with `paginate`, the array of every page's items).
     #[serde(default)]
     pub jq: Option<String>,
+    /// How the answer is read: `json` (default: JSON when labelled JSON, else text), `xml`
+    /// (turned into JSON before `jq` and the output cap), or `text` (text even when JSON).
+    #[serde(default)]
+    pub format: Option<FormatSpec>,
+    /// Follow a paginated answer: a token from each page (`next` + `set`) or the `Link: rel="next"`
+    /// header (`link: true`); every page's items are concatenated into one array.
+    #[serde(default)]
+    pub paginate: Option<PaginateSpec>,
+}
+
+/// How an HTTP answer is read.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatSpec {
+    /// JSON when the answer is labelled JSON, else text.
+    Json,
+    /// XML, turned into JSON: elements become keys, repeated elements and AWS `member`/`item` lists arrays, text strings.
+    Xml,
+    /// Text, even when the answer is JSON.
+    Text,
+}
+
+/// Pagination of an HTTP answer.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaginateSpec {
+    /// A jq filter over each page's JSON that yields the next page's token; null, empty or "" ends.
+    #[serde(default)]
+    pub next: Option<String>,
+    /// Where the token goes on the next request: exactly one of `query`, `body`, `form`, `header`.
+    #[serde(default)]
+    pub set: Option<TokenSetSpec>,
+    /// A jq filter over each page's JSON that yields its items (one array or several outputs);
+    /// without it an array page gives its elements and any other page is one item.
+    #[serde(default)]
+    pub items: Option<String>,
+    /// At most this many pages (requests), 1 to 100 (default 5); a note says when more were left.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_pages: Option<u32>,
+    /// Follow RFC 8288 `Link: <url>; rel="next"` headers (same origin only) instead of `next`/`set`.
+    #[serde(default)]
+    pub link: Option<bool>,
+}
+
+/// Where a page token is set on the next request.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSetSpec {
+    /// A query parameter name.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// A top-level field of the JSON body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// A form field name.
+    #[serde(default)]
+    pub form: Option<String>,
+    /// A header name.
+    #[serde(default)]
+    pub header: Option<String>,
 }
 
 /// A string, number or boolean.
