@@ -178,6 +178,7 @@ async fn send(
         Some(Body::Form(fields)) => (Some(encode_form(fields).into_bytes()), "application/x-www-form-urlencoded"),
         None => (None, ""),
     };
+    let body = body.map(bytes::Bytes::from);
     crate::telemetry::inject_trace_context(&mut header_map);
     if body.is_some() && !header_map.contains_key(CONTENT_TYPE) {
         header_map.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -189,7 +190,9 @@ async fn send(
     let mut secrets: Vec<String> = Vec::new();
     let mut fresh = false;
     let mut response = loop {
-        let mut headers = header_map.clone();
+        // Only a request that may be sent again (OAuth) keeps a copy of its headers.
+        let retry = !fresh && matches!(sending.auth, Some(SendAuth::OAuth2 { .. }));
+        let mut headers = if retry { header_map.clone() } else { std::mem::take(&mut header_map) };
         if let Some(auth) = sending.auth.filter(|a| !matches!(a, SendAuth::AwsSigv4 { .. })) {
             let value = connections::http::auth::authorization(client, &client.tokens, auth, fresh).await.map_err(|e| mask(&e, masks))?;
             let mut header =
@@ -200,7 +203,7 @@ async fn send(
         }
         let mut builder = client.client.request(method.clone(), url.clone()).headers(headers);
         if let Some(body) = &body {
-            builder = builder.body(body.clone());
+            builder = builder.body(body.clone()); // `Bytes`: a reference count, not a copy
         }
         let mut built = builder.build().map_err(|e| client.describe(&e, &host))?;
         if let Some(signer) = sending.signer {
