@@ -13,12 +13,22 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use super::auth;
 
 /// The -32602 answer to a request of a known `method` whose `params` do not parse as `T`.
-fn invalid_params<T: serde::de::DeserializeOwned>(method: &str, params: Option<serde_json::Value>) -> McpError {
-    let why = match serde_json::from_value::<T>(params.unwrap_or(serde_json::Value::Null)) {
-        Err(e) => e.to_string(),
-        Ok(_) => "they do not fit the method".to_owned(),
-    };
-    McpError::invalid_params(format!("invalid params for `{method}`: {why}"), None)
+/// Params that do parse mean rmcp refused the method itself (such as `logging/setLevel`,
+/// removed in 2026-07-28): that stays -32601, method not found.
+fn invalid_params<T: serde::de::DeserializeOwned>(method: String, params: Option<serde_json::Value>) -> McpError {
+    match serde_json::from_value::<T>(params.unwrap_or(serde_json::Value::Null)) {
+        Err(e) => McpError::invalid_params(format!("invalid params for `{method}`: {e}"), None),
+        Ok(_) => McpError::new(ErrorCode::METHOD_NOT_FOUND, method, None),
+    }
+}
+
+/// Whether a request says it is of the 2026-07-28 revision (or later), where `logging/setLevel` is gone.
+fn is_2026_request(params: Option<&serde_json::Value>) -> bool {
+    params
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|v| v >= "2026-07-28")
 }
 use super::state::{CallSite, ServerState, mcp_tool};
 
@@ -120,12 +130,20 @@ impl ServerHandler for Handler {
     /// rmcp hands a request whose params do not fit its method here, as if the method were
     /// unknown. For the methods this server implements that is a -32602 (invalid params) that
     /// says what is wrong, not a -32601 (method not found).
-    async fn on_custom_request(&self, request: CustomRequest, _context: RequestContext<RoleServer>) -> Result<CustomResult, McpError> {
+    async fn on_custom_request(&self, request: CustomRequest, context: RequestContext<RoleServer>) -> Result<CustomResult, McpError> {
         let CustomRequest { method, params, .. } = request;
+        // The revision: the request's `_meta` (2026-07-28), else the HTTP header.
+        let header_2026 = context
+            .extensions
+            .get::<::http::request::Parts>()
+            .and_then(|p| p.headers.get("mcp-protocol-version"))
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v >= "2026-07-28");
+        let revision_2026 = header_2026 || is_2026_request(params.as_ref());
         Err(match method.as_str() {
-            "tools/call" => invalid_params::<CallToolRequestParams>(&method, params),
-            "tools/list" => invalid_params::<PaginatedRequestParams>(&method, params),
-            "logging/setLevel" => invalid_params::<SetLevelRequestParams>(&method, params),
+            "tools/call" => invalid_params::<CallToolRequestParams>(method, params),
+            "tools/list" => invalid_params::<PaginatedRequestParams>(method, params),
+            "logging/setLevel" if !revision_2026 => invalid_params::<SetLevelRequestParams>(method, params),
             _ => McpError::new(ErrorCode::METHOD_NOT_FOUND, method, None),
         })
     }

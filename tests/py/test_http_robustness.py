@@ -305,7 +305,6 @@ def _meta() -> dict:
     [
         ("tools/call", {}, None),
         ("tools/call", {"name": "get_item", "arguments": 5}, "get_item"),
-        ("logging/setLevel", {"level": "loud"}, None),
     ],
 )
 def test_malformed_params_are_invalid_params(small_body_server, method, params, name):
@@ -318,6 +317,20 @@ def test_malformed_params_are_invalid_params(small_body_server, method, params, 
     msg = read_jsonrpc(post(small_body_server.url, json.dumps(body), **headers))
     assert msg["error"]["code"] == -32602, msg
     assert "invalid params" in msg["error"]["message"], msg
+
+
+def test_unknown_log_level_is_invalid_params_in_a_2025_session(small_body_server):
+    """`logging/setLevel` exists up to 2025-11-25 (2026-07-28 removed it: -32601 there, which the
+    conformance suite checks); an unknown level is -32602 with the levels it takes."""
+    r = post(small_body_server.url, json.dumps(initialize_body(4)))
+    sid = r.headers["mcp-session-id"]
+    post(small_body_server.url, json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+         MCP_Protocol_Version="2025-11-25", Mcp_Session_Id=sid)
+    body = {"jsonrpc": "2.0", "id": 6, "method": "logging/setLevel", "params": {"level": "loud"}}
+    msg = read_jsonrpc(post(small_body_server.url, json.dumps(body), MCP_Protocol_Version="2025-11-25", Mcp_Session_Id=sid))
+    assert msg["error"]["code"] == -32602 and "debug" in msg["error"]["message"], msg
+    with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
+        client.delete(small_body_server.url, headers={"Mcp-Session-Id": sid})
 
 
 def test_session_delete_is_200(small_body_server):
