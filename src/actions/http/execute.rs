@@ -72,7 +72,10 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, signer: O
     let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("`{method}` is not an HTTP method"))?;
     let page = Page { url, headers, body };
     if let Some(paginate) = paginate {
-        let (out, tokens) = paginated(client, &method, page, &paginate, format, jq.as_deref(), max_bytes, &masks, &sending).await?;
+        // Boxed, like every rare and large future on this path (pagination, jq, tokens): inline,
+        // they would make every call's future that large, and it is moved into each wrapper.
+        let (out, tokens) =
+            Box::pin(paginated(client, &method, page, &paginate, format, jq.as_deref(), max_bytes, &masks, &sending)).await?;
         add_masks(&mut secret_masks, tokens);
         return Ok(mask_output(out, &secret_masks));
     }
@@ -100,7 +103,7 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, signer: O
         // The projection runs in a jq worker process under its own time and memory limits
         // (catalog::jq_worker): a filter that loops, recurses or grows without end is stopped
         // there and never reaches this process.
-        let projected = match jq_worker::run(&filter, &json_input).await {
+        let projected = match Box::pin(jq_worker::run(&filter, &json_input)).await {
             Ok(value) => value,
             Err(JqRunError::NotJson(e)) => return Err(mask(&not_json(&content_type, &e), &masks)),
             Err(e) => return Err(mask(&e.to_string(), &masks)),
@@ -194,7 +197,8 @@ async fn send(
         let retry = !fresh && matches!(sending.auth, Some(SendAuth::OAuth2 { .. }));
         let mut headers = if retry { header_map.clone() } else { std::mem::take(&mut header_map) };
         if let Some(auth) = sending.auth.filter(|a| !matches!(a, SendAuth::AwsSigv4 { .. })) {
-            let value = connections::http::auth::authorization(client, &client.tokens, auth, fresh).await.map_err(|e| mask(&e, masks))?;
+            let value =
+                Box::pin(connections::http::auth::authorization(client, &client.tokens, auth, fresh)).await.map_err(|e| mask(&e, masks))?;
             let mut header =
                 HeaderValue::from_str(&value).map_err(|_| "the token cannot be sent in a header; nothing was sent".to_owned())?;
             header.set_sensitive(true);
@@ -276,7 +280,7 @@ async fn paginated(
             _ => answer.bytes.clone(),
         };
         let page_items = match &paginate.items {
-            Some(filter) => jq_worker::run(filter, &json).await.map_err(|e| page_error(pages, e, &answer.content_type, masks))?,
+            Some(filter) => Box::pin(jq_worker::run(filter, &json)).await.map_err(|e| page_error(pages, e, &answer.content_type, masks))?,
             None => serde_json::from_slice::<Value>(&json)
                 .map_err(|e| mask(&format!("page {pages}: {}", not_json(&answer.content_type, &e.to_string())), masks))?,
         };
@@ -304,7 +308,7 @@ async fn paginated(
                 }
             },
             NextPage::Token { next, .. } => {
-                match jq_worker::run(next, &json).await.map_err(|e| page_error(pages, e, &answer.content_type, masks))? {
+                match Box::pin(jq_worker::run(next, &json)).await.map_err(|e| page_error(pages, e, &answer.content_type, masks))? {
                     Value::Null => None,
                     Value::String(s) if s.is_empty() => None,
                     v @ (Value::String(_) | Value::Number(_)) => Some((v.to_string(), v)),
@@ -347,7 +351,7 @@ async fn paginated(
         None => items,
         Some(filter) => {
             let input = serde_json::to_vec(&items).map_err(|e| format!("internal: the pages as JSON: {e}"))?;
-            jq_worker::run(filter, &input).await.map_err(|e| mask(&e.to_string(), masks))?
+            Box::pin(jq_worker::run(filter, &input)).await.map_err(|e| mask(&e.to_string(), masks))?
         }
     };
     let mut result = serde_json::Map::new();

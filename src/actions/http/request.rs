@@ -194,7 +194,7 @@ impl HttpRequest {
         // connection's clients, which keep them between calls.
         let signer = match self.auth.as_deref() {
             Some(SendAuth::AwsSigv4 { service, region, aws }) => {
-                let (credentials, chain_region) = clients.aws(aws.as_ref())?.signing_credentials().await?;
+                let (credentials, chain_region) = Box::pin(clients.aws(aws.as_ref())?.signing_credentials()).await?;
                 let region = region.clone().or(chain_region).ok_or_else(|| {
                     "no AWS region to sign for: set `region` in `auth.aws_sigv4` or in its `aws` connection, or AWS_REGION".to_owned()
                 })?;
