@@ -5,9 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
-echo "== cargo build and lint of the bundled catalog"
+echo "== cargo build and lint of the tests' example catalog (tests/fixtures/tools.d)"
 cargo build --locked --all-targets
-"$CARGO_TARGET_DIR/debug/toolwright" lint tools.d --deny-warnings
+"$CARGO_TARGET_DIR/debug/toolwright" lint tests/fixtures/tools.d --deny-warnings
+
+# tools.d/ is your catalog: what you write there is never part of the test result.
+echo "== lint of your catalog tools.d (for your information; it never fails the tests)"
+"$CARGO_TARGET_DIR/debug/toolwright" lint tools.d || echo "(tools.d has findings; the tests go on)"
 
 echo "== cargo test"
 cargo test --locked --no-fail-fast

@@ -114,6 +114,9 @@ def toolwright_tool(m):
             "      type: string",
             f"      description: Only records with this {f['name']}.",
             f"      enum: [{', '.join(f['values'])}]",
+            # The template reads it, so an optional filter needs a default (lint's
+            # optional-without-default); Toolbox gets the same default.
+            f"      default: {f['values'][0]}",
         ]
     lines += [
         "  required: [id]",
@@ -198,6 +201,7 @@ def toolbox_tool(m):
             "    type: string",
             f"    description: Only records with this {f['name']}.",
             "    required: false",
+            f"    default: {f['values'][0]}",
             f"    allowedValues: [{', '.join(f['values'])}]",
         ]
     return "\n".join(lines) + "\n"

@@ -13,7 +13,9 @@
 # says where it came from, for the record);
 # CARGO_TARGET_DIR (default $HOME/.cache/toolwright/target).
 # Only 127.0.0.1 is used; every child process is stopped when this script ends.
-set -euo pipefail
+set -Eeuo pipefail
+# Under `set -e` a failing command ends the script; say which one, so a run never stops silently.
+trap 'status=$?; echo "bench/lint.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $status)" >&2' ERR
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
@@ -34,18 +36,28 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # 1. MCP Toolbox from npm (a Go binary inside the package).
+# Prints the toolbox executable, or nothing when it is not installed (on a fresh clone the folder
+# does not exist yet: that is not an error).
 find_toolbox() {
-    find "$TOOLS/node_modules/$TOOLBOX_PKG" -type f -name toolbox -perm -u+x 2>/dev/null | head -n 1
+    local dir="$TOOLS/node_modules/$TOOLBOX_PKG"
+    [ -d "$dir" ] || return 0
+    find "$dir" -type f -name toolbox -perm -u+x 2>/dev/null | head -n 1 || true
+}
+# Whether $1 is Toolbox $TOOLBOX_VERSION (no `grep -q`: it may close the pipe early, which
+# pipefail would count as a failure of the binary).
+toolbox_is_pinned() {
+    "$1" --version 2>/dev/null | grep "version $TOOLBOX_VERSION" >/dev/null
 }
 TOOLBOX=$(find_toolbox)
-if [ -z "$TOOLBOX" ] || ! "$TOOLBOX" --version | grep -q "version $TOOLBOX_VERSION"; then
+if [ -z "$TOOLBOX" ] || ! toolbox_is_pinned "$TOOLBOX"; then
+    command -v npm >/dev/null || { echo "bench/lint.sh: npm is needed to install MCP Toolbox (apt-get install npm)" >&2; exit 2; }
     echo "installing $TOOLBOX_PKG@$TOOLBOX_VERSION into $TOOLS ..." >&2
     mkdir -p "$TOOLS"
     npm install --prefix "$TOOLS" --no-audit --no-fund "$TOOLBOX_PKG@$TOOLBOX_VERSION" >&2
     TOOLBOX=$(find_toolbox)
 fi
-[ -n "$TOOLBOX" ] || { echo "toolbox binary not found under $TOOLS/node_modules/$TOOLBOX_PKG" >&2; exit 2; }
-"$TOOLBOX" --version | grep -q "version $TOOLBOX_VERSION" || { echo "$TOOLBOX is not version $TOOLBOX_VERSION" >&2; exit 2; }
+[ -n "$TOOLBOX" ] || { echo "bench/lint.sh: no toolbox binary under $TOOLS/node_modules/$TOOLBOX_PKG after npm install" >&2; exit 2; }
+toolbox_is_pinned "$TOOLBOX" || { echo "bench/lint.sh: $TOOLBOX is not version $TOOLBOX_VERSION" >&2; exit 2; }
 
 # 2. toolwright, release build.
 if [ -n "${TOOLWRIGHT_BIN:-}" ]; then
@@ -55,7 +67,7 @@ else
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/toolwright/target}
     echo "building toolwright (release) in $CARGO_TARGET_DIR ..." >&2
     rev=$(git -C "$ROOT" rev-parse --short=10 HEAD 2>/dev/null || echo unknown)
-    dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | head -n 1)
+    dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | head -n 1 || true)
     built_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     (cd "$ROOT" && cargo build --release >&2)
     # Measure a private copy: the shared target directory may be rebuilt by others meanwhile.

@@ -17,7 +17,9 @@
 # Environment: TOOLWRIGHT_BIN=path measures that binary instead of building this checkout;
 # CARGO_TARGET_DIR (default $HOME/.cache/toolwright/target).
 # Only 127.0.0.1 is used; every load point is bounded in time; every child is stopped on exit.
-set -euo pipefail
+set -Eeuo pipefail
+# Under `set -e` a failing command ends the script; say which one, so a run never stops silently.
+trap 'status=$?; echo "bench/run.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $status)" >&2' ERR
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
@@ -105,21 +107,27 @@ if [ "$quick" = 1 ]; then
 fi
 say "bench/lint.sh ${lint_args[*]} ..."
 lint_log=$(mktemp)
-run bash "$BENCH/lint.sh" "${lint_args[@]}" > >(tee "$lint_log") || { echo "lint.sh failed" >&2; exit 1; }
+lint_status=0
+run bash "$BENCH/lint.sh" "${lint_args[@]}" > >(tee "$lint_log") || lint_status=$?
+if [ "$lint_status" != 0 ]; then
+    echo "bench/run.sh: bench/lint.sh failed (exit $lint_status); its messages are above" >&2
+    exit 1
+fi
 sleep 0.2   # let tee finish
-lint_json=$(grep -o 'wrote bench/results/lint-[^ ]*\.json' "$lint_log" | tail -n 1 | sed 's/^wrote //')
+lint_json=$(grep -o 'wrote bench/results/lint-[^ ]*\.json' "$lint_log" | tail -n 1 | sed 's/^wrote //' || true)
 rm -f "$lint_log"
 [ -n "$lint_json" ] || { echo "could not find the results lint.sh wrote" >&2; exit 1; }
 LINT_JSON=$ROOT/$lint_json
 
-TOOLBOX=$(find "$TOOLS/node_modules/@toolbox-sdk/server-linux-x64" -type f -name toolbox -perm -u+x | head -n 1)
+TOOLBOX=$(find "$TOOLS/node_modules/@toolbox-sdk/server-linux-x64" -type f -name toolbox -perm -u+x 2>/dev/null | head -n 1 || true)
+[ -n "$TOOLBOX" ] || { echo "bench/run.sh: lint.sh left no MCP Toolbox under $TOOLS/node_modules" >&2; exit 1; }
 if [ -n "${TOOLWRIGHT_BIN:-}" ]; then
     TOOLWRIGHT=$TOOLWRIGHT_BIN
     source_note=${TOOLWRIGHT_SOURCE:-"TOOLWRIGHT_BIN=$TOOLWRIGHT_BIN"}
 else
     TOOLWRIGHT=$TOOLS/bin/toolwright   # lint.sh's private copy of this checkout's release build
     rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-    dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | head -n 1)
+    dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | head -n 1 || true)
     source_note="cargo build --release of $rev${dirty:+ with uncommitted changes}"
 fi
 

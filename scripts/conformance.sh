@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the MCP conformance suite (both pinned versions, with Node 22) against `toolwright serve --http`
-# serving the bundled catalog (tools.d), scenario by scenario, and writes a per-scenario table of
+# serving the example catalog (tests/fixtures/tools.d), scenario by scenario, and writes a per-scenario table of
 # pass/fail and check counts to tests/conformance-results.txt. Exits 1 if any scenario fails.
 #
 # Usage: scripts/conformance.sh [SCENARIO...]     (default: the fixture-free server scenarios below)
@@ -60,7 +60,7 @@ start_server() {
   local attempt port pid log="$WORK/serve-$name.log"
   for attempt in 1 2 3; do
     port="$(free_port)"
-    "$BIN" serve --http "127.0.0.1:$port" --tools "$ROOT/tools.d" --no-watch "$@" </dev/null >"$log" 2>&1 &
+    "$BIN" serve --http "127.0.0.1:$port" --tools "$ROOT/tests/fixtures/tools.d" --no-watch "$@" </dev/null >"$log" 2>&1 &
     pid=$!
     SERVER_PIDS+=("$pid")
     for _ in $(seq 200); do # 20 s
@@ -167,7 +167,7 @@ for v in "${VERSIONS[@]}"; do
 done
 
 {
-  echo "# MCP conformance of toolwright serve --http (tools.d), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "# MCP conformance of toolwright serve --http (tests/fixtures/tools.d), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "# binary: $BIN ($("$BIN" --version 2>/dev/null))"
   echo "# node: $("$NODE" --version); suites: ${VERSIONS[*]}"
   echo "# passed/failed/warnings count checks; untestable = failed checks the suite calls \"Not testable\" (they still"

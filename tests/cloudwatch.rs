@@ -231,8 +231,9 @@ fn call(tools: &Path, tool: &str, args: Value, env: &[(&str, Option<&str>)]) -> 
     toolwright(&["call", tool, "--args", &args, "--tools", &tools.to_string_lossy()], env)
 }
 
+/// The tests' copy of the example catalog (the repository's `tools.d/` is the user's to edit).
 fn bundled() -> PathBuf {
-    Path::new(ROOT).join("tools.d")
+    Path::new(ROOT).join("tests/fixtures/tools.d")
 }
 
 fn now_secs() -> i64 {

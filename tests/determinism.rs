@@ -1,7 +1,7 @@
 //! The same specs give the same catalog hash and byte-identical lint output, whatever order
 //! the files and directories were created in and whatever the process's hash seeds are.
 //!
-//! Two copies of the bundled `tools.d` are laid out in nested directories, one created file
+//! Two copies of the example catalog (`tests/fixtures/tools.d`) are laid out in nested directories, one created file
 //! by file in sorted order (parents first), the other in reverse order (deepest directories
 //! first), so the order `readdir` returns them in differs between the copies.
 
@@ -10,12 +10,13 @@ use std::process::Command;
 
 use toolwright::compile::compile_dirs;
 
-/// The bundled example catalog, as (relative path, text), sorted by path.
+/// The tests' example catalog (a copy of the bundled `tools.d`, which is the user's to edit), as
+/// (relative path, text), sorted by path.
 fn bundled() -> Vec<(String, String)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools.d");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tools.d");
     let (files, diags) = toolwright::spec::load(&[root]);
-    assert!(diags.is_empty(), "the bundled tools.d loads: {diags:?}");
-    assert!(files.len() >= 2, "the bundled tools.d holds several files");
+    assert!(diags.is_empty(), "tests/fixtures/tools.d loads: {diags:?}");
+    assert!(files.len() >= 2, "tests/fixtures/tools.d holds several files");
     files.into_iter().map(|f| (f.relative, f.text)).collect()
 }
 

@@ -86,7 +86,7 @@ fn case_dirs(group: &str) -> Vec<PathBuf> {
 #[test]
 fn clean_specs_are_valid_against_the_published_schema() {
     let validator = validator();
-    let mut roots = vec![manifest_dir().join("tools.d")];
+    let mut roots = vec![manifest_dir().join("tests/fixtures/tools.d")];
     roots.extend(case_dirs("ok").into_iter().map(|c| c.join("tools.d")));
     let mut failures = Vec::new();
     let mut checked = 0;

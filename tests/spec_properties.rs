@@ -1,6 +1,7 @@
 //! Property tests of the architecture invariant "`spec` and `compile` never panic on any
 //! input": arbitrary bytes, arbitrary YAML shapes built from the real field names, and
-//! mutations of the bundled `tools.d` all go through `compile_dirs` and every renderer.
+//! mutations of the example catalog (`tests/fixtures/tools.d`) all go through `compile_dirs`
+//! and every renderer.
 //!
 //! The runs are deterministic (a fixed seed) and write no regression files; a failure prints
 //! the minimal input, which belongs in a unit test or a lint fixture once understood.
@@ -634,14 +635,15 @@ fn the_yaml_writer_writes_yaml() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// (c) mutations of the bundled tools.d
+// (c) mutations of the example catalog (tests/fixtures/tools.d)
 
-/// The bundled example catalog, as (relative path, text).
+/// The tests' example catalog (a copy of the bundled `tools.d`, which is the user's to edit), as
+/// (relative path, text).
 fn bundled() -> Vec<(String, String)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools.d");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tools.d");
     let (files, diags) = toolwright::spec::load(&[root]);
-    assert!(diags.is_empty(), "the bundled tools.d loads: {diags:?}");
-    assert!(!files.is_empty(), "the bundled tools.d holds files");
+    assert!(diags.is_empty(), "tests/fixtures/tools.d loads: {diags:?}");
+    assert!(!files.is_empty(), "tests/fixtures/tools.d holds files");
     files.into_iter().map(|f| (f.relative, f.text)).collect()
 }
 

@@ -19,12 +19,13 @@ use toolwright::compile::compile;
 use toolwright::diag::{self, Format};
 use toolwright::spec::SourceFile;
 
-/// The bundled example catalog, embedded so a target needs no files at run time.
+/// The example catalog of the tests (`tests/fixtures/tools.d`, a copy of the `tools.d/` the
+/// repository ships, which is the user's to edit), embedded so a target needs no files at run time.
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("cloudwatch_logs.yaml", include_str!("../../tools.d/cloudwatch_logs.yaml")),
-    ("cloudwatch_metrics.yaml", include_str!("../../tools.d/cloudwatch_metrics.yaml")),
-    ("connections.yaml", include_str!("../../tools.d/connections.yaml")),
-    ("service_status.yaml", include_str!("../../tools.d/service_status.yaml")),
+    ("cloudwatch_logs.yaml", include_str!("../../tests/fixtures/tools.d/cloudwatch_logs.yaml")),
+    ("cloudwatch_metrics.yaml", include_str!("../../tests/fixtures/tools.d/cloudwatch_metrics.yaml")),
+    ("connections.yaml", include_str!("../../tests/fixtures/tools.d/connections.yaml")),
+    ("service_status.yaml", include_str!("../../tests/fixtures/tools.d/service_status.yaml")),
 ];
 
 /// The Logs Insights tool of the bundled catalog, whose query gets the injection check.
