@@ -146,7 +146,7 @@ fn init_logging(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Resul
         .and(telemetry::log_filter());
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let log: telemetry::BoxLayer = match format {
-        LogFormat::Text => fmt.with_ansi(std::io::stderr().is_terminal()).with_filter(filter).boxed(),
+        LogFormat::Text => fmt.with_ansi(super::use_color(std::io::stderr().is_terminal())).with_filter(filter).boxed(),
         LogFormat::Json => fmt.json().flatten_event(true).with_filter(filter).boxed(),
     };
     let (otel, guard) = match telemetry::init(otlp_endpoint) {

@@ -135,19 +135,30 @@ def test_stdio_answers_lines_that_are_not_messages_and_goes_on(toolwright_bin, t
 
 def test_stdio_at_a_terminal_says_it_waits_for_a_client_and_ends_cleanly(toolwright_bin, tools_dir):
     """Started by hand, `serve` used to print only `catalog loaded` and wait silently; at the end
-    of input it printed `error: connection closed: initialize request` and exited 2."""
+    of input it printed `error: connection closed: initialize request` and exited 2. stdin and
+    stderr are a terminal here, as for a person; NO_COLOR is set, and honoured by the log lines."""
     import os
     import pty
+    import select
 
     controller, terminal = pty.openpty()
     try:
         proc = subprocess.Popen([toolwright_bin, "serve", "--tools", tools_dir, "--no-watch"], stdin=terminal,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+                                stdout=subprocess.PIPE, stderr=terminal, env={**_env(), "NO_COLOR": "1"})
         os.close(terminal)
         terminal = -1
         time.sleep(1.5)  # the catalog loads, the server says what it waits for
         os.write(controller, b"\x04")  # Ctrl-D: end of input
-        _out, err = proc.communicate(timeout=10)
+        proc.wait(timeout=10)
+        err = b""
+        while select.select([controller], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the other side is closed
+                break
+            if not chunk:
+                break
+            err += chunk
     finally:
         if terminal >= 0:
             os.close(terminal)
@@ -156,3 +167,5 @@ def test_stdio_at_a_terminal_says_it_waits_for_a_client_and_ends_cleanly(toolwri
     assert "waiting for an MCP client" in stderr and "Ctrl-D" in stderr, stderr
     assert proc.returncode == 0, (proc.returncode, stderr)
     assert "error" not in stderr.lower(), stderr
+    # https://no-color.org: the log lines had colour codes at a terminal even with NO_COLOR.
+    assert "\x1b[" not in stderr, stderr
