@@ -6,62 +6,14 @@ and an access key; every request after them must be signed with that key). ECS s
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import _env, free_port
+from conftest import _env
 
 ROOT = Path(__file__).resolve().parents[2]
-MOTO_PYTHON = os.environ.get("TOOLWRIGHT_MOTO_PYTHON", str(ROOT / ".venv-moto" / "bin" / "python"))
-
-CREATE_KEY = """
-import boto3, json, sys
-iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
-                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-iam.create_user(UserName="toolwright")
-iam.put_user_policy(UserName="toolwright", PolicyName="all",
-                    PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-key = iam.create_access_key(UserName="toolwright")["AccessKey"]
-print(json.dumps({"id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}))
-"""
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    if not Path(MOTO_PYTHON).exists():
-        pytest.fail(f"moto is not installed at {MOTO_PYTHON}: run scripts/setup-moto.sh (test.sh does)")
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3", "MOTO_ALLOW_NONEXISTENT_REGION": "false"}
-    with open(log, "w") as fh:
-        proc = subprocess.Popen([MOTO_PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto did not start: " + log.read_text()[-2000:])
-                time.sleep(0.2)
-        url = f"http://127.0.0.1:{port}"
-        out = subprocess.run([MOTO_PYTHON, "-c", CREATE_KEY, url], capture_output=True, text=True, timeout=120, check=True)
-        key = json.loads(out.stdout.strip().splitlines()[-1])
-        yield url, key
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 SPECS = """\
 kind: connection
 name: aws-test
