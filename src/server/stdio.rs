@@ -106,7 +106,17 @@ async fn write_stdout(from_rmcp: tokio::io::DuplexStream, mut refusals: tokio::s
     loop {
         let next = tokio::select! {
             read = rmcp.read_until(b'\n', &mut line) => match read {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => {
+                    // rmcp is done (its input ended after the reader's, so every refusal is
+                    // queued by now): write what is still queued, then end.
+                    while let Ok(refusal) = refusals.try_recv() {
+                        if stdout.write_all(&refusal).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = stdout.flush().await;
+                    return;
+                }
                 Ok(_) => std::mem::take(&mut line),
             },
             Some(refusal) = refusals.recv() => refusal,
