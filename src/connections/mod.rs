@@ -133,39 +133,38 @@ impl Clients {
 
     /// The HTTP client of a request's connection, checked to be the one these clients were built for.
     pub fn http(&self, connection: Option<&Arc<Connection>>) -> Result<&HttpClient, String> {
-        let Some(connection) = connection else {
-            return self.inner.http_without_connection.get();
-        };
-        let name = &connection.name;
-        let client = self
-            .inner
-            .http
-            .get(name)
-            .ok_or_else(|| format!("internal: no HTTP client for connection `{name}`; the backends were built for another catalog"))?;
-        match &client.connection {
-            Some(built) if Arc::ptr_eq(connection, built) => client.get(),
-            _ => Err(format!(
-                "internal: the HTTP client for connection `{name}` was built for another catalog; rebuild the backends when the catalog changes"
-            )),
+        match connection {
+            None => self.inner.http_without_connection.get(),
+            Some(c) => built_for(&self.inner.http, c, "HTTP client", "was", |l| l.connection.as_ref())?.get(),
         }
     }
 
     /// The AWS clients of a request's connection, checked to be the ones these clients were built for.
     pub fn aws(&self, connection: Option<&Arc<Connection>>) -> Result<&AwsClients, String> {
-        let Some(connection) = connection else {
-            return Ok(&self.inner.aws_without_connection);
-        };
-        let name = &connection.name;
-        let clients = self
-            .inner
-            .aws
-            .get(name)
-            .ok_or_else(|| format!("internal: no AWS clients for connection `{name}`; the backends were built for another catalog"))?;
-        match &clients.connection {
-            Some(built) if Arc::ptr_eq(connection, built) => Ok(clients),
-            _ => Err(format!(
-                "internal: the AWS clients for connection `{name}` were built for another catalog; rebuild the backends when the catalog changes"
-            )),
+        match connection {
+            None => Ok(&self.inner.aws_without_connection),
+            Some(c) => built_for(&self.inner.aws, c, "AWS clients", "were", |a| a.connection.as_ref()),
         }
+    }
+}
+
+/// The clients kept for `connection`, if they were built for that very connection (not a
+/// same-named one of another catalog, whose settings may differ).
+fn built_for<'a, T>(
+    kept: &'a HashMap<String, T>,
+    connection: &Arc<Connection>,
+    what: &str,
+    verb: &str,
+    built: impl Fn(&T) -> Option<&Arc<Connection>>,
+) -> Result<&'a T, String> {
+    let name = &connection.name;
+    let clients = kept
+        .get(name)
+        .ok_or_else(|| format!("internal: no {what} for connection `{name}`; the backends were built for another catalog"))?;
+    match built(clients) {
+        Some(b) if Arc::ptr_eq(connection, b) => Ok(clients),
+        _ => Err(format!(
+            "internal: the {what} for connection `{name}` {verb} built for another catalog; rebuild the backends when the catalog changes"
+        )),
     }
 }
