@@ -5,6 +5,7 @@ and B is reported relative to A (calls/s and the server's CPU per call; the mach
 noisy, so only the ratio in one run means anything).
 
     bench/ab.py --a OLD_BINARY --b NEW_BINARY [--rounds 4] [--duration 8] [--connections 16]
+    bench/ab.py --a BINARY --signed [...]    # B is the same binary with every request signed (SigV4)
 
 Needs nginx and the load generator that bench/run.sh installs and builds (`--loadgen`, default
 $HOME/.cache/toolwright/loadgen-target/release/mcp-loadgen). Only 127.0.0.1 is used; every
@@ -60,7 +61,9 @@ def stop(p):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--a", required=True, help="the baseline binary")
-    ap.add_argument("--b", required=True, help="the binary compared with it")
+    ap.add_argument("--b", help="the binary compared with it (default: --a)")
+    ap.add_argument("--signed", action="store_true",
+                    help="B's connection signs every request with SigV4 (static keys; nginx does not check them)")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--warmup", type=float, default=1.0)
@@ -68,6 +71,7 @@ def main():
     ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
     ap.add_argument("--loadgen", default=os.path.expanduser("~/.cache/toolwright/loadgen-target/release/mcp-loadgen"))
     a = ap.parse_args()
+    a.b = a.b or a.a
     if not 1 <= a.rounds <= 20 or not 1 <= a.duration <= 120:
         sys.exit("--rounds must be 1 to 20 and --duration 1 to 120 seconds")
 
@@ -93,12 +97,15 @@ def main():
         children.append(nginx)
         wait_http(f"http://127.0.0.1:{backend_port}/items/x", "nginx")
 
-        tools = os.path.join(work, "tools.d")
-        os.makedirs(tools)
-        with open(os.path.join(tools, "bench.yaml"), "w") as fh:
-            fh.write(f"""kind: connection
+        catalogs = {}
+        for which in ("a", "b"):
+            tools = catalogs[which] = os.path.join(work, f"tools-{which}.d")
+            os.makedirs(tools)
+            auth = ", auth: {aws_sigv4: {service: execute-api, region: us-east-1}}" if which == "b" and a.signed else ""
+            with open(os.path.join(tools, "bench.yaml"), "w") as fh:
+                fh.write(f"""kind: connection
 name: bench
-http: {{base_url: "http://127.0.0.1:{backend_port}", allow_private_networks: true}}
+http: {{base_url: "http://127.0.0.1:{backend_port}", allow_private_networks: true{auth}}}
 ---
 kind: tool
 name: get_item
@@ -111,6 +118,9 @@ input:
 action:
   http: {{connection: bench, method: GET, url: "/items/{{{{ id }}}}"}}
 """)
+        signing_env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIDBENCHMARK0000000", "AWS_SECRET_ACCESS_KEY": "benchmark-only",
+                       "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+                       "AWS_CONFIG_FILE": "/nonexistent/toolwright-bench", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/toolwright-bench"}
         body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                 "params": {"name": "get_item", "arguments": {"id": "checkout-7"},
                            "_meta": {"io.modelcontextprotocol/protocolVersion": VERSION,
@@ -125,8 +135,8 @@ action:
             order = ("a", "b") if r % 2 == 0 else ("b", "a")
             for which in order:
                 port = free_port()
-                server = subprocess.Popen([getattr(a, which), "serve", "--http", f"127.0.0.1:{port}", "--tools", tools,
-                                           "--no-watch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                server = subprocess.Popen([getattr(a, which), "serve", "--http", f"127.0.0.1:{port}", "--tools", catalogs[which],
+                                           "--no-watch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=signing_env)
                 children.append(server)
                 wait_http(f"http://127.0.0.1:{port}/healthz", f"toolwright ({which})")
                 cmd = [a.loadgen, "--url", f"http://127.0.0.1:{port}/mcp", "--method", "POST", "--body-file", body_file,

@@ -4,7 +4,7 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS   libFuzzer -max_total_time per target (default 60)
-#   TARGET    spec_compile spec_structured render_args jsonrpc jq_in_spec (default: all)
+#   TARGET    spec_compile spec_structured render_args jsonrpc jq_in_spec xml_answer (default: all)
 # Environment:
 #   FUZZ_SANITIZER   none (default, fastest) or address
 #   FUZZ_ARGS        extra libFuzzer flags, such as "-seed=1 -only_ascii=1"
@@ -25,7 +25,7 @@ if ! [[ "$SECONDS_EACH" =~ ^[0-9]+$ ]] || [[ "$SECONDS_EACH" -lt 1 ]]; then
   echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2
   exit 2
 fi
-ALL_TARGETS=(spec_compile spec_structured render_args jsonrpc jq_in_spec)
+ALL_TARGETS=(spec_compile spec_structured render_args jsonrpc jq_in_spec xml_answer)
 TARGETS=("$@")
 if [[ ${#TARGETS[@]} -eq 0 ]]; then TARGETS=("${ALL_TARGETS[@]}"); fi
 

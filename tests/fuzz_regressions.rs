@@ -54,6 +54,11 @@ fn jq_in_spec_seed_corpus() {
 }
 
 #[test]
+fn xml_answer_seed_corpus() {
+    replay("xml_answer", checks::check_xml_bytes);
+}
+
+#[test]
 fn jsonrpc_seed_corpus() {
     replay("jsonrpc", checks::check_jsonrpc_bytes);
 }

@@ -283,6 +283,10 @@ class Env:
         self.tools_dir = os.path.join(work, "tools.d")
         self.toolbox_cfg = os.path.join(work, "toolbox.yaml")
         gen_specs.main([str(N_TOOLS), self.tools_dir, "--toolbox", self.toolbox_cfg, "--port", str(self.backend_port)])
+        # The same catalog with every request signed (SigV4 with static keys; nginx does not check):
+        # what signing costs per call, against the unsigned default server in the same run.
+        self.signed_tools_dir = os.path.join(work, "tools-signed.d")
+        gen_specs.main([str(N_TOOLS), self.signed_tools_dir, "--port", str(self.backend_port), "--sign"])
         m = gen_specs.tool_model(CALLED)
         self.tool = m["name"]
         self.args = {"id": m["example_id"], "limit": m["limit"]["default"]}
@@ -380,6 +384,11 @@ def make_servers(env, ports=None):
         "toolwright-stateless": Server(
             "toolwright-stateless", "toolwright serve --http --stateless",
             [a.toolwright, *tw_common, "--http", f"127.0.0.1:{(p := port('toolwright-stateless'))}", "--stateless"], p, tw_env,
+        ),
+        "toolwright-signed": Server(
+            "toolwright-signed", "toolwright serve --http, every backend request signed (SigV4)",
+            [a.toolwright, "serve", "--tools", env.signed_tools_dir, "--http", f"127.0.0.1:{(p := port('toolwright-signed'))}"], p,
+            tw_env | gen_specs.SIGNING_ENV,
         ),
         "toolbox": Server(
             "toolbox", "MCP Toolbox 1.12 (default)",
@@ -521,6 +530,7 @@ def throughput(env, nginx, servers):
                pids=nginx_pids, style="http"),
         mcp_target("toolwright", V_NEW, "2026-07-28, no session (per-request metadata)"),
         mcp_target("toolwright-stateless", V_NEW, "2026-07-28, --stateless (JSON replies)"),
+        mcp_target("toolwright-signed", V_NEW, "2026-07-28, no session, every backend request signed (SigV4)"),
         mcp_target("toolbox", V_NEW, "2026-07-28"),
         mcp_target("fastmcp", V_NEW, "2026-07-28"),
         mcp_target("toolwright-stateless", V_OLD, "2025-11-25, --stateless (JSON replies, no session)"),
@@ -1066,6 +1076,10 @@ def goals(s, conns):
         for c in high:
             r = ratio(pt(tw, c, "p99_ms"), pt(tb, c, "p99_ms"))
             g.append(("p99 <= 0.5x MCP Toolbox", f"{what}, {c} connections", r, r is not None and r <= 0.5, fmtx(r)))
+    for c in high:
+        r = ratio(pt("toolwright-signed/2026-07-28", c, "cpu_us_per_call"), pt("toolwright/2026-07-28", c, "cpu_us_per_call"))
+        g.append(("signed call CPU <= 1.15x the same unsigned call (issue 16)", f"2026-07-28, {c} connections", r,
+                  r is not None and r <= 1.15, fmtx(r)))
     st = s.get("startup", {})
     r = ratio(st.get("toolwright", {}).get("first_answer_s"), st.get("toolbox", {}).get("first_answer_s"))
     g.append(("start with 1,000 tools <= 0.1x MCP Toolbox", "start to first tools/list", r, r is not None and r <= 0.1, fmtx(r)))

@@ -521,3 +521,37 @@ pub fn check_jq_bytes(data: &[u8]) {
         assert!(!e.to_string().is_empty(), "a failed run says why");
     }
 }
+
+/// (f) A backend answer read as `response.format: xml`: the conversion ends with JSON or a
+/// message, never a panic; the JSON nests no deeper than the XML limit allows (two JSON levels
+/// per element at most: an object key and a list) and is at most a small constant times the
+/// size of the answer (no entity expansion: a billion-laughs document is refused, not grown).
+pub fn check_xml_bytes(data: &[u8]) {
+    use toolwright::actions::http::xml;
+    match xml::to_json(data) {
+        Ok(value) => {
+            let depth = json_depth(&value);
+            assert!(depth <= 2 * xml::MAX_DEPTH + 2, "JSON {depth} levels deep from {} bytes of XML", data.len());
+            let size = value.to_string().len();
+            // Each byte of XML becomes at most a few bytes of JSON: escapes (`\u0001` for one
+            // byte), and an empty element `<a/>` (4 bytes) becomes `"a":null,` or `{"a":null}`.
+            assert!(size <= 16 * data.len() + 64, "{} bytes of XML became {size} bytes of JSON", data.len());
+        }
+        Err(message) => assert!(!message.is_empty(), "a refused answer says why"),
+    }
+}
+
+/// How deep a JSON value nests (a scalar is 0).
+fn json_depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|i| (i, d + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}

@@ -37,7 +37,7 @@ impl<'a> Renderer<'a> {
             Template::Named(name) => {
                 let t = self.catalog.env().get_template(name).map_err(|e| ArgError::new(None, format!("internal: {e}")))?;
                 let value = self.value.get_or_init(|| minijinja::Value::from(minijinja::value::Serde(self.args)));
-                t.render(value).map_err(|e| ArgError::new(None, render_error_text(&e)))
+                super::template::with_call_time(self.now, || t.render(value)).map_err(|e| ArgError::new(None, render_error_text(&e)))
             }
         }
     }

@@ -270,7 +270,79 @@ fn secret_fn(state: &minijinja::State, name: String) -> Result<Value, Error> {
 }
 
 /// Names that templates may use that are not caller arguments.
-pub const GLOBALS: &[&str] = &["secret", "range", "dict", "namespace", "debug", "lipsum", "cycler", "joiner", "loop"];
+pub const GLOBALS: &[&str] =
+    &["secret", "epoch", "epoch_ms", "timestamp", "range", "dict", "namespace", "debug", "lipsum", "cycler", "joiner", "loop"];
+
+thread_local! {
+    /// The time of the render in progress on this thread, in seconds since the epoch.
+    static CALL_TIME: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the clock functions (`epoch`, `epoch_ms`, `timestamp`) reading `now`, the
+/// call's time, so every template of one call sees the same instant. Rendering is synchronous.
+pub fn with_call_time<T>(now: i64, f: impl FnOnce() -> T) -> T {
+    let prev = CALL_TIME.with(|t| t.replace(Some(now)));
+    let out = f();
+    CALL_TIME.with(|t| t.set(prev));
+    out
+}
+
+/// The call time minus `ago` (a duration such as `15m`; none is now), in milliseconds since the epoch.
+fn instant_ms(function: &str, ago: Option<&Value>) -> Result<i64, Error> {
+    let now = CALL_TIME.with(Cell::get).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+    });
+    let ago_ms = match ago {
+        None => 0,
+        Some(v) => {
+            let Some(text) = v.as_str() else {
+                return Err(invalid(format!("{function}() takes a duration such as '15m' or minutes ~ 'm', not `{v}`")));
+            };
+            let d = crate::util::parse_duration(text).map_err(|m| invalid(format!("{function}(): {m}")))?;
+            i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+        }
+    };
+    Ok(now.saturating_mul(1000).saturating_sub(ago_ms))
+}
+
+/// `epoch(ago)`: seconds since the Unix epoch at the call time minus `ago`.
+fn epoch_fn(ago: Option<Value>) -> Result<Value, Error> {
+    instant_ms("epoch", ago.as_ref()).map(|ms| Value::from(ms.div_euclid(1000)))
+}
+
+/// `epoch_ms(ago)`: milliseconds since the Unix epoch at the call time minus `ago`.
+fn epoch_ms_fn(ago: Option<Value>) -> Result<Value, Error> {
+    instant_ms("epoch_ms", ago.as_ref()).map(Value::from)
+}
+
+/// `timestamp(ago)`: the RFC 3339 UTC time (whole seconds) of the call time minus `ago`.
+fn timestamp_fn(ago: Option<Value>) -> Result<Value, Error> {
+    instant_ms("timestamp", ago.as_ref()).map(|ms| Value::from(crate::catalog::render::rfc3339(ms.div_euclid(1000))))
+}
+
+/// `x | quoted`: x as a double-quoted string literal with `\` and `"` escaped by a backslash: the
+/// literal grammar of PromQL label matchers and JQL, so a value cannot leave its literal.
+/// Control characters are refused rather than escaped (the grammars differ on them).
+fn quoted_filter(value: Value) -> Result<Value, Error> {
+    let text = match value.as_str() {
+        Some(s) => s.to_owned(),
+        None if value.is_number() || matches!(value.kind(), minijinja::value::ValueKind::Bool) => value.to_string(),
+        None => return Err(invalid(format!("`| quoted` takes a string or a number, not a {}", value.kind()))),
+    };
+    if let Some(c) = text.chars().find(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')) {
+        return Err(invalid(format!("{} is not allowed in a quoted value", describe_char(c))));
+    }
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    Ok(Value::from(out))
+}
 
 /// A fresh environment with toolwright's escaping. Fuel bounds the work of any one render.
 pub fn environment() -> Environment<'static> {
@@ -284,6 +356,10 @@ pub fn environment() -> Environment<'static> {
     env.remove_global("debug");
     env.add_filter("raw", |v: Value| Value::from_object(RawText(v.to_string())));
     env.add_function("secret", secret_fn);
+    env.add_function("epoch", epoch_fn);
+    env.add_function("epoch_ms", epoch_ms_fn);
+    env.add_function("timestamp", timestamp_fn);
+    env.add_filter("quoted", quoted_filter);
     env.set_formatter(format_value);
     env
 }
@@ -561,6 +637,55 @@ mod tests {
                     prop_assert_eq!(simple(&s, &args), minijinja(&source, ctx, &args), "`{}` in {:?}", source, ctx);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn clock_functions_read_the_call_time() {
+        let args: JsonObject = json!({"minutes": 15}).as_object().cloned().unwrap();
+        let at = |src: &str, ctx: Escape| with_call_time(1_800_000_000, || minijinja(src, ctx, &args));
+        assert_eq!(at("{{ epoch() }}", Escape::BodyValue).unwrap(), "1800000000");
+        assert_eq!(at("{{ epoch('1h') }}", Escape::QueryParam).unwrap(), "1799996400");
+        assert_eq!(at("{{ epoch(minutes ~ 'm') }}", Escape::BodyValue).unwrap(), "1799999100");
+        assert_eq!(at("{{ epoch_ms('1s') }}", Escape::QueryParam).unwrap(), "1799999999000");
+        assert_eq!(at("{{ timestamp() }}", Escape::QueryParam).unwrap(), "2027-01-15T08:00:00Z");
+        assert_eq!(at("{{ timestamp('90m') }}", Escape::BodyString).unwrap(), "2027-01-15T06:30:00Z");
+        let bad = at("{{ epoch('soon') }}", Escape::QueryParam).unwrap_err();
+        assert!(bad.contains("epoch(): `soon` is not a duration"), "{bad}");
+        let bad = at("{{ epoch(5) }}", Escape::QueryParam).unwrap_err();
+        assert!(bad.contains("epoch() takes a duration"), "{bad}");
+        // Outside a call (lint renders examples) they read the clock.
+        let now = minijinja("{{ epoch() }}", Escape::Plain, &args).unwrap().parse::<i64>().unwrap();
+        assert!(now > 1_700_000_000, "{now}");
+    }
+
+    #[test]
+    fn quoted_keeps_a_value_inside_its_literal() {
+        let args: JsonObject = json!({"text": "a\\\"b", "n": 5, "list": [1], "nl": "a\nb"}).as_object().cloned().unwrap();
+        assert_eq!(minijinja("{{ text | quoted }}", Escape::BodyString, &args).unwrap(), r#""a\\\"b""#);
+        assert_eq!(minijinja("job={{ n | quoted }}", Escape::QueryParam, &args).unwrap(), r#"job="5""#);
+        assert!(minijinja("{{ list | quoted }}", Escape::QueryParam, &args).unwrap_err().contains("takes a string"));
+        assert!(minijinja("{{ nl | quoted }}", Escape::QueryParam, &args).unwrap_err().contains("a newline is not allowed"));
+    }
+
+    proptest! {
+        /// Reading a quoted literal back (backslash escapes) gives the value, and the literal
+        /// has no unescaped quote before its end.
+        #[test]
+        fn quoted_round_trips(text in "[^\\p{Cc}\u{2028}\u{2029}]{0,40}") {
+            let args: JsonObject = json!({"t": text.clone()}).as_object().cloned().unwrap();
+            let lit = minijinja("{{ t | quoted }}", Escape::QueryParam, &args).unwrap();
+            let inner = lit.strip_prefix('"').and_then(|l| l.strip_suffix('"')).unwrap();
+            let mut back = String::new();
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => back.push(chars.next().unwrap()),
+                    '"' => panic!("unescaped quote in {lit}"),
+                    c => back.push(c),
+                }
+            }
+            prop_assert_eq!(back, text);
         }
     }
 }

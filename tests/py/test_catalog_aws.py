@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,26 @@ cw = boto3.client("cloudwatch", **kw)
 cw.put_metric_alarm(AlarmName="checkout-5xx", MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
                     Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=10, ComparisonOperator="GreaterThanThreshold")
 cw.set_alarm_state(AlarmName="checkout-5xx", StateValue="ALARM", StateReason="Threshold crossed: 42 errors")
-print(json.dumps({"instance": instance}))
+deployment = cd.create_deployment(applicationName="checkout", deploymentGroupName="production",
+                                  revision={"revisionType": "S3", "s3Location": {"bucket": "b", "key": "k", "bundleType": "zip"}},
+                                  description="v42 canary")["deploymentId"]
+# A stopped task (moto runs FARGATE tasks without container instances; its awsvpc path is broken).
+ecs.register_task_definition(family="worker", containerDefinitions=[{"name": "worker", "image": "busybox", "essential": True,
+                                                                     "memory": 512, "cpu": 256}])
+task = ecs.run_task(cluster="production", taskDefinition="worker", launchType="FARGATE", group="service:checkout")["tasks"][0]["taskArn"]
+ecs.stop_task(cluster="production", task=task, reason="Essential container in task exited: OutOfMemoryError")
+import time
+now = time.time()
+trace = "1-%08x-0123456789abcdef01234567" % int(now)
+segments = [
+    {"name": "checkout", "id": "70de5b6f19ff9a0a", "trace_id": trace, "start_time": now - 30, "end_time": now - 28.5,
+     "fault": True, "http": {"request": {"method": "POST", "url": "https://checkout/pay"}, "response": {"status": 502}},
+     "cause": {"exceptions": [{"message": "upstream payments timed out"}]}, "subsegments": [{"name": "payments", "id": "70de5b6f19ff9a0b",
+     "start_time": now - 30, "end_time": now - 28.6}]},
+]
+xray = boto3.client("xray", **kw)
+xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(s) for s in segments])
+print(json.dumps({"instance": instance, "deployment": deployment, "task": task, "trace": trace}))
 """
 
 
@@ -91,8 +111,11 @@ def test_ec2_instance_status(toolwright_bin, aws_catalog):
 
 
 def test_codedeploy_deployments(toolwright_bin, aws_catalog):
-    tools, key, _ = aws_catalog
+    tools, key, made = aws_catalog
     out = call(toolwright_bin, tools, key, "aws_codedeploy_deployments", {"application": "checkout", "group": "production"})
+    assert out["deployments"] == [made["deployment"]], out
+    out = call(toolwright_bin, tools, key, "aws_codedeploy_deployments", {"application": "checkout", "group": "production",
+                                                                          "statuses": ["Failed"]})
     assert out["deployments"] == [], out
 
 
@@ -101,3 +124,50 @@ def test_cloudwatch_alarms_in_alarm(toolwright_bin, aws_catalog):
     out = call(toolwright_bin, tools, key, "aws_cloudwatch_alarms_in_alarm", {})
     alarms = out["result"]
     assert [a["name"] for a in alarms] == ["checkout-5xx"] and "42 errors" in alarms[0]["reason"], out
+
+
+def test_codedeploy_deployment_details(toolwright_bin, aws_catalog):
+    tools, key, made = aws_catalog
+    listed = call(toolwright_bin, tools, key, "aws_codedeploy_deployments", {"application": "checkout", "group": "production",
+                                                                             "statuses": ["Created", "Queued", "InProgress", "Succeeded"]})
+    assert made["deployment"] in listed["deployments"], listed
+    out = call(toolwright_bin, tools, key, "aws_codedeploy_deployment_details", {"deployments": [made["deployment"]]})
+    d = out["deployments"][0]
+    assert d["id"] == made["deployment"] and d["group"] == "production" and d["description"] == "v42 canary", out
+
+
+def test_ecs_stopped_tasks_and_their_reasons(toolwright_bin, aws_catalog):
+    tools, key, made = aws_catalog
+    listed = call(toolwright_bin, tools, key, "aws_ecs_stopped_tasks", {"cluster": "production"})
+    assert listed["tasks"] == [made["task"]], listed
+    out = call(toolwright_bin, tools, key, "aws_ecs_task_stop_reasons", {"cluster": "production", "tasks": listed["tasks"]})
+    task = out["tasks"][0]
+    assert task["task"] == made["task"] and task["status"] == "STOPPED" and "OutOfMemoryError" in task["reason"], out
+
+
+def test_xray_trace_summaries_and_one_trace(toolwright_bin, aws_catalog):
+    tools, key, made = aws_catalog
+    summaries = call(toolwright_bin, tools, key, "aws_xray_trace_summaries", {"minutes": 10})
+    assert summaries["pages"] == 1, summaries
+    mine = [t for t in summaries["items"] if t["id"] == made["trace"]]
+    # moto fills the id, duration and fault flags of a summary (not its services or HTTP fields).
+    assert mine and mine[0]["fault"] is True and mine[0]["error"] is False and mine[0]["duration"] >= 1, summaries
+    out = call(toolwright_bin, tools, key, "aws_xray_trace", {"trace_id": made["trace"]})
+    segment = out["traces"][0]["segments"][0]
+    assert segment["name"] == "checkout" and segment["fault"] is True and segment["http"]["status"] == 502, out
+    assert segment["cause"][0]["message"] == "upstream payments timed out" and segment["calls"] == ["payments"], out
+
+
+def test_xray_window_is_the_last_minutes(toolwright_bin, aws_catalog, tmp_path):
+    """The window is the call's time minus `minutes`: `render` shows StartTime and EndTime as JSON numbers
+    (X-Ray's epoch-seconds timestamps), `minutes` apart and ending now, and how the answer is paginated."""
+    tools, key, _ = aws_catalog
+    p = subprocess.run([toolwright_bin, "render", "aws_xray_trace_summaries", "--args", '{"minutes": 15}', "--tools", str(tools)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    request = json.loads(p.stdout)
+    body = request["body"]
+    assert isinstance(body["StartTime"], int) and isinstance(body["EndTime"], int), body
+    assert body["EndTime"] - body["StartTime"] == 900 and abs(body["EndTime"] - time.time()) < 60, body
+    assert body["FilterExpression"] is None, body
+    assert request["response"]["paginate"]["set"] == {"body": "NextToken"}, request

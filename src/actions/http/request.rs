@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{BodyTemplate, HttpAction, Paginate, QueryValue, ResponseFormat};
+use super::{BodyTemplate, HttpAction, NextPage, Paginate, QueryValue, ResponseFormat, TokenTarget};
 use crate::catalog::jq::JqFilter;
 use crate::catalog::render::Renderer;
 use crate::catalog::{ArgError, Template};
@@ -239,6 +239,37 @@ impl HttpRequest {
         };
         if let (Some(auth), Some(object)) = (auth, out.as_object_mut()) {
             object.insert("auth".to_owned(), auth);
+        }
+        // How the answer will be read, when that is more than "JSON, one request".
+        if (self.format != ResponseFormat::Json || self.paginate.is_some())
+            && let Some(object) = out.as_object_mut()
+        {
+            let format = match self.format {
+                ResponseFormat::Json => "json",
+                ResponseFormat::Xml => "xml",
+                ResponseFormat::Text => "text",
+            };
+            let mut response = json!({"format": format});
+            if let (Some(p), Some(map)) = (&self.paginate, response.as_object_mut()) {
+                let mut paginate = match &p.next {
+                    NextPage::Link => json!({"link": true}),
+                    NextPage::Token { next, target } => {
+                        let (place, name) = match target {
+                            TokenTarget::Query(n) => ("query", n),
+                            TokenTarget::Body(n) => ("body", n),
+                            TokenTarget::Form(n) => ("form", n),
+                            TokenTarget::Header(n) => ("header", n),
+                        };
+                        json!({"next": next.source(), "set": {place: name}})
+                    }
+                };
+                if let Some(fields) = paginate.as_object_mut() {
+                    fields.insert("items".to_owned(), json!(p.items.as_ref().map(|f| f.source())));
+                    fields.insert("max_pages".to_owned(), json!(p.max_pages));
+                }
+                map.insert("paginate".to_owned(), paginate);
+            }
+            object.insert("response".to_owned(), response);
         }
         out
     }
