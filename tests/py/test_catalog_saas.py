@@ -455,6 +455,27 @@ def test_every_file_starts_with_the_schema_comment():
             assert spec.read_text().startswith("# yaml-language-server: $schema=../../schemas/toolwright.schema.json\n"), spec
 
 
+BASE_URLS = {
+    "grafana": "https://grafana.example.com",
+    "datadog": "https://api.datadoghq.com",
+    "pagerduty": "https://api.pagerduty.com",
+    "opsgenie": "https://api.opsgenie.com",
+    "slack": "https://slack.com/api",
+    "jira": "https://your-site.atlassian.net",
+}
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_the_connection_points_at_the_api_and_is_prefixed(folder):
+    """The tests below replace base_url; this pins what the folder ships (Slack's tool URL is relative to
+    `https://slack.com/api`, so pointing base_url at a fake redirects it too)."""
+    text = (ROOT / "catalog" / folder / "connections.yaml").read_text()
+    assert re.findall(r"(?m)^  base_url: (\S+)$", text) == [BASE_URLS[folder]]
+    assert re.findall(r"(?m)^name: (\S+)$", text) == [f"{folder}-api"]
+    for spec in (ROOT / "catalog" / folder).glob("*.yaml"):
+        assert "https://" not in "".join(re.findall(r"(?m)^    url: .*$", spec.read_text())), spec
+
+
 # --------------------------------------------------------------------------- Grafana
 
 
@@ -548,6 +569,11 @@ def test_datadog_monitors(toolwright_bin, fake_catalog):
     call(toolwright_bin, tools, "datadog_monitors", {})
     [req] = fake.received()
     assert "monitor_tags" not in req.query and "name" not in req.query, req.raw
+
+    fake.clear()
+    call(toolwright_bin, tools, "datadog_monitors", {"name": "checkout & co=1", "group_states": "all"})
+    [req] = fake.received()
+    assert one(req.query, "name") == "checkout & co=1" and one(req.query, "group_states") == "all", req.raw
 
 
 # --------------------------------------------------------------------------- PagerDuty
