@@ -29,6 +29,9 @@ if [ -x scripts/setup-python.sh ] && [ -d tests/py ]; then
   # moto (AWS APIs with Signature V4 checks) in a virtualenv of its own: it pins botocore.
   TOOLWRIGHT_MOTO_PYTHON="$(scripts/setup-moto.sh | tail -n 1)"
   export TOOLWRIGHT_MOTO_PYTHON
+  # Prometheus (the tests start their own on 127.0.0.1): the Debian package, installed if missing.
+  TOOLWRIGHT_PROMETHEUS="$(scripts/setup-prometheus.sh | tail -n 1)"
+  export TOOLWRIGHT_PROMETHEUS
   TOOLWRIGHT_BIN="$CARGO_TARGET_DIR/debug/toolwright" .venv-test/bin/python -m pytest -q tests/py
 fi
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
@@ -415,3 +417,123 @@ def moto(tmp_path_factory):
             proc.kill()
 
 
+# --------------------------------------------------------------------------- Prometheus
+
+PROMETHEUS_START_TIMEOUT_S = 60.0
+# Samples of `up` per real target before the fixture is ready: a range query over them at a
+# 1-second step then has at least 3 points.
+PROMETHEUS_SAMPLES = 5
+
+
+def prometheus_binary() -> str | None:
+    """TOOLWRIGHT_PROMETHEUS (test.sh sets it from scripts/setup-prometheus.sh), else `prometheus`
+    on PATH."""
+    return os.environ.get("TOOLWRIGHT_PROMETHEUS") or shutil.which("prometheus")
+
+
+@dataclass
+class PrometheusServer:
+    url: str  # http://127.0.0.1:<port>, the Prometheus HTTP API's base
+    toolwright_target: str  # host:port of the `toolwright serve --http` it scrapes (job "toolwright")
+    down_target: str  # host:port of a closed port it fails to scrape (job "closed-port")
+    log_path: Path
+
+    def api(self, path: str, **params) -> dict:
+        url = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.loads(r.read())
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+
+def _prometheus_config(self_target: str, toolwright_target: str, down_target: str) -> str:
+    return f"""\
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: prometheus
+    static_configs: [{{targets: ["{self_target}"]}}]
+  - job_name: toolwright
+    static_configs: [{{targets: ["{toolwright_target}"]}}]
+  - job_name: closed-port
+    static_configs: [{{targets: ["{down_target}"]}}]
+"""
+
+
+def _prometheus_ready(server: PrometheusServer) -> str | None:
+    """None once every target was scraped (the two real ones up, the closed port down) and the two
+    real ones have at least PROMETHEUS_SAMPLES samples of `up`; else what is still missing."""
+    targets = server.api("/api/v1/targets", state="active")["data"]["activeTargets"]
+    health = {t["labels"]["job"]: t["health"] for t in targets}
+    if health != {"prometheus": "up", "toolwright": "up", "closed-port": "down"}:
+        return f"target health {health}"
+    counts = server.api("/api/v1/query", query='count_over_time(up{job=~"prometheus|toolwright"}[1m])')["data"]["result"]
+    samples = {r["metric"]["job"]: int(r["value"][1]) for r in counts}
+    if len(samples) < 2 or min(samples.values()) < PROMETHEUS_SAMPLES:
+        return f"samples of up {samples}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def prometheus(toolwright_bin: str, tools_dir: str, tmp_path_factory) -> Iterator[PrometheusServer]:
+    """A real Prometheus on 127.0.0.1 (a free port, a temporary TSDB), started once per test run,
+    scraping every second itself, a `toolwright serve --http` (its /metrics) and a closed
+    127.0.0.1 port (a target that is down). Yielded once both real targets are up with a few
+    samples each."""
+    binary = prometheus_binary()
+    if not binary:
+        pytest.fail(
+            "prometheus is not installed: run scripts/setup-prometheus.sh (test.sh does) or point "
+            "TOOLWRIGHT_PROMETHEUS at a prometheus binary",
+            pytrace=False,
+        )
+    work = tmp_path_factory.mktemp("prometheus")
+    # A port that is bound but never listens: connecting is refused, and nothing else can take it
+    # while the fixture holds it.
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    closed.bind(("127.0.0.1", 0))
+    down_target = f"127.0.0.1:{closed.getsockname()[1]}"
+    proc = None
+    try:
+        with run_http_server(toolwright_bin, tools_dir) as serve:
+            toolwright_target = f"127.0.0.1:{serve.port}"
+            for attempt in range(3):  # a free port can be taken between probe and bind
+                port = free_port()
+                config = work / "prometheus.yml"
+                config.write_text(_prometheus_config(f"127.0.0.1:{port}", toolwright_target, down_target))
+                log_path = work / f"prometheus-{attempt}.log"
+                server = PrometheusServer(f"http://127.0.0.1:{port}", toolwright_target, down_target, log_path)
+                with open(log_path, "w") as fh:
+                    proc = subprocess.Popen(
+                        [binary, f"--config.file={config}", f"--storage.tsdb.path={work / f'data-{attempt}'}",
+                         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                        stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, cwd=work,
+                    )
+                deadline = time.monotonic() + PROMETHEUS_START_TIMEOUT_S
+                missing = "no answer yet"
+                while time.monotonic() < deadline and proc.poll() is None:
+                    try:
+                        missing = _prometheus_ready(server)
+                    except (OSError, ValueError, KeyError) as e:
+                        missing = f"not answering ({e})"
+                    if missing is None:
+                        break
+                    time.sleep(0.25)
+                if missing is None:
+                    break
+                _stop(proc)
+                if "address already in use" not in server.log() or attempt == 2:
+                    raise RuntimeError(
+                        f"Prometheus was not ready within {PROMETHEUS_START_TIMEOUT_S}s: {missing}\n{server.log()}"
+                    )
+            yield server
+    finally:
+        if proc is not None:
+            _stop(proc)
+        closed.close()
