@@ -495,3 +495,44 @@ async fn a_next_link_to_another_origin_is_refused() {
     assert_eq!(server.seen().len(), 1);
     assert!(other.seen().is_empty(), "the other origin was called");
 }
+
+/// A query parameter or form field that is exactly `{{ x }}`: a list repeats it (PagerDuty's
+/// `statuses[]=a&statuses[]=b`), an absent or null argument leaves it out, and a list inside a
+/// list is refused before anything is sent. Any other template is one value as before. (Query
+/// parameters are sent in the order of their names.)
+#[tokio::test]
+async fn exact_arguments_repeat_for_lists_and_are_left_out_when_absent() {
+    init();
+    let server = TestServer::start("127.0.0.1").await;
+    let yaml = connection("api", &server.url(), "")
+        + "kind: tool\nname: incidents\ndescription: Incidents.\ninput:\n  type: object\n  properties:\n    statuses: {type: array, items: {type: string}, default: [triggered, acknowledged]}\n    service_ids: {type: array, items: {}}\n    team: {type: [string, 'null']}\n    since: {type: string}\naction:\n  http:\n    connection: api\n    url: /incidents\n    query:\n      \"statuses[]\": \"{{ statuses }}\"\n      \"service_ids[]\": \"{{ service_ids }}\"\n      team: \"{{ team }}\"\n      label: \"team={{ team | default('none') }}\"\n      limit: 25\n---\n"
+        + "kind: tool\nname: form\ndescription: Form.\ninput:\n  type: object\n  properties:\n    ids: {type: array, items: {type: string}}\n    note: {type: string}\naction:\n  http:\n    connection: api\n    method: POST\n    url: /form\n    form:\n      Action: Describe\n      Id: \"{{ ids }}\"\n      Note: \"{{ note }}\"\n---\n";
+    let (catalog, backends) = setup(&yaml);
+    let url = |args: Value| {
+        let tool = catalog.tool("incidents").expect("tool");
+        let args = tool.prepare_args(args.as_object()).map_err(|e| e.message)?;
+        let request = render(&catalog, tool, &args, SystemTime::now(), SecretMode::Redact).map_err(|e| e.message)?;
+        Ok::<String, String>(request.to_json()["url"].as_str().expect("a url").to_owned())
+    };
+    let base = server.url();
+    assert_eq!(
+        url(json!({})).expect("defaults"),
+        format!("{base}/incidents?label=team%3Dnone&limit=25&statuses%5B%5D=triggered&statuses%5B%5D=acknowledged")
+    );
+    assert_eq!(
+        url(json!({"statuses": ["resolved"], "service_ids": ["P1", 7, true], "team": "a&b"})).expect("given"),
+        format!(
+            "{base}/incidents?label=team%3Da%26b&limit=25&service_ids%5B%5D=P1&service_ids%5B%5D=7&service_ids%5B%5D=true&statuses%5B%5D=resolved&team=a%26b"
+        )
+    );
+    // (`default` applies to an absent value, not to null, as in Jinja.)
+    assert_eq!(url(json!({"team": null, "statuses": []})).expect("null"), format!("{base}/incidents?label=team%3D&limit=25"));
+    let refused = url(json!({"service_ids": [["P1"]]})).expect_err("a list in a list");
+    assert!(refused.contains("a list inside a list cannot go into a query parameter"), "{refused}");
+    assert!(url(json!({"service_ids": [{"a": 1}]})).is_err(), "an object in a list is refused");
+
+    let out = call(&backends, &catalog, "form", json!({"ids": ["i-1", "i 2"]})).await.expect("form call");
+    assert_eq!(out.structured, Some(json!({"ok": true})));
+    let body = String::from_utf8(server.seen()[0].body.clone()).expect("utf-8 body");
+    assert_eq!(body, "Action=Describe&Id=i-1&Id=i+2");
+}

@@ -39,6 +39,9 @@ pub enum Escape {
     Url,
     /// A query parameter value (encoded when the URL is built).
     QueryParam,
+    /// A query parameter or form field that is exactly `{{ x }}`: a list gives the parameter
+    /// once per element, and an absent or null value leaves it out.
+    QueryValues,
     /// A header value: CR and LF are refused.
     Header,
     /// A JSON body string.
@@ -58,6 +61,7 @@ impl Escape {
             Escape::Expression => 'e',
             Escape::Url => 'u',
             Escape::QueryParam => 'p',
+            Escape::QueryValues => 'l',
             Escape::Header => 'h',
             Escape::BodyString => 'b',
             Escape::BodyValue => 'j',
@@ -73,6 +77,7 @@ impl Escape {
             'e' => Escape::Expression,
             'u' => Escape::Url,
             'p' => Escape::QueryParam,
+            'l' => Escape::QueryValues,
             'h' => Escape::Header,
             'b' => Escape::BodyString,
             'j' => Escape::BodyValue,
@@ -89,7 +94,7 @@ impl Escape {
             Escape::Dimension => "a metric dimension",
             Escape::Expression => "a metric expression",
             Escape::Url => "the URL",
-            Escape::QueryParam => "a query parameter",
+            Escape::QueryParam | Escape::QueryValues => "a query parameter",
             Escape::Header => "a header",
             Escape::BodyString | Escape::BodyValue => "the request body",
             Escape::Plain => "the request",
@@ -109,6 +114,10 @@ impl Escape {
             J::Array(items) if self == Escape::LogsQuery => items.iter().try_for_each(|v| match v {
                 J::Array(_) | J::Object(_) => Err("a list inside a list cannot go into a Logs Insights query".to_owned()),
                 v => self.check(v),
+            }),
+            J::Array(items) if self == Escape::QueryValues => items.iter().try_for_each(|v| match v {
+                J::Array(_) | J::Object(_) => Err("a list inside a list cannot go into a query parameter".to_owned()),
+                _ => Ok(()),
             }),
             J::Array(_) | J::Object(_) if !matches!(self, Escape::BodyValue | Escape::BodyString | Escape::Plain) => {
                 Err(format!("a {} cannot go into {}", if value.is_array() { "list" } else { "object" }, self.describe()))
@@ -164,7 +173,7 @@ impl Escape {
                 Some(c) => Err(format!("{} is not allowed here", describe_char(c))),
                 None => Ok(()),
             },
-            Escape::QueryParam | Escape::BodyString | Escape::BodyValue => Ok(()),
+            Escape::QueryParam | Escape::QueryValues | Escape::BodyString | Escape::BodyValue => Ok(()),
         }
     }
 }
@@ -481,7 +490,7 @@ impl Simple {
 }
 
 /// A value as text: strings unquoted, everything else as JSON.
-fn plain_text(v: &serde_json::Value) -> String {
+pub fn plain_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
@@ -529,7 +538,7 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    const CTXS: [Escape; 10] = [
+    const CTXS: [Escape; 11] = [
         Escape::LogsQuery,
         Escape::LogGroup,
         Escape::Dimension,
@@ -540,6 +549,7 @@ mod tests {
         Escape::BodyString,
         Escape::BodyValue,
         Escape::Plain,
+        Escape::QueryValues,
     ];
 
     /// What minijinja makes of `source` in `ctx`: the text, or the error's kind and detail.

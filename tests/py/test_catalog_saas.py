@@ -582,13 +582,13 @@ def test_datadog_monitors(toolwright_bin, fake_catalog):
 def test_pagerduty_open_incidents_follow_offset_pages(toolwright_bin, fake_catalog):
     fake, tools = fake_catalog("pagerduty", PagerDutyFake(count=30))
     before = datetime.now(timezone.utc)
-    out = call(toolwright_bin, tools, "pagerduty_open_incidents", {"hours": 24, "service_id": "PX1234A"})
+    out = call(toolwright_bin, tools, "pagerduty_open_incidents", {"hours": 24, "service_ids": ["PX1234A", "PY5678B"]})
     reqs = fake.received()
     assert [(r.method, r.path) for r in reqs] == [("GET", "/incidents")] * 2
     assert [one(r.query, "offset") for r in reqs] == ["0", "25"]
     for r in reqs:
         assert r.query["statuses[]"] == ["triggered", "acknowledged"]
-        assert r.query["service_ids[]"] == ["PX1234A"]
+        assert r.query["service_ids[]"] == ["PX1234A", "PY5678B"]
         assert one(r.query, "limit") == "25"
         assert r.headers["authorization"] == "Token token=" + SECRETS["PAGERDUTY_TOKEN"]
         assert r.headers["accept"] == "application/vnd.pagerduty+json;version=2"
@@ -605,8 +605,9 @@ def test_pagerduty_open_incidents_follow_offset_pages(toolwright_bin, fake_catal
                             "assigned_to": ["Ada"], "url": "https://example.pagerduty.com/incidents/Q0000000000001"}
 
     fake.clear()
-    call(toolwright_bin, tools, "pagerduty_open_incidents", {})
+    call(toolwright_bin, tools, "pagerduty_open_incidents", {"statuses": ["resolved"]})
     assert "service_ids[]" not in fake.received()[0].query
+    assert fake.received()[0].query["statuses[]"] == ["resolved"]
 
 
 def test_pagerduty_acknowledge_incident(toolwright_bin, fake_catalog):

@@ -29,6 +29,9 @@ static TYPED_LEAF_RE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
+/// A query parameter or form field that is exactly one argument, `{{ name }}`.
+static ARGUMENT_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}$").expect("static regex"));
 static TEMPLATE_EXPR_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{.*?\}\}|\{%.*?%\}").expect("static regex"));
 
 /// Compiles the action; `None` when it has errors (all reported).
@@ -104,12 +107,9 @@ pub(crate) fn compile(
     for (k, v) in spec.query.iter().flatten() {
         let mut p = format!("{base}/query/");
         push_escaped(&mut p, k);
-        match &v.0 {
-            Value::String(s) => match compiler.template(doc, &p, s, Escape::QueryParam, uses) {
-                Some(t) => query.push((k.clone(), QueryValue::Str(t))),
-                None => ok = false,
-            },
-            other => query.push((k.clone(), QueryValue::Literal(other.to_string()))),
+        match query_value(compiler, doc, &p, &v.0, uses) {
+            Some(value) => query.push((k.clone(), value)),
+            None => ok = false,
         }
     }
     let headers = crate::connections::http::compile::headers(
@@ -129,12 +129,9 @@ pub(crate) fn compile(
         for (k, v) in fields {
             let mut p = format!("{base}/form/");
             push_escaped(&mut p, k);
-            match v {
-                Value::String(s) => match compiler.template(doc, &p, s, Escape::QueryParam, uses) {
-                    Some(t) => out.push((k.clone(), QueryValue::Str(t))),
-                    None => ok = false,
-                },
-                other => out.push((k.clone(), QueryValue::Literal(other.to_string()))),
+            match query_value(compiler, doc, &p, v, uses) {
+                Some(value) => out.push((k.clone(), value)),
+                None => ok = false,
             }
         }
         form = Some(out);
@@ -171,6 +168,24 @@ pub(crate) fn compile(
         return None;
     }
     Some(HttpAction { connection: spec.connection.clone(), method, url: url?, query, headers, body, form, jq, format, paginate })
+}
+
+/// A query parameter or form field value: exactly `{{ name }}` is the argument itself (a list
+/// repeats the parameter, absent or null leaves it out), any other string a template.
+fn query_value(compiler: &mut Compiler<'_>, doc: &Document, pointer: &str, v: &Value, uses: &mut Vec<TemplateUse>) -> Option<QueryValue> {
+    match v {
+        Value::String(s) => {
+            if let Some(name) = ARGUMENT_RE.captures(s.trim()).and_then(|c| c.get(1)).map(|m| m.as_str())
+                && !crate::catalog::template::GLOBALS.contains(&name)
+            {
+                let vars = std::iter::once(name.to_owned()).collect();
+                uses.push(TemplateUse { vars, ctx: Escape::QueryValues, pointer: pointer.to_owned(), guarded: true });
+                return Some(QueryValue::Argument(name.to_owned()));
+            }
+            compiler.template(doc, pointer, s, Escape::QueryParam, uses).map(QueryValue::Str)
+        }
+        other => Some(QueryValue::Literal(other.to_string())),
+    }
 }
 
 fn body(compiler: &mut Compiler<'_>, doc: &Document, pointer: &str, v: &Value, uses: &mut Vec<TemplateUse>) -> Option<BodyTemplate> {

@@ -37,6 +37,9 @@ pub enum QueryValue {
     Str(Template),
     /// A literal number or boolean.
     Literal(String),
+    /// Exactly `{{ name }}`: the argument's value, once per element of a list; left out when
+    /// the argument is absent or null.
+    Argument(String),
 }
 
 /// A compiled HTTP action.

@@ -90,11 +90,9 @@ impl HttpAction {
         if !self.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &self.query {
-                let v = match v {
-                    QueryValue::Str(t) => renderer.text(t)?,
-                    QueryValue::Literal(s) => s.clone(),
-                };
-                pairs.append_pair(k, &v);
+                for v in query_values(renderer, v)? {
+                    pairs.append_pair(k, &v);
+                }
             }
         }
         let mut headers: Vec<(String, String)> = Vec::new();
@@ -110,20 +108,13 @@ impl HttpAction {
         let json_body = self.body.as_ref().map(|b| body(renderer, b)).transpose()?;
         let form = match &self.form {
             None => None,
-            Some(fields) => Some(
-                fields
-                    .iter()
-                    .map(|(k, v)| {
-                        Ok((
-                            k.clone(),
-                            match v {
-                                QueryValue::Str(t) => renderer.text(t)?,
-                                QueryValue::Literal(s) => s.clone(),
-                            },
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, ArgError>>()?,
-            ),
+            Some(fields) => {
+                let mut out = Vec::with_capacity(fields.len());
+                for (k, v) in fields {
+                    out.extend(query_values(renderer, v)?.into_iter().map(|v| (k.clone(), v)));
+                }
+                Some(out)
+            }
         };
         let body = json_body.map(Body::Json).or(form.map(Body::Form));
         let mut auth = None;
@@ -283,6 +274,20 @@ pub fn encode_form(fields: &[(String, String)]) -> String {
         serializer.append_pair(k, v);
     }
     serializer.finish()
+}
+
+/// The values a query parameter or form field is sent with: one, none (an absent or null
+/// argument) or one per element of a list argument.
+fn query_values(renderer: &Renderer<'_>, value: &QueryValue) -> Result<Vec<String>, ArgError> {
+    Ok(match value {
+        QueryValue::Str(t) => vec![renderer.text(t)?],
+        QueryValue::Literal(s) => vec![s.clone()],
+        QueryValue::Argument(name) => match renderer.args.get(name) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items.iter().map(crate::catalog::template::plain_text).collect(),
+            Some(v) => vec![crate::catalog::template::plain_text(v)],
+        },
+    })
 }
 
 fn body(renderer: &Renderer<'_>, template: &BodyTemplate) -> Result<Value, ArgError> {
