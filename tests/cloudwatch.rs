@@ -761,3 +761,99 @@ fn render_shows_what_would_be_sent() {
         json!([{"id": "m1", "namespace": "AWS/ApplicationELB", "metric": "TargetResponseTime", "stat": "p99", "dimensions": {"LoadBalancer": LOAD_BALANCER}, "return_data": true}])
     );
 }
+
+/// `lint --check-env` against MiniStack: a log group named literally that exists passes, one
+/// that does not is `env-log-group-missing` at its own line, a templated group is not checked,
+/// a connection whose endpoint does not answer is `env-unreachable` at its `name` line, and an
+/// aws connection without credentials is `env-credentials`. Plain `lint` sends nothing.
+#[tokio::test]
+async fn lint_check_env_finds_missing_log_groups_and_dead_endpoints() {
+    let stack = MiniStack::start();
+    let client = logs_client(&stack);
+    client.create_log_group().log_group_name("/app/api").send().await.expect("CreateLogGroup");
+    // A group whose name starts like the missing one: the check compares whole names.
+    client.create_log_group().log_group_name("/app/worker-old").send().await.expect("CreateLogGroup");
+    let url = stack.url();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_tools(
+        dir.path(),
+        &format!(
+            r#"kind: connection
+name: stack
+aws: {{region: us-east-1, endpoint_url: "{url}"}}
+---
+kind: connection
+name: dead
+aws: {{region: us-east-1, endpoint_url: "{dead}"}}
+---
+kind: tool
+name: api_errors
+description: Errors of the API.
+input: {{type: object}}
+action:
+  logs_insights:
+    connection: stack
+    log_groups:
+      - /app/api
+      - /app/worker
+    query: fields @message
+    since: 15m
+---
+kind: tool
+name: service_errors
+description: Errors of one service.
+input:
+  type: object
+  properties:
+    service: {{type: string, enum: [api]}}
+  required: [service]
+action:
+  logs_insights:
+    connection: stack
+    log_groups: ["/app/{{{{ service }}}}"]
+    query: fields @message
+    since: 15m
+---
+kind: tool
+name: dead_errors
+description: Errors through a dead endpoint.
+input: {{type: object}}
+action:
+  logs_insights:
+    connection: dead
+    log_groups: [/app/api]
+    query: fields @message
+    since: 15m
+"#
+        ),
+    );
+    let tools = dir.path().to_string_lossy().into_owned();
+    let plain = toolwright(&["lint", &tools, "--format", "json"], &[]);
+    assert_eq!(plain.json(), serde_json::json!([]), "plain lint checks nothing in the environment");
+
+    let checked = toolwright(&["lint", &tools, "--check-env", "--format", "json"], &[]);
+    assert!(!checked.ok, "findings exit 1: {}", checked.stdout);
+    let found: Vec<Value> = serde_json::from_str(&checked.stdout).expect("JSON diagnostics");
+    let summary: Vec<(String, u64, String)> = found
+        .iter()
+        .map(|d| (d["code"].as_str().unwrap_or("").to_owned(), d["line"].as_u64().unwrap_or(0), d["message"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    assert_eq!(summary.len(), 2, "{summary:#?}");
+    let missing = summary.iter().find(|(c, ..)| c == "env-log-group-missing").expect("the missing group");
+    assert_eq!(missing.1, 18, "at the group's own line: {summary:#?}");
+    assert!(missing.2.contains("`/app/worker`") && missing.2.contains("api_errors"), "{summary:#?}");
+    let dead_tool = summary.iter().find(|(c, ..)| c == "env-unreachable").expect("the dead endpoint");
+    assert!(dead_tool.2.contains("dead_errors") && dead_tool.2.contains("DescribeLogGroups"), "{summary:#?}");
+
+    // Without credentials anywhere, the aws connections say so at their `name` lines.
+    let nowhere = std::env::temp_dir().join("toolwright-no-aws-config");
+    let no_creds = toolwright(
+        &["lint", &tools, "--check-env", "--format", "json"],
+        &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None), ("HOME", nowhere.to_str())],
+    );
+    let found: Vec<Value> = serde_json::from_str(&no_creds.stdout).expect("JSON diagnostics");
+    let creds: Vec<u64> =
+        found.iter().filter(|d| d["code"] == "env-credentials").map(|d| d["line"].as_u64().unwrap_or(0)).collect();
+    assert_eq!(creds, vec![2, 6], "{found:#?}");
+}

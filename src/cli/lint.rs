@@ -7,9 +7,15 @@ use std::process::ExitCode;
 use crate::compile;
 use crate::diag::{self, Format};
 
-/// Lints the paths and prints the diagnostics to stdout in the chosen format.
-pub fn run(paths: Vec<PathBuf>, format: Format, deny_warnings: bool) -> anyhow::Result<ExitCode> {
-    let compiled = compile::compile_dirs(&paths, None);
+/// Lints the paths and prints the diagnostics to stdout in the chosen format; with
+/// `check_env`, a catalog without errors is then checked against its environment.
+pub fn run(paths: Vec<PathBuf>, format: Format, deny_warnings: bool, check_env: bool) -> anyhow::Result<ExitCode> {
+    let mut compiled = compile::compile_dirs(&paths, None);
+    if check_env && let Some(catalog) = &compiled.catalog {
+        let found = super::check_env::check(catalog, &compiled.documents, &compiled.sources);
+        compiled.diagnostics.extend(found);
+        diag::sort(&mut compiled.diagnostics);
+    }
     let color = format == Format::Text && super::use_color(std::io::stdout().is_terminal());
     let out = diag::report(format, &compiled.diagnostics, &compiled.sources, color);
     std::io::stdout().write_all(out.as_bytes())?;

@@ -1,5 +1,6 @@
 //! Subcommands. The only module that uses `anyhow`.
 
+mod check_env;
 mod lint;
 mod serve;
 
@@ -35,6 +36,10 @@ enum Command {
         /// Exit 1 on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// Also check that the connections work from here: credentials resolve, endpoints
+        /// answer, log groups exist (sends requests; never part of plain lint).
+        #[arg(long)]
+        check_env: bool,
     },
     /// Print the compiled catalog.
     List {
@@ -135,7 +140,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Lint { paths, format, deny_warnings } => lint::run(tools_dirs(paths), format, deny_warnings),
+        Command::Lint { paths, format, deny_warnings, check_env } => lint::run(tools_dirs(paths), format, deny_warnings, check_env),
         Command::Schema => {
             let mut s = serde_json::to_string_pretty(&crate::spec::schema::format_schema())?;
             s.push('\n');

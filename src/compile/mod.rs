@@ -51,9 +51,26 @@ pub struct Compiled {
     pub unchanged: bool,
 }
 
-/// Parsed documents that only need to be freed (see [`Compiled::documents`]).
+/// The parsed documents, by file (see [`Compiled::documents`]), with the files' names: what
+/// checks after the compile (`lint --check-env`) need to say where a connection or tool is.
 #[derive(Default)]
-pub struct Documents(#[allow(dead_code)] Vec<Vec<Document>>);
+pub struct Documents {
+    per_file: Vec<Vec<Document>>,
+    names: Vec<String>,
+}
+
+impl Documents {
+    /// The file and position of the value at `pointer` (such as `/name`) in the document of
+    /// `kind` (`tool` or `connection`) named `name`.
+    pub fn locate(&self, kind: &str, name: &str, pointer: &str) -> Option<(&str, Pos)> {
+        self.per_file.iter().flatten().find_map(|doc| {
+            let json = &doc.json;
+            (json.get("kind").and_then(serde_json::Value::as_str) == Some(kind)
+                && json.get("name").and_then(serde_json::Value::as_str) == Some(name))
+            .then(|| (self.names.get(doc.file).map_or("", String::as_str), doc.pointers.node(pointer)))
+        })
+    }
+}
 
 /// Loads and compiles every spec under `roots` (lint, serve's start and reload).
 ///
@@ -72,7 +89,7 @@ pub fn compile_dirs(roots: &[PathBuf], in_force: Option<&str>) -> Compiled {
             catalog: None,
             diagnostics: Vec::new(),
             sources: HashMap::new(),
-            documents: Documents(Vec::new()),
+            documents: Documents::default(),
             unchanged: true,
         };
     }
@@ -253,7 +270,8 @@ fn compile_with(files: &[SourceFile], serial: bool) -> Compiled {
     let ok = !diags.iter().any(Diagnostic::is_error);
     let sources = files.iter().zip(indexes).map(|(f, i)| (f.name.clone(), i)).collect();
     drop(docs);
-    Compiled { catalog: ok.then_some(catalog), diagnostics: diags, sources, documents: Documents(per_file), unchanged: false }
+    let documents = Documents { per_file, names: files.iter().map(|f| f.name.clone()).collect() };
+    Compiled { catalog: ok.then_some(catalog), diagnostics: diags, sources, documents, unchanged: false }
 }
 
 /// One tool compiled: the tool when it has no errors, its diagnostics and its templates.

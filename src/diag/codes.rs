@@ -85,6 +85,10 @@ codes! {
     InvalidPagination = "invalid-pagination", Error, "`response.paginate` needs `next` with `set` (exactly one of query, body, form, header) or `link: true`, and an answer read as JSON or XML.";
     ExampleInvalidArgs = "example-invalid-args", Error, "An example's `args` do not validate against `input`.";
     ExampleRenderFailed = "example-render-failed", Error, "An example does not render into a backend request.";
+    EnvCredentials = "env-credentials", Error, "`--check-env`: a connection's credentials do not resolve (a secret not set, a token file unreadable, the AWS chain).";
+    EnvUnreachable = "env-unreachable", Error, "`--check-env`: a connection's endpoint does not answer (DNS, connection, TLS, network policy, timeout).";
+    EnvRefused = "env-refused", Error, "`--check-env`: a connection's endpoint refuses its credentials (HTTP 401 or 403).";
+    EnvLogGroupMissing = "env-log-group-missing", Error, "`--check-env`: a log group that a tool names literally does not exist.";
 }
 
 #[cfg(test)]

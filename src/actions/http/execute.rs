@@ -519,6 +519,8 @@ async fn read_excerpt(response: &mut reqwest::Response, masks: &[String]) -> Str
 }
 
 /// The message for a response status that is not 2xx.
+/// The message of an answer that is not a success. `probe.rs` reads its status from the
+/// words "the backend answered HTTP NNN" (a test holds them).
 fn status_error(status: reqwest::StatusCode, excerpt: &str) -> String {
     let hint = match status.as_u16() {
         400 | 405 | 409 | 413 | 415 | 422 => "The backend refused the request; check the arguments.",
@@ -581,6 +583,12 @@ fn mask(text: &str, masks: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_errors_name_the_status_as_probe_reads_it() {
+        let message = status_error(reqwest::StatusCode::FORBIDDEN, "");
+        assert!(message.starts_with("the backend answered HTTP 403 Forbidden;"), "{message}");
+    }
 
     #[test]
     fn json_content_types() {

@@ -3,6 +3,7 @@
 
 pub(crate) mod compile;
 pub mod execute;
+pub mod probe;
 pub mod request;
 pub mod spec;
 pub mod xml;
