@@ -8,18 +8,21 @@ use crate::spec::Document;
 use crate::spec::model::ConnectionSpec;
 
 impl Compiler<'_> {
-    /// Checks what connections name of each other (an `aws_sigv4` signer names an `aws`
-    /// connection), once every connection is compiled; a connection with a wrong reference is
-    /// dropped (its diagnostics say why).
+    /// Checks what connections name of each other (an `aws_sigv4` signer or an `eks` presigner
+    /// names an `aws` connection), once every connection is compiled; a connection with a wrong
+    /// reference is dropped (its diagnostics say why).
     pub(crate) fn check_connection_references(&mut self, docs: &[&Document], connections: &mut crate::actions::Connections) {
+        use crate::connections::http::HttpAuth;
         let mut broken = Vec::new();
         for (name, connection) in connections.iter() {
             let Settings::Http(http) = &connection.settings else { continue };
-            let Some(crate::connections::http::HttpAuth::AwsSigv4 { connection: Some(signer), .. }) = http.auth.as_deref() else {
-                continue;
+            let (pointer, signer) = match http.auth.as_deref() {
+                Some(HttpAuth::AwsSigv4 { connection: Some(signer), .. }) => ("/http/auth/aws_sigv4/connection", signer),
+                Some(HttpAuth::Eks { connection: signer, .. }) => ("/http/auth/eks/connection", signer),
+                _ => continue,
             };
             let Some(doc) = docs.iter().find(|d| matches!(&d.spec, crate::spec::Spec::Connection(c) if &c.name == name)) else { continue };
-            if !self.resolve_connection(doc, "/http/auth/aws_sigv4/connection", &Some(signer.clone()), "aws", connections) {
+            if !self.resolve_connection(doc, pointer, &Some(signer.clone()), "aws", connections) {
                 broken.push(name.clone());
             }
         }

@@ -84,8 +84,11 @@ struct LazyHttp {
     /// The connection, or none for tools without one. Also how a request rendered against
     /// another catalog's connection (whose policy may differ) is noticed.
     connection: Option<Arc<Connection>>,
-    client: thread_local::ThreadLocal<Result<HttpClient, String>>,
-    /// The connection's tokens (bearer file, OAuth), shared by the clients of every thread.
+    /// The client of each thread, kept once built; a failed build (a missing CA file or
+    /// kubeconfig) is not kept, so the next call tries again and a fixed file is picked up.
+    client: thread_local::ThreadLocal<HttpClient>,
+    /// The connection's tokens (bearer file, OAuth, EKS) and Kubernetes server, shared by the
+    /// clients of every thread.
     tokens: Arc<http::auth::TokenCache>,
 }
 
@@ -95,14 +98,13 @@ impl LazyHttp {
     }
 
     fn get(&self) -> Result<&HttpClient, String> {
-        let built = self.client.get_or(|| match &self.connection {
+        self.client.get_or_try(|| match &self.connection {
             None => HttpClient::without_connection(),
             Some(connection) => match &connection.settings {
                 Settings::Http(settings) => HttpClient::for_connection(&connection.name, settings, Arc::clone(&self.tokens)),
                 Settings::Aws(_) => Err(format!("internal: connection `{}` is not an http connection", connection.name)),
             },
-        });
-        built.as_ref().map_err(Clone::clone)
+        })
     }
 }
 

@@ -57,10 +57,20 @@ struct Answer {
     secrets: Vec<String>,
 }
 
+/// What authenticates a request that was prepared before sending, with what only the call
+/// path has (the `aws` connection's clients): a Signature V4 signer, or an EKS bearer token.
+#[derive(Default)]
+pub(crate) struct Prepared {
+    /// Signs each request, last.
+    pub signer: Option<Signer>,
+    /// `Authorization: Bearer` with this token.
+    pub bearer: Option<String>,
+}
+
 /// Sends the request and shapes the response for the model.
-pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, signer: Option<Signer>) -> Result<ToolOutput, String> {
+pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, prepared: Prepared) -> Result<ToolOutput, String> {
     let HttpRequest { method, url, headers, body, secrets, jq, format, paginate, max_bytes, auth, .. } = request;
-    let sending = Sending { auth: auth.as_deref(), signer: signer.as_ref() };
+    let sending = Sending { auth: auth.as_deref(), signer: prepared.signer.as_ref(), bearer: prepared.bearer.as_deref() };
     let masks = secret_masks(&headers);
     // What comes back on success is masked for the secrets only: masking every header
     // value would also blank out ordinary words such as `application/json` in the data.
@@ -133,6 +143,8 @@ async fn off_loop<T: Send + 'static>(input_len: usize, work: impl FnOnce() -> T 
 struct Sending<'a> {
     auth: Option<&'a SendAuth>,
     signer: Option<&'a Signer>,
+    /// A bearer token made before sending (EKS).
+    bearer: Option<&'a str>,
 }
 
 /// Adds the parts of secrets a backend may echo to the masks of an answer, longest first.
@@ -196,9 +208,14 @@ async fn send(
         // Only a request that may be sent again (OAuth) keeps a copy of its headers.
         let retry = !fresh && matches!(sending.auth, Some(SendAuth::OAuth2 { .. }));
         let mut headers = if retry { header_map.clone() } else { std::mem::take(&mut header_map) };
-        if let Some(auth) = sending.auth.filter(|a| !matches!(a, SendAuth::AwsSigv4 { .. })) {
-            let value =
-                Box::pin(connections::http::auth::authorization(client, &client.tokens, auth, fresh)).await.map_err(|e| mask(&e, masks))?;
+        let value = match (sending.bearer, sending.auth) {
+            (Some(token), _) => Some(format!("Bearer {token}")),
+            (None, Some(auth)) if !matches!(auth, SendAuth::AwsSigv4 { .. } | SendAuth::Eks { .. }) => {
+                Box::pin(connections::http::auth::authorization(client, &client.tokens, auth, fresh)).await.map_err(|e| mask(&e, masks))?
+            }
+            _ => None,
+        };
+        if let Some(value) = value {
             let mut header =
                 HeaderValue::from_str(&value).map_err(|_| "the token cannot be sent in a header; nothing was sent".to_owned())?;
             header.set_sensitive(true);

@@ -139,6 +139,14 @@ impl HttpAction {
                     aws: renderer.connection(connection.as_deref()),
                 }));
             }
+            Some(HttpAuth::Kubernetes(source)) => auth = Some(Box::new(SendAuth::Kubernetes(source.clone()))),
+            Some(HttpAuth::Eks { cluster, region, connection }) => {
+                auth = Some(Box::new(SendAuth::Eks {
+                    cluster: cluster.clone(),
+                    region: region.clone(),
+                    aws: renderer.connection(Some(connection.as_str())),
+                }));
+            }
             Some(HttpAuth::OAuth2 { token_url, client_id, client_secret, scopes }) => {
                 auth = Some(Box::new(SendAuth::OAuth2 {
                     token_url: token_url.clone(),
@@ -181,19 +189,31 @@ impl HttpRequest {
         _ctx: &crate::actions::CallContext,
     ) -> Result<crate::actions::ToolOutput, String> {
         let client = clients.http(self.connection.as_ref())?;
+        let mut request = self;
+        // A Kubernetes connection's requests were rendered under a placeholder origin: the
+        // server is the one the client read (from the pod's environment or the kubeconfig).
+        if let Some(target) = client.kube() {
+            request.url = target.rebase(&request.url);
+        }
         // Signature V4: credentials (and the region, unless the spec gives one) from the `aws`
-        // connection's clients, which keep them between calls.
-        let signer = match self.auth.as_deref() {
+        // connection's clients, which keep them between calls. EKS: a token presigned with them.
+        let mut prepared = super::execute::Prepared::default();
+        match request.auth.as_deref() {
             Some(SendAuth::AwsSigv4 { service, region, aws }) => {
                 let (credentials, chain_region) = Box::pin(clients.aws(aws.as_ref())?.signing_credentials()).await?;
                 let region = region.clone().or(chain_region).ok_or_else(|| {
                     "no AWS region to sign for: set `region` in `auth.aws_sigv4` or in its `aws` connection, or AWS_REGION".to_owned()
                 })?;
-                Some(connections::http::auth::Signer { credentials, region, service: service.clone() })
+                prepared.signer = Some(connections::http::auth::Signer { credentials, region, service: service.clone() });
             }
-            _ => None,
-        };
-        super::execute::execute(client, self, signer).await
+            Some(SendAuth::Eks { cluster, region, aws }) => {
+                let aws = clients.aws(aws.as_ref())?;
+                let token = Box::pin(connections::http::auth::eks_token(&client.tokens, aws, cluster, region.as_deref())).await?;
+                prepared.bearer = Some(token);
+            }
+            _ => {}
+        }
+        super::execute::execute(client, request, prepared).await
     }
 
     /// The client span: method, host, port and scheme; the path only for a literal URL.
@@ -224,6 +244,17 @@ impl HttpRequest {
             Some(SendAuth::OAuth2 { token_url, .. }) => Some(json!({"oauth2_client_credentials": {"token_url": token_url.as_str()}})),
             Some(SendAuth::AwsSigv4 { service, region, aws }) => Some(json!({"aws_sigv4": {
                 "service": service,
+                "region": region,
+                "connection": aws.as_ref().map(|c| c.name.as_str()),
+            }})),
+            // The URL's origin is a placeholder: the server comes from here when the call is made.
+            Some(SendAuth::Kubernetes(connections::http::KubeSource::InCluster)) => Some(json!({"kubernetes": "in_cluster"})),
+            Some(SendAuth::Kubernetes(connections::http::KubeSource::Kubeconfig { path, context })) => Some(json!({"kubernetes": {
+                "kubeconfig": path.display().to_string(),
+                "context": context,
+            }})),
+            Some(SendAuth::Eks { cluster, region, aws }) => Some(json!({"eks": {
+                "cluster": cluster,
                 "region": region,
                 "connection": aws.as_ref().map(|c| c.name.as_str()),
             }})),

@@ -123,6 +123,11 @@ impl AwsClients {
         Ok((credentials, sdk.region.clone()))
     }
 
+    /// The connection's `endpoint_url` (an emulator, a VPC endpoint), if it sets one.
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.settings.endpoint_url.as_deref()
+    }
+
     async fn loaded(&self) -> Result<&Sdk, String> {
         let loaded = self.loaded.get_or_init(|| load(&self.settings)).await;
         if loaded.region.is_none() {

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use super::{DEFAULT_MAX_RESPONSE_BYTES, HttpConnection, PrivateNetworks};
 
@@ -239,32 +241,71 @@ fn redirect_policy(policy: Arc<NetworkPolicy>) -> reqwest::redirect::Policy {
     })
 }
 
-/// The TLS material of a client, read from the connection's files.
+/// The TLS material of a client, read from the connection's files (or the Kubernetes target).
+/// When it is all default, reqwest's own TLS setup is used; otherwise [`rustls_config`] builds
+/// the rustls configuration reqwest is given.
 #[derive(Default)]
 struct Tls {
-    roots: Vec<reqwest::Certificate>,
-    identity: Option<reqwest::Identity>,
+    /// CA certificates trusted besides the system's (or instead of them, see `roots_only`).
+    roots: Vec<CertificateDer<'static>>,
+    /// Trust `roots` only (a Kubernetes cluster's CA, as kubectl does), not the system's too.
+    roots_only: bool,
+    /// The client certificate chain and its key, for mutual TLS.
+    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    /// The name the server's certificate is checked against instead of the URL's host.
+    server_name: Option<ServerName<'static>>,
+}
+
+impl Tls {
+    fn is_default(&self) -> bool {
+        self.roots.is_empty() && self.identity.is_none() && self.server_name.is_none()
+    }
+}
+
+/// The certificates of a PEM bundle; the error completes "<the file> ..." ("holds no PEM certificate").
+pub(crate) fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    let certs = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| format!("holds no PEM certificate: {e}"))?;
+    if certs.is_empty() {
+        return Err("holds no PEM certificate".to_owned());
+    }
+    Ok(certs)
+}
+
+/// A client certificate chain and its private key (PKCS#8, PKCS#1 or SEC1), from PEM.
+pub(crate) fn pem_identity(cert: &[u8], key: &[u8]) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    use rustls::pki_types::pem::PemObject as _;
+    let chain = pem_certificates(cert).map_err(|e| format!("the certificate {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("no private key: {e}"))?;
+    Ok((chain, key))
 }
 
 /// Reads a connection's CA and client certificate files (when its client is built: on the
-/// first call through it); a file that cannot be read or parsed is an error naming it.
-fn tls_settings(settings: &super::TlsSettings) -> Result<Tls, String> {
+/// first call through it) and takes a Kubernetes target's CA, client certificate and
+/// `tls-server-name`; the connection's `tls.server_name` wins over the kubeconfig's. A file
+/// that cannot be read or parsed is an error naming it.
+fn tls_settings(settings: &super::TlsSettings, kube: Option<&super::kube::Target>) -> Result<Tls, String> {
     let read =
         |path: &std::path::Path, what: &str| std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()));
     let mut tls = Tls::default();
-    if let Some(path) = &settings.ca_file {
-        let pem = read(path, "tls.ca_file")?;
-        tls.roots = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| format!("tls.ca_file {} holds no PEM certificate: {e}", path.display()))?;
-        if tls.roots.is_empty() {
-            return Err(format!("tls.ca_file {} holds no PEM certificate", path.display()));
+    if let Some(target) = kube {
+        tls.roots = target.ca.clone();
+        tls.roots_only = !tls.roots.is_empty();
+        tls.identity = target.identity.as_ref().map(|(chain, key)| (chain.clone(), key.clone_key()));
+        if let Some(name) = &target.server_name {
+            tls.server_name = Some(
+                ServerName::try_from(name.clone()).map_err(|_| format!("tls-server-name `{name}` is not a DNS name or an IP address"))?,
+            );
         }
     }
+    if let Some(path) = &settings.ca_file {
+        let pem = read(path, "tls.ca_file")?;
+        tls.roots = pem_certificates(&pem).map_err(|e| format!("tls.ca_file {} {e}", path.display()))?;
+    }
     if let Some((cert, key)) = &settings.client_cert {
-        let mut pem = read(cert, "tls.client_cert_file")?;
-        pem.push(b'\n');
-        pem.extend(read(key, "tls.client_key_file")?);
-        tls.identity = Some(reqwest::Identity::from_pem(&pem).map_err(|e| {
+        let cert_pem = read(cert, "tls.client_cert_file")?;
+        let key_pem = read(key, "tls.client_key_file")?;
+        tls.identity = Some(pem_identity(&cert_pem, &key_pem).map_err(|e| {
             format!(
                 "tls.client_cert_file {} and tls.client_key_file {} are not a PEM certificate and its key: {e}",
                 cert.display(),
@@ -272,7 +313,101 @@ fn tls_settings(settings: &super::TlsSettings) -> Result<Tls, String> {
             )
         })?);
     }
+    if let Some(name) = &settings.server_name {
+        tls.server_name =
+            Some(ServerName::try_from(name.clone()).map_err(|_| format!("tls.server_name `{name}` is not a DNS name or an IP address"))?);
+    }
     Ok(tls)
+}
+
+/// Checks the server's certificate against a configured name instead of the URL's host (the
+/// TLS server name indication still carries the URL's host); everything else (the chain, the
+/// CA, validity dates, the signatures of the handshake) is the wrapped verifier's.
+#[derive(Debug)]
+struct NamedVerifier {
+    inner: Arc<dyn ServerCertVerifier>,
+    name: ServerName<'static>,
+}
+
+impl ServerCertVerifier for NamedVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner.verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[rustls::DistinguishedName]> {
+        self.inner.root_hint_subjects()
+    }
+}
+
+/// The rustls configuration of a client with TLS settings: the verifier reqwest itself uses
+/// (the platform's roots plus the extra CAs), or WebPKI with the cluster's CA alone, wrapped by
+/// [`NamedVerifier`] when a server name is configured; the client certificate; HTTP/1.1 (the
+/// only protocol toolwright's reqwest speaks).
+fn rustls_config(tls: Tls) -> Result<rustls::ClientConfig, String> {
+    let provider =
+        rustls::crypto::CryptoProvider::get_default().cloned().unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let verifier: Arc<dyn ServerCertVerifier> = if tls.roots_only {
+        let mut store = rustls::RootCertStore::empty();
+        for ca in tls.roots {
+            store.add(ca).map_err(|e| format!("a CA certificate cannot be used: {e}"))?;
+        }
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(store), Arc::clone(&provider))
+            .build()
+            .map_err(|e| format!("the CA certificates cannot be used: {e}"))?
+    } else if tls.roots.is_empty() {
+        Arc::new(rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(|e| format!("the system's CA certificates: {e}"))?)
+    } else {
+        Arc::new(
+            rustls_platform_verifier::Verifier::new_with_extra_roots(tls.roots, Arc::clone(&provider))
+                .map_err(|e| format!("the CA certificates cannot be used: {e}"))?,
+        )
+    };
+    let verifier = match tls.server_name {
+        Some(name) => Arc::new(NamedVerifier { inner: verifier, name }),
+        None => verifier,
+    };
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS versions: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match tls.identity {
+        Some((chain, key)) => {
+            builder.with_client_auth_cert(chain, key).map_err(|e| format!("the client certificate and key cannot be used: {e}"))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// One pooled client with the settings of one connection (or of tools without one).
@@ -281,6 +416,8 @@ pub struct HttpClient {
     pub(crate) policy: Arc<NetworkPolicy>,
     /// The connection's tokens, shared by its clients on every thread.
     pub(crate) tokens: Arc<super::auth::TokenCache>,
+    /// The API server of a `kubernetes` connection (base URL, credential).
+    kube: Option<Arc<super::kube::Target>>,
     timeout: Option<Duration>,
     max_response_bytes: u64,
 }
@@ -289,6 +426,7 @@ impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpClient")
             .field("policy", &self.policy)
+            .field("kube", &self.kube)
             .field("timeout", &self.timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .finish()
@@ -303,14 +441,20 @@ impl HttpClient {
         tokens: Arc<super::auth::TokenCache>,
     ) -> Result<HttpClient, String> {
         let policy = NetworkPolicy::new(Some(name.to_owned()), settings.private_networks.clone());
-        let tls = tls_settings(&settings.tls).map_err(|e| format!("connection `{name}`: {e}"))?;
-        Self::build(policy, settings.timeout, settings.max_response_bytes, tls, tokens)
+        // A Kubernetes connection's server, CA and credentials: read once per connection (the
+        // clients of every thread share them), here rather than at compile time.
+        let kube = match settings.auth.as_deref() {
+            Some(super::HttpAuth::Kubernetes(source)) => Some(tokens.kube_target(name, source)?),
+            _ => None,
+        };
+        let tls = tls_settings(&settings.tls, kube.as_deref()).map_err(|e| format!("connection `{name}`: {e}"))?;
+        Self::build(policy, settings.timeout, settings.max_response_bytes, tls, tokens, kube)
             .map_err(|e| format!("could not build the HTTP client of connection `{name}`: {e}"))
     }
 
     /// The client of tools without a connection: public addresses only, default limits.
     pub(crate) fn without_connection() -> Result<HttpClient, String> {
-        Self::build(NetworkPolicy::new(None, PrivateNetworks::Deny), None, DEFAULT_MAX_RESPONSE_BYTES, Tls::default(), Arc::default())
+        Self::build(NetworkPolicy::new(None, PrivateNetworks::Deny), None, DEFAULT_MAX_RESPONSE_BYTES, Tls::default(), Arc::default(), None)
             .map_err(|e| format!("could not build the HTTP client: {e}"))
     }
 
@@ -320,7 +464,8 @@ impl HttpClient {
         max_response_bytes: u64,
         tls: Tls,
         tokens: Arc<super::auth::TokenCache>,
-    ) -> Result<HttpClient, reqwest::Error> {
+        kube: Option<Arc<super::kube::Target>>,
+    ) -> Result<HttpClient, String> {
         let policy = Arc::new(policy);
         let mut builder = reqwest::Client::builder()
             .dns_resolver(PolicyResolver { policy: Arc::clone(&policy) })
@@ -334,13 +479,16 @@ impl HttpClient {
         if let Some(t) = timeout {
             builder = builder.timeout(t);
         }
-        for ca in tls.roots {
-            builder = builder.add_root_certificate(ca);
+        if !tls.is_default() {
+            builder = builder.tls_backend_preconfigured(rustls_config(tls)?);
         }
-        if let Some(identity) = tls.identity {
-            builder = builder.identity(identity);
-        }
-        Ok(HttpClient { client: builder.build()?, policy, tokens, timeout, max_response_bytes })
+        let client = builder.build().map_err(|e| e.to_string())?;
+        Ok(HttpClient { client, policy, tokens, kube, timeout, max_response_bytes })
+    }
+
+    /// The Kubernetes API server this client sends to, for `kubernetes` connections.
+    pub(crate) fn kube(&self) -> Option<&super::kube::Target> {
+        self.kube.as_deref()
     }
 
     /// Reads the whole body, failing as soon as it grows past `max_response_bytes`.
@@ -386,6 +534,11 @@ impl HttpClient {
                 ),
                 _ => format!("the request to {host} timed out; the backend is slow or unreachable"),
             };
+        }
+        if err.is_connect() && root.contains("invalid peer certificate") {
+            return format!(
+                "could not connect to {host}: the server's TLS certificate was refused ({root}); it is not signed by a trusted CA or not issued for the name checked: check the connection's CA (`tls.ca_file`, the kubeconfig's certificate-authority) and `tls.server_name`"
+            );
         }
         if err.is_connect() {
             return format!("could not connect to {host}: {root}; the backend may be down or unreachable, try again later");

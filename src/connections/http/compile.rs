@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::spec::{AllowPrivateNetworks, HttpAuthSpec, HttpConnectionSpec, TlsSpec};
-use super::{DEFAULT_MAX_RESPONSE_BYTES, HttpAuth, HttpConnection, PrivateNetworks, TlsSettings};
+use super::spec::{AllowPrivateNetworks, HttpAuthSpec, HttpConnectionSpec, KubernetesSpec, TlsSpec};
+use super::{DEFAULT_MAX_RESPONSE_BYTES, HttpAuth, HttpConnection, KubeSource, PrivateNetworks, TlsSettings};
 use crate::catalog::Template;
 use crate::catalog::template::Escape;
 use crate::compile::Compiler;
@@ -20,18 +20,39 @@ static HEADER_NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[!#$%&'*
 /// Compiles the block; `None` when it has errors (all reported).
 pub(crate) fn compile(compiler: &mut Compiler<'_>, doc: &Document, http: &HttpConnectionSpec) -> Option<HttpConnection> {
     let mut ok = true;
-    let base_url = match url::Url::parse(&http.base_url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
-        Ok(u) => {
-            compiler.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url scheme `{}` is not http or https", u.scheme()));
+    let kubernetes = http.auth.as_ref().is_some_and(|a| a.kubernetes.is_some());
+    let base_url = match (&http.base_url, kubernetes) {
+        (Some(_), true) => {
+            compiler.push(
+                doc,
+                Code::InvalidValue,
+                "/http/base_url",
+                "a `kubernetes` connection takes its server from the pod's environment or the kubeconfig; remove `base_url`",
+            );
             ok = false;
             None
         }
-        Err(e) => {
-            compiler.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url `{}` does not parse: {e}", http.base_url));
+        // Requests render under a placeholder whose origin the client replaces with the server's.
+        (None, true) => url::Url::parse(super::KUBERNETES_PLACEHOLDER).ok(),
+        // The schema requires `base_url` without `kubernetes`; this is only reached if it did not.
+        (None, false) => {
+            compiler.push_key(doc, Code::MissingField, "/http", "missing field `base_url` in `http`");
             ok = false;
             None
         }
+        (Some(text), false) => match url::Url::parse(text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+            Ok(u) => {
+                compiler.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url scheme `{}` is not http or https", u.scheme()));
+                ok = false;
+                None
+            }
+            Err(e) => {
+                compiler.push(doc, Code::InvalidUrl, "/http/base_url", format!("base_url `{text}` does not parse: {e}"));
+                ok = false;
+                None
+            }
+        },
     };
     let mut uses = Vec::new();
     let headers = headers(compiler, doc, "/http/headers", http.headers.as_ref().unwrap_or(&BTreeMap::new()), &mut uses);
@@ -75,7 +96,7 @@ pub(crate) fn compile(compiler: &mut Compiler<'_>, doc: &Document, http: &HttpCo
     if http.timeout.is_some() && timeout.is_none() {
         ok = false;
     }
-    if let Some(url) = &base_url {
+    if let Some(url) = base_url.as_ref().filter(|_| !kubernetes) {
         refused_destination(compiler, doc, "/http/base_url", url, &private_networks, "allow_private_networks");
     }
     let mut auth_uses = Vec::new();
@@ -102,7 +123,7 @@ pub(crate) fn compile(compiler: &mut Compiler<'_>, doc: &Document, http: &HttpCo
     }
     let tls = match &http.tls {
         None => TlsSettings::default(),
-        Some(spec) => match compile_tls(compiler, doc, spec) {
+        Some(spec) => match compile_tls(compiler, doc, spec, kubernetes) {
             Some(t) => t,
             None => {
                 ok = false;
@@ -126,10 +147,12 @@ fn compile_auth(compiler: &mut Compiler<'_>, doc: &Document, spec: &HttpAuthSpec
     let kinds = usize::from(spec.basic.is_some())
         + usize::from(spec.bearer_file.is_some())
         + usize::from(spec.oauth2_client_credentials.is_some())
-        + usize::from(spec.aws_sigv4.is_some());
+        + usize::from(spec.aws_sigv4.is_some())
+        + usize::from(spec.kubernetes.is_some())
+        + usize::from(spec.eks.is_some());
     if kinds != 1 {
         let msg = if kinds == 0 {
-            "`auth` is empty; give one of `basic`, `bearer_file`, `oauth2_client_credentials` or `aws_sigv4`"
+            "`auth` is empty; give one of `basic`, `bearer_file`, `oauth2_client_credentials`, `aws_sigv4`, `kubernetes` or `eks`"
         } else {
             "`auth` holds more than one kind; keep exactly one"
         };
@@ -144,9 +167,62 @@ fn compile_auth(compiler: &mut Compiler<'_>, doc: &Document, spec: &HttpAuthSpec
     if let Some(path) = &spec.bearer_file {
         return Some(HttpAuth::BearerFile(beside(compiler, doc, path)));
     }
+    let valid_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if let Some(kubernetes) = &spec.kubernetes {
+        return match kubernetes {
+            KubernetesSpec::InCluster(_) => Some(HttpAuth::Kubernetes(KubeSource::InCluster)),
+            KubernetesSpec::Kubeconfig(k) => {
+                if k.kubeconfig.trim().is_empty() {
+                    compiler.push(
+                        doc,
+                        Code::InvalidValue,
+                        "/http/auth/kubernetes/kubeconfig",
+                        "`kubeconfig` is empty; give the kubeconfig file's path",
+                    );
+                    return None;
+                }
+                if k.context.as_deref().is_some_and(|c| c.trim().is_empty()) {
+                    compiler.push(
+                        doc,
+                        Code::InvalidValue,
+                        "/http/auth/kubernetes/context",
+                        "`context` is empty; name a context of the kubeconfig, or leave it out for its current-context",
+                    );
+                    return None;
+                }
+                // `~/` is the home directory, expanded when the client is built (not here: the
+                // compile reads nothing but spec files, and the environment may differ then).
+                let path = if k.kubeconfig.starts_with("~/") {
+                    std::path::PathBuf::from(&k.kubeconfig)
+                } else {
+                    beside(compiler, doc, &k.kubeconfig)
+                };
+                Some(HttpAuth::Kubernetes(KubeSource::Kubeconfig { path, context: k.context.clone() }))
+            }
+        };
+    }
+    if let Some(eks) = &spec.eks {
+        // The `connection` is checked once every connection is compiled (compile/connections.rs).
+        let valid_cluster = eks.cluster.len() <= 100
+            && eks.cluster.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && eks.cluster.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_cluster {
+            compiler.push(
+                doc,
+                Code::InvalidValue,
+                "/http/auth/eks/cluster",
+                format!("`{}` is not an EKS cluster name (a letter or digit, then letters, digits, `-` or `_`; at most 100)", eks.cluster),
+            );
+            return None;
+        }
+        if let Some(region) = eks.region.as_deref().filter(|r| !valid_name(r)) {
+            compiler.push(doc, Code::InvalidValue, "/http/auth/eks/region", format!("`{region}` is not a region such as `us-east-1`"));
+            return None;
+        }
+        return Some(HttpAuth::Eks { cluster: eks.cluster.clone(), region: eks.region.clone(), connection: eks.connection.clone() });
+    }
     if let Some(sigv4) = &spec.aws_sigv4 {
         // The `connection` is checked once every connection is compiled (compile/connections.rs).
-        let valid_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid_name(&sigv4.service) {
             compiler.push(
                 doc,
@@ -195,8 +271,39 @@ fn compile_auth(compiler: &mut Compiler<'_>, doc: &Document, spec: &HttpAuthSpec
     })
 }
 
-/// Compiles `tls:`: a client certificate needs its key and the other way round.
-fn compile_tls(compiler: &mut Compiler<'_>, doc: &Document, spec: &TlsSpec) -> Option<TlsSettings> {
+/// Compiles `tls:`: a client certificate needs its key and the other way round; `server_name`
+/// is a DNS name or an IP address; a `kubernetes` connection takes its CA and client
+/// certificate from the pod or the kubeconfig, so only `server_name` may be given with it.
+fn compile_tls(compiler: &mut Compiler<'_>, doc: &Document, spec: &TlsSpec, kubernetes: bool) -> Option<TlsSettings> {
+    if kubernetes {
+        let given = [("ca_file", &spec.ca_file), ("client_cert_file", &spec.client_cert_file), ("client_key_file", &spec.client_key_file)];
+        let mut refused = false;
+        for (key, value) in given {
+            if value.is_some() {
+                compiler.push_key(
+                    doc,
+                    Code::InvalidValue,
+                    &format!("/http/tls/{key}"),
+                    format!("a `kubernetes` connection takes its CA and client certificate from the service account or the kubeconfig; remove `tls.{key}`"),
+                );
+                refused = true;
+            }
+        }
+        if refused {
+            return None;
+        }
+    }
+    if let Some(name) = &spec.server_name
+        && rustls::pki_types::ServerName::try_from(name.as_str()).is_err()
+    {
+        compiler.push(
+            doc,
+            Code::InvalidValue,
+            "/http/tls/server_name",
+            format!("`{name}` is not a DNS name or an IP address such as `kubernetes.default.svc`"),
+        );
+        return None;
+    }
     let client_cert = match (&spec.client_cert_file, &spec.client_key_file) {
         (Some(cert), Some(key)) => Some((beside(compiler, doc, cert), beside(compiler, doc, key))),
         (None, None) => None,
@@ -209,7 +316,11 @@ fn compile_tls(compiler: &mut Compiler<'_>, doc: &Document, spec: &TlsSpec) -> O
             return None;
         }
     };
-    Some(TlsSettings { ca_file: spec.ca_file.as_ref().map(|p| beside(compiler, doc, p)), client_cert })
+    Some(TlsSettings {
+        ca_file: spec.ca_file.as_ref().map(|p| beside(compiler, doc, p)),
+        client_cert,
+        server_name: spec.server_name.clone(),
+    })
 }
 
 /// A path from a spec, relative to the spec file's directory unless absolute.

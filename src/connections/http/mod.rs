@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod client;
 pub(crate) mod compile;
+pub mod kube;
 pub mod spec;
 
 use std::path::PathBuf;
@@ -25,10 +26,16 @@ pub enum PrivateNetworks {
     Allow(Vec<ipnet::IpNet>),
 }
 
+/// The base URL a `kubernetes` connection's requests are rendered under: the server is only
+/// known when the connection's client is built (from the environment or the kubeconfig), so
+/// the client replaces this origin with the server's before sending. `.invalid` never resolves
+/// (RFC 2606), so a request that kept it could not reach anyone.
+pub const KUBERNETES_PLACEHOLDER: &str = "https://kubernetes.invalid/";
+
 /// A compiled HTTP connection.
 #[derive(Clone, Debug)]
 pub struct HttpConnection {
-    /// Base URL.
+    /// Base URL ([`KUBERNETES_PLACEHOLDER`] for `kubernetes` auth).
     pub base_url: Option<url::Url>,
     /// Default header templates.
     pub headers: Vec<(String, Template)>,
@@ -77,6 +84,32 @@ pub enum HttpAuth {
         /// The `aws` connection whose credentials sign.
         connection: Option<String>,
     },
+    /// A Kubernetes API server: server, CA and credentials from the pod or a kubeconfig, read
+    /// when the connection's client is built.
+    Kubernetes(KubeSource),
+    /// An EKS cluster: a token presigned with the credentials of an `aws` connection.
+    Eks {
+        /// The cluster's name.
+        cluster: String,
+        /// The STS region, when the spec gives one.
+        region: Option<String>,
+        /// The `aws` connection whose credentials presign.
+        connection: String,
+    },
+}
+
+/// Where a `kubernetes` connection finds its server and credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KubeSource {
+    /// The pod's service account (`KUBERNETES_SERVICE_HOST`, the token and CA files).
+    InCluster,
+    /// A kubeconfig file (absolute, or starting with `~/`) and a context (default: the current one).
+    Kubeconfig {
+        /// The file.
+        path: PathBuf,
+        /// The context.
+        context: Option<String>,
+    },
 }
 
 impl HttpAuth {
@@ -87,6 +120,8 @@ impl HttpAuth {
             HttpAuth::BearerFile(_) => "bearer_file",
             HttpAuth::OAuth2 { .. } => "oauth2_client_credentials",
             HttpAuth::AwsSigv4 { .. } => "aws_sigv4",
+            HttpAuth::Kubernetes(_) => "kubernetes",
+            HttpAuth::Eks { .. } => "eks",
         }
     }
 }
@@ -98,6 +133,8 @@ pub struct TlsSettings {
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate and its key, for mutual TLS.
     pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// The name the server's certificate is checked against instead of the URL's host.
+    pub server_name: Option<String>,
 }
 
 /// Authentication that happens when the request is sent.
@@ -126,6 +163,18 @@ pub enum SendAuth {
         /// The `aws` connection whose credentials sign; `None`: the standard chain.
         aws: Option<std::sync::Arc<crate::connections::Connection>>,
     },
+    /// Kubernetes: the credentials the connection's client read (a token, a token file, basic,
+    /// or none beside a client certificate).
+    Kubernetes(KubeSource),
+    /// EKS: a token presigned with the `aws` connection's credentials, kept for ten minutes.
+    Eks {
+        /// The cluster's name.
+        cluster: String,
+        /// The STS region, when the spec gives one.
+        region: Option<String>,
+        /// The `aws` connection whose credentials presign.
+        aws: Option<std::sync::Arc<crate::connections::Connection>>,
+    },
 }
 
 impl PartialEq for SendAuth {
@@ -137,6 +186,10 @@ impl PartialEq for SendAuth {
                 SendAuth::OAuth2 { token_url: e, client_id: f, client_secret: g, scopes: h },
             ) => (a, b, c, d) == (e, f, g, h),
             (SendAuth::AwsSigv4 { service: a, region: b, aws: c }, SendAuth::AwsSigv4 { service: d, region: e, aws: f }) => {
+                (a, b) == (d, e) && crate::connections::same(c, f)
+            }
+            (SendAuth::Kubernetes(a), SendAuth::Kubernetes(b)) => a == b,
+            (SendAuth::Eks { cluster: a, region: b, aws: c }, SendAuth::Eks { cluster: d, region: e, aws: f }) => {
                 (a, b) == (d, e) && crate::connections::same(c, f)
             }
             _ => false,
