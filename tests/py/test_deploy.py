@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -250,8 +249,17 @@ class Pod:
 
 def pod_paths(docs: list[dict], root: Path) -> dict[str, Path]:
     """Each volume name's directory under `root` (the pod's `/`), from the mounts."""
-    container = the_container(docs)
-    return {m["name"]: root / m["mountPath"].lstrip("/") for m in container.get("volumeMounts", [])}
+    mounts = the_container(docs).get("volumeMounts", [])
+    assert all("subPath" not in m and "subPathExpr" not in m for m in mounts), "a subPath mount never sees an update"
+    return {m["name"]: root / m["mountPath"].lstrip("/") for m in mounts}
+
+
+def volume_of(docs: list[dict], kind: str, name: str) -> str:
+    """The name of the pod's volume that holds the ConfigMap or Secret `name`."""
+    key, ref = {"ConfigMap": ("configMap", "name"), "Secret": ("secret", "secretName")}[kind]
+    found = [v["name"] for v in pod_spec(docs)["volumes"] if v.get(key, {}).get(ref) == name]
+    assert len(found) == 1, f"{kind} {name} is mounted {len(found)} times"
+    return found[0]
 
 
 def local_path(docs: list[dict], root: Path, value: str) -> str:
@@ -266,7 +274,6 @@ def local_path(docs: list[dict], root: Path, value: str) -> str:
 
 @contextlib.contextmanager
 def run_pod(toolwright_bin: str, docs: list[dict], tmp_path: Path) -> Iterator[Pod]:
-    container = the_container(docs)
     spec = pod_spec(docs)
     root = tmp_path / "pod"
     volumes: dict[str, Volume] = {}
@@ -395,6 +402,17 @@ def with_token(docs: list[dict], line: str) -> list[dict]:
     return docs
 
 
+def secrets_dir_secret(docs: list[dict]) -> dict:
+    """The Secret mounted at TOOLWRIGHT_SECRETS_DIR, where secret('NAME') reads the file NAME."""
+    path = container_env(docs).get("TOOLWRIGHT_SECRETS_DIR")
+    assert path, "TOOLWRIGHT_SECRETS_DIR is set"
+    mount = [m for m in the_container(docs)["volumeMounts"] if m["mountPath"] == path]
+    assert len(mount) == 1, f"one volume is mounted at {path}"
+    volume = next(v for v in pod_spec(docs)["volumes"] if v["name"] == mount[0]["name"])
+    assert "secret" in volume, f"{path} is a Secret volume"
+    return find(docs, "Secret", volume["secret"]["secretName"])
+
+
 def auth_secret_key(docs: list[dict]) -> tuple[dict, str]:
     """The Secret and key that the --auth-tokens file is."""
     pairs = container_args(docs)
@@ -504,11 +522,13 @@ def test_containerfile_builds_locked_and_runs_the_binary_as_a_non_root_user(tool
     assert http and http.startswith("0.0.0.0:") and exposed == [http.rsplit(":", 1)[1]], (http, exposed)
     assert tools in context_copies, f"--tools {tools} is not a directory the image copies: {context_copies}"
 
-    # Started with CMD (only --http moved to 127.0.0.1, --tools read from the copied source), it answers.
+    # Started with CMD (only --http moved to 127.0.0.1), it answers. --tools reads the tests' copy of
+    # the example catalog the image copies (no test reads the user's tools.d/).
+    assert context_copies[tools] == "tools.d", context_copies
     port = free_port()
-    args = [a for a in cmd]
+    args = list(cmd)
     args[args.index(http)] = f"127.0.0.1:{port}"
-    args[args.index(tools)] = str(REPO / context_copies[tools])
+    args[args.index(tools)] = str(REPO / "tests" / "fixtures" / "tools.d")
     log = tmp_path / "cmd.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([toolwright_bin, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=_env())
@@ -576,10 +596,7 @@ def test_base_manifests_hold_the_contract(base_docs, toolwright_bin):
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
     # Secrets: a Secret mounted at TOOLWRIGHT_SECRETS_DIR holds every secret('NAME') the specs read.
-    env = container_env(base_docs)
-    secrets_volume = next(v for v in spec["volumes"] if mounts[v["name"]]["mountPath"] == env["TOOLWRIGHT_SECRETS_DIR"])
-    secret = find(base_docs, "Secret", secrets_volume["secret"]["secretName"])
-    keys = set(secret_data(secret))
+    keys = set(secret_data(secrets_dir_secret(base_docs)))
     read = {m for text in configmap["data"].values() for m in re.findall(r"secret\('([A-Za-z0-9_]+)'\)", text)}
     assert read and read <= keys, f"specs read {read}, the Secret has {keys}"
     assert all(re.fullmatch(r"[A-Za-z0-9_]+", k) for k in keys), keys
@@ -636,11 +653,11 @@ def test_base_manifests_hold_the_contract(base_docs, toolwright_bin):
 def test_base_pod_serves_probes_hosts_auth_secrets_and_configmap_reloads(base_docs, toolwright_bin, status_api, tmp_path):
     docs = json.loads(json.dumps(base_docs))
     # The status API of the ConfigMap is a Service of the cluster; here it is the fake.
-    configmap = find(docs, "ConfigMap", next(v["configMap"]["name"] for v in pod_spec(docs)["volumes"] if "configMap" in v))
+    configmap = find(docs, "ConfigMap")
     in_cluster = "base_url: http://status-api:8080/api"
     assert in_cluster in configmap["data"]["connections.yaml"]
     configmap["data"]["connections.yaml"] = configmap["data"]["connections.yaml"].replace(in_cluster, f"base_url: {status_api.base_url}/api")
-    token_value = secret_data(find(docs, "Secret", "toolwright-secrets"))["STATUS_API_TOKEN"].decode()
+    token_value = secret_data(secrets_dir_secret(docs))["STATUS_API_TOKEN"].decode()
     hosts = service_hosts(docs)
     container = the_container(docs)
 
@@ -656,10 +673,7 @@ def test_base_pod_serves_probes_hosts_auth_secrets_and_configmap_reloads(base_do
         secret, key = auth_secret_key(docs)
         data = secret_data(secret)
         data[key] += f"deploy-test {TOKEN}\n".encode()
-        auth_volume = next(m["name"] for m in container["volumeMounts"]
-                           if next(v for v in pod_spec(docs)["volumes"] if v["name"] == m["name"]).get("secret", {}).get(
-                               "secretName") == secret["metadata"]["name"])
-        pod.volumes[auth_volume].write(data, 0o440)
+        pod.volumes[volume_of(docs, "Secret", secret["metadata"]["name"])].write(data, 0o440)
         assert wait_until(lambda: initialize(pod, hosts[-1], TOKEN).status_code == 200, WAIT_S), pod.log()
 
         # Every name of the Service passes the Host check; another name does not.
@@ -678,15 +692,14 @@ def test_base_pod_serves_probes_hosts_auth_secrets_and_configmap_reloads(base_do
 
         # A ConfigMap update (the kubelet's ..data swap) reaches the catalog without a restart.
         names = {t["name"] for t in request(pod, "tools/list", {}, host=hosts[-1], token=TOKEN)["result"]["tools"]}
-        assert "deploy_added" not in names and "get_service_status" in names
+        assert "deploy_added" not in names and "get_service_status" in names, names
         data = {k: v.encode() for k, v in configmap["data"].items()}
         added = data["service_status.yaml"].decode().replace("name: get_service_status", "name: deploy_added")
         data["added.yaml"] = added.encode()
-        pid = pod.proc.pid
-        pod.volumes[next(v["name"] for v in pod_spec(docs)["volumes"] if "configMap" in v)].write(data, 0o644)
-        assert wait_until(lambda: "deploy_added" in {t["name"] for t in request(pod, "tools/list", {}, host=hosts[-1],
-                                                                                    token=TOKEN)["result"]["tools"]}, WAIT_S), pod.log()
-        assert pod.proc.poll() is None and pod.proc.pid == pid
+        pod.volumes[volume_of(docs, "ConfigMap", configmap["metadata"]["name"])].write(data, 0o644)
+        listed = lambda: {t["name"] for t in request(pod, "tools/list", {}, host=hosts[-1], token=TOKEN)["result"]["tools"]}  # noqa: E731
+        assert wait_until(lambda: "deploy_added" in listed(), WAIT_S), pod.log()
+        assert pod.proc.poll() is None, "the same process serves the new catalog"
 
 
 # --------------------------------------------------------------------------- the stateless overlay
