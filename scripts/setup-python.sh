@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv-test in the repository root with the official MCP Python SDK, pytest, httpx,
-# pyjwt + cryptography for the auth tests, and opentelemetry-proto (with protobuf) to decode the
-# OTLP traces of the telemetry test (all from PyPI, exact pins). Idempotent: a stamp file
+# pyjwt + cryptography for the auth tests, opentelemetry-proto (with protobuf) to decode the
+# OTLP traces of the telemetry test, and PyYAML to read the rendered Kubernetes manifests of the
+# deploy test (all from PyPI, exact pins). Idempotent: a stamp file
 # with the pins makes a second run instant.
 # Usage: scripts/setup-python.sh   (prints the virtualenv's python path last)
 set -euo pipefail
@@ -20,6 +21,7 @@ PINS=(
   "cryptography==50.0.2"
   "opentelemetry-proto==1.45.2"
   "protobuf==7.36.2"
+  "pyyaml==6.0.4"
 )
 STAMP="$VENV/.toolwright-pins"
 WANT="$(printf '%s\n' "${PINS[@]}")"
@@ -37,7 +39,7 @@ echo "setup-python: installing ${PINS[*]}" >&2
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}" >&2
 # Fail early if the SDK is not importable the way the tests use it.
 "$VENV/bin/python" - <<'PY' >&2
-import mcp, pytest, httpx, jwt, cryptography  # noqa: F401
+import mcp, pytest, httpx, jwt, cryptography, yaml  # noqa: F401
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: F401
 from mcp import ClientSession, StdioServerParameters  # noqa: F401
 from mcp.client.stdio import stdio_client  # noqa: F401
