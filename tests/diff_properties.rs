@@ -253,64 +253,84 @@ fn mutate(a: Value) -> impl Strategy<Value = Value> {
         })
 }
 
-/// A narrowing of one property of `a`, chosen by `choice`; `None` when it does not apply.
+/// The JSON pointers of `v` and of its subschemas under `properties` and `items`.
+fn subschemas(v: &Value, pointer: &str, out: &mut Vec<String>) {
+    out.push(pointer.to_owned());
+    if let Some(props) = v.get("properties").and_then(Value::as_object) {
+        for (name, s) in props {
+            subschemas(s, &format!("{pointer}/properties/{name}"), out);
+        }
+    }
+    if let Some(items) = v.get("items").filter(|i| i.is_object()) {
+        subschemas(items, &format!("{pointer}/items"), out);
+    }
+}
+
+/// A narrowing of one subschema of `a` (anywhere under `properties` and `items`), chosen by
+/// `choice`; `which` picks the subschema, preferring one whose keyword the choice changes, so
+/// that changing an existing value is tried as often as adding one. `None` when it does not apply.
 fn narrow(a: &Value, which: usize, choice: u8) -> Option<Value> {
     let mut b = a.clone();
-    let names: Vec<String> = b["properties"].as_object()?.keys().cloned().collect();
-    if choice == 0 {
-        // Close additional properties at the root.
-        if b.get("additionalProperties") == Some(&json!(false)) {
-            return None;
-        }
-        b["additionalProperties"] = json!(false);
-        return Some(b);
-    }
-    let name = names.get(which % names.len().max(1))?.clone();
-    let required: Vec<String> = b
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
-    let p = b["properties"][&name].as_object_mut()?;
+    let mut all = Vec::new();
+    subschemas(&b, "", &mut all);
+    let key = match choice {
+        0 => "additionalProperties",
+        1 => "maximum",
+        2 => "minimum",
+        3 => "enum",
+        4 => "pattern",
+        5 => "type",
+        6 => "maxLength",
+        _ => "required",
+    };
+    let with: Vec<&String> = all.iter().filter(|p| b.pointer(p).is_some_and(|s| s.get(key).is_some())).collect();
+    let pointer = if !with.is_empty() && which % 2 == 0 { with[which / 2 % with.len()].clone() } else { all[which % all.len()].clone() };
+    let target = b.pointer_mut(&pointer)?.as_object_mut()?;
     match choice {
+        0 => {
+            if target.get("type") != Some(&json!("object")) || target.get("additionalProperties") == Some(&json!(false)) {
+                return None;
+            }
+            target.insert("additionalProperties".into(), json!(false));
+        }
         1 => {
-            let max = p.get("maximum").and_then(Value::as_i64).map_or(100, |m| m - 1);
-            p.insert("maximum".into(), json!(max));
+            let max = target.get("maximum").and_then(Value::as_i64).map_or(100, |m| m - 1);
+            target.insert("maximum".into(), json!(max));
         }
         2 => {
-            let min = p.get("minimum").and_then(Value::as_i64).map_or(0, |m| m + 1);
-            p.insert("minimum".into(), json!(min));
+            let min = target.get("minimum").and_then(Value::as_i64).map_or(0, |m| m + 1);
+            target.insert("minimum".into(), json!(min));
         }
         3 => {
-            let values = p.get_mut("enum")?.as_array_mut()?;
+            let values = target.get_mut("enum")?.as_array_mut()?;
             if values.len() < 2 {
                 return None;
             }
             values.pop();
         }
         4 => {
-            if p.contains_key("pattern") {
+            if target.contains_key("pattern") {
                 return None;
             }
-            p.insert("pattern".into(), json!("^[a-z]{1,8}$"));
+            target.insert("pattern".into(), json!("^[a-z]{1,8}$"));
         }
         5 => {
-            if p.get("type") != Some(&json!("number")) {
+            if target.get("type") != Some(&json!("number")) {
                 return None;
             }
-            p.insert("type".into(), json!("integer"));
+            target.insert("type".into(), json!("integer"));
         }
         6 => {
-            let max = p.get("maxLength").and_then(Value::as_i64).map_or(3, |m| m - 1);
-            p.insert("maxLength".into(), json!(max));
+            let max = target.get("maxLength").and_then(Value::as_i64).map_or(3, |m| m - 1);
+            target.insert("maxLength".into(), json!(max));
         }
         _ => {
-            if required.contains(&name) {
-                return None;
-            }
-            let mut required = required;
-            required.push(name);
-            b["required"] = json!(required);
+            // Make one more property required.
+            let names: Vec<String> = target.get("properties")?.as_object()?.keys().cloned().collect();
+            let mut required: Vec<Value> = target.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+            let name = names.iter().find(|n| !required.contains(&json!(n)))?;
+            required.push(json!(name));
+            target.insert("required".into(), json!(required));
         }
     }
     Some(b)

@@ -3,7 +3,7 @@
 //! A side is a directory (or file) of specs, or `git:REV[:PATH]`: the specs under PATH at
 //! revision REV of the Git repository the current directory is in. PATH is relative to the
 //! current directory, as a directory argument is; without it, it is the other side's path
-//! when that is a directory, else `tools.d`. The tree is read with `git ls-tree` and
+//! (its directory, or its PATH), else `tools.d`. The tree is read with `git ls-tree` and
 //! `git cat-file` into a temporary directory, so the work tree and the index are never
 //! touched, then compiled with [`compile_dirs`] like any directory, and the file names of
 //! its diagnostics and tools are shown as PATH's.
