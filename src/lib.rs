@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compile;
 pub mod connections;
 pub mod diag;
+pub mod diff;
 pub mod observability;
 pub mod reload;
 pub mod runtime;

@@ -1,6 +1,7 @@
 //! Subcommands. The only module that uses `anyhow`.
 
 mod check_env;
+mod diff;
 mod lint;
 mod serve;
 
@@ -74,6 +75,8 @@ enum Command {
     },
     /// Serve the catalog as MCP tools: stdio unless --http.
     Serve(serve::ServeArgs),
+    /// Compare two catalogs (directories or git:REV[:PATH]): breaking changes first; exit 1 if any.
+    Diff(diff::DiffArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
 }
@@ -229,5 +232,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve::run(args),
+        Command::Diff(args) => diff::run(args),
     }
 }
