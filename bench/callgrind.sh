@@ -5,6 +5,8 @@
 # difference comes from (callgrind_annotate --inclusive=yes OUT).
 #
 #   bench/callgrind.sh BINARY [OUT]      (OUT: the callgrind file, default /tmp/toolwright.callgrind)
+#   SIGNED=1 bench/callgrind.sh BINARY   the same call with every request signed (auth.aws_sigv4,
+#                                        static keys from the environment; nginx does not check)
 #
 # The same setup as bench/ab.py: nginx serves a static JSON file, one http tool in front of it,
 # 2026-07-28 calls from the load generator (bench/run.sh builds it) on one connection. Counters are
@@ -30,11 +32,17 @@ cleanup() {
 }
 trap cleanup EXIT
 nginx -p "$W" -c "$W/nginx.conf" &
+AUTH=
+if [[ "${SIGNED:-}" == 1 ]]; then
+  AUTH=', auth: {aws_sigv4: {service: execute-api, region: us-east-1}}'
+  export AWS_ACCESS_KEY_ID=AKIDBENCHMARK0000000 AWS_SECRET_ACCESS_KEY=benchmark-only AWS_REGION=us-east-1 \
+    AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/nonexistent/toolwright-bench AWS_SHARED_CREDENTIALS_FILE=/nonexistent/toolwright-bench
+fi
 NG=$!
 cat >"$W/tools/bench.yaml" <<Y
 kind: connection
 name: bench
-http: {base_url: "http://127.0.0.1:$BP", allow_private_networks: true}
+http: {base_url: "http://127.0.0.1:$BP", allow_private_networks: true$AUTH}
 ---
 kind: tool
 name: get_item

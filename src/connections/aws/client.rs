@@ -44,8 +44,10 @@ pub struct AwsClients {
     settings: AwsConnection,
     loaded: OnceCell<Sdk>,
     /// Credentials for signing HTTP requests (`auth.aws_sigv4`), kept until shortly before
-    /// they expire: the provider is asked once per connection, not once per call.
-    signing: tokio::sync::Mutex<Option<aws_credential_types::Credentials>>,
+    /// they expire: the provider is asked once per connection, not once per call. Calls read
+    /// them without a lock; the mutex is taken only to fetch them again.
+    signing: tokio::sync::Mutex<()>,
+    signing_kept: arc_swap::ArcSwapOption<(aws_credential_types::Credentials, Option<String>)>,
 }
 
 struct Sdk {
@@ -75,7 +77,8 @@ impl AwsClients {
             connection: Some(connection.clone()),
             settings: settings.clone(),
             loaded: OnceCell::new(),
-            signing: tokio::sync::Mutex::new(None),
+            signing: tokio::sync::Mutex::new(()),
+            signing_kept: arc_swap::ArcSwapOption::empty(),
         }
     }
 
@@ -86,7 +89,8 @@ impl AwsClients {
             connection: None,
             settings: AwsConnection::default(),
             loaded: OnceCell::new(),
-            signing: tokio::sync::Mutex::new(None),
+            signing: tokio::sync::Mutex::new(()),
+            signing_kept: arc_swap::ArcSwapOption::empty(),
         }
     }
 
@@ -105,12 +109,16 @@ impl AwsClients {
     /// are kept for the catalog's life).
     pub async fn signing_credentials(&self) -> Result<(aws_credential_types::Credentials, Option<String>), String> {
         use aws_credential_types::provider::ProvideCredentials as _;
-        let sdk = self.loaded.get_or_init(|| load(&self.settings)).await;
-        let mut kept = self.signing.lock().await;
         let fresh =
             |c: &aws_credential_types::Credentials| c.expiry().is_none_or(|e| e > std::time::SystemTime::now() + Duration::from_secs(300));
-        if let Some(c) = kept.as_ref().filter(|c| fresh(c)) {
-            return Ok((c.clone(), sdk.region.clone()));
+        // The path of nearly every call: no lock, no await.
+        if let Some(kept) = self.signing_kept.load().as_deref().filter(|(c, _)| fresh(c)) {
+            return Ok(kept.clone());
+        }
+        let sdk = self.loaded.get_or_init(|| load(&self.settings)).await;
+        let _one_fetch = self.signing.lock().await;
+        if let Some(kept) = self.signing_kept.load().as_deref().filter(|(c, _)| fresh(c)) {
+            return Ok(kept.clone());
         }
         let whose = self.name.as_ref().map_or_else(|| "the standard chain".to_owned(), |n| format!("connection `{n}`"));
         let provider = sdk.credentials.as_ref().ok_or_else(|| format!("no AWS credentials provider for {whose}"))?;
@@ -119,7 +127,7 @@ impl AwsClients {
             let first = detail.lines().next().unwrap_or_default().to_owned();
             format!("no usable AWS credentials to sign with ({whose}): provide them through the standard chain (environment, profile, web identity or instance role); {first}")
         })?;
-        *kept = Some(credentials.clone());
+        self.signing_kept.store(Some(Arc::new((credentials.clone(), sdk.region.clone()))));
         Ok((credentials, sdk.region.clone()))
     }
 
