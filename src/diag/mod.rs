@@ -4,7 +4,7 @@
 //! `Vec<Diagnostic>`; nothing stops at the first problem.
 
 mod codes;
-mod report;
+pub(crate) mod report;
 
 pub use codes::Code;
 pub use report::{Format, report};

@@ -149,7 +149,7 @@ fn json_value(diags: &[Diagnostic]) -> serde_json::Value {
 }
 
 /// Escapes per the workflow-command rules: data escapes %, CR, LF; properties also `:` and `,`.
-fn gh_escape(s: &str, property: bool) -> String {
+pub(crate) fn gh_escape(s: &str, property: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

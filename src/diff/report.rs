@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::{Change, Message, Piece, Report, Severity, SideName};
+use crate::diag::report::gh_escape;
 use crate::diag::{self, Diagnostic, LineIndex};
 
 /// Output formats of `diff`.
@@ -125,22 +126,6 @@ fn json_value(report: &Report, labels: Labels<'_>) -> serde_json::Value {
         "cannot_compare": report.count(Severity::Unknown),
         "changes": changes,
     })
-}
-
-/// Escapes per the workflow-command rules: data escapes %, CR, LF; properties also `:` and `,`.
-fn gh_escape(s: &str, property: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            ':' if property => out.push_str("%3A"),
-            ',' if property => out.push_str("%2C"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn github(report: &Report) -> String {

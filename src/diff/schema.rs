@@ -143,6 +143,12 @@ impl Walk {
         self.out.push(SchemaChange { kind, severity: effect.severity(self.dir), pointer, message });
     }
 
+    /// A keyword whose values this comparison does not analyse: listed, never taken for "no change".
+    fn cannot_compare(&mut self, place: &Place, pointer: String, keyword: &str, why: &str) {
+        let message = self.at(place).text(": cannot compare ").code(keyword).text(format!(" ({why})"));
+        self.push(Effect::Unknown, Kind::CannotCompare, pointer, message);
+    }
+
     /// Compares two schemas at `place`.
     fn node(&mut self, old: &Value, new: &Value, place: &Place, depth: usize) {
         if old == new {
@@ -349,12 +355,7 @@ impl Walk {
         };
         let pointer = place.keyword("type");
         let (Some(old), Some(new)) = (set(a), set(b)) else {
-            self.push(
-                Effect::Unknown,
-                Kind::CannotCompare,
-                pointer,
-                self.at(place).text(": cannot compare ").code("type").text(" (not a type name or a list of them)"),
-            );
+            self.cannot_compare(place, pointer, "type", "not a type name or a list of them");
             return;
         };
         let accepts = |set: &BTreeSet<String>, t: &str| set.contains(t) || (t == "integer" && set.contains("number"));
@@ -383,12 +384,7 @@ impl Walk {
             }
         };
         let (Some(old), Some(new)) = (list(a), list(b)) else {
-            self.push(
-                Effect::Unknown,
-                Kind::CannotCompare,
-                pointer,
-                self.at(place).text(": cannot compare ").code("enum").text(" (not a list)"),
-            );
+            self.cannot_compare(place, pointer, "enum", "not a list");
             return;
         };
         let texts = |values: &[Value]| values.iter().map(Value::to_string).collect::<Vec<_>>();
@@ -472,12 +468,7 @@ impl Walk {
             }
         };
         let (Some(old), Some(new)) = (number(a), number(b)) else {
-            self.push(
-                Effect::Unknown,
-                Kind::CannotCompare,
-                pointer,
-                self.at(place).text(": cannot compare ").code(key).text(" (not a number)"),
-            );
+            self.cannot_compare(place, pointer, key, "not a number");
             return;
         };
         let shown = |v: Option<&Value>| v.map(Value::to_string).unwrap_or_default();
@@ -514,12 +505,7 @@ impl Walk {
             }
         };
         let (Some(old), Some(new)) = (number(a), number(b)) else {
-            self.push(
-                Effect::Unknown,
-                Kind::CannotCompare,
-                pointer,
-                self.at(place).text(": cannot compare ").code("multipleOf").text(" (not a positive number)"),
-            );
+            self.cannot_compare(place, pointer, "multipleOf", "not a positive number");
             return;
         };
         let shown = |v: Option<&Value>| v.map(Value::to_string).unwrap_or_default();
@@ -560,12 +546,7 @@ impl Walk {
                 pointer,
                 self.at(place).text(": pattern changed from ").code(o).text(" to ").code(n),
             ),
-            _ => self.push(
-                Effect::Unknown,
-                Kind::CannotCompare,
-                pointer,
-                self.at(place).text(": cannot compare ").code("pattern").text(" (not a string)"),
-            ),
+            _ => self.cannot_compare(place, pointer, "pattern", "not a string"),
         }
     }
 
@@ -580,12 +561,7 @@ impl Walk {
             (Some(Some(o)), Some(Some(n))) => {
                 self.push(Effect::Different, Kind::ConstraintChanged, pointer, at.text(" changed from ").code(o).text(" to ").code(n))
             }
-            _ => self.push(
-                Effect::Unknown,
-                Kind::CannotCompare,
-                pointer,
-                self.at(place).text(": cannot compare ").code("format").text(" (not a string)"),
-            ),
+            _ => self.cannot_compare(place, pointer, "format", "not a string"),
         }
     }
 
@@ -615,12 +591,7 @@ impl Walk {
         let truth = Value::Bool(true);
         let (a, b) = (a.unwrap_or(&truth), b.unwrap_or(&truth));
         if a.is_array() || b.is_array() {
-            self.push(
-                Effect::Unknown,
-                Kind::CannotCompare,
-                place.keyword("items"),
-                self.at(place).text(": cannot compare ").code("items").text(" (a list of schemas)"),
-            );
+            self.cannot_compare(place, place.keyword("items"), "items", "a list of schemas");
             return;
         }
         self.node(a, b, &place.items(), depth + 1);
@@ -640,12 +611,7 @@ impl Walk {
             }
             (Some(true), Some(false)) => self.push(Effect::Wider, Kind::ConstraintLoosened, pointer, at.text(" removed: items may repeat")),
             (Some(_), Some(_)) => self.push(Effect::Note, Kind::SchemaAnnotationChanged, pointer, at.text(" written differently")),
-            _ => self.push(
-                Effect::Unknown,
-                Kind::CannotCompare,
-                pointer,
-                self.at(place).text(": cannot compare ").code("uniqueItems").text(" (not a boolean)"),
-            ),
+            _ => self.cannot_compare(place, pointer, "uniqueItems", "not a boolean"),
         }
     }
 
