@@ -81,8 +81,8 @@ fn in_step(id: &str, e: ArgError) -> ArgError {
 }
 
 impl StepsRequest {
-    /// A later step's render may still be running for a Logs Insights step that stops its
-    /// query after the deadline: the sequence gets the most any kind takes.
+    /// A Logs Insights step stops its query after the deadline (within its own grace): the
+    /// sequence allows the most any kind of step takes, so that step can say what happened.
     pub const GRACE: Duration = crate::connections::aws::client::STOP_GRACE;
 
     /// Renders a deferred step with the call's arguments plus `extra` (`steps`, and `failed`
