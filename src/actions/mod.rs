@@ -1,4 +1,4 @@
-//! Action kinds: one folder per kind (`http`, `logs_insights`, `metrics`), each holding
+//! Action kinds: one folder per kind (`http`, `logs_insights`, `metrics`, `steps`), each holding
 //! - `spec.rs`: the kind's block of a tool's `action:` as written (serde + schemars types),
 //! - `compile.rs`: spec in, compiled action out, every problem a diagnostic,
 //! - `mod.rs`: the compiled action (templates, compiled jq) that the catalog keeps,
@@ -17,6 +17,7 @@ pub mod http;
 pub mod logs_insights;
 pub mod metrics;
 pub mod output;
+pub mod steps;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -63,7 +64,9 @@ pub(crate) type Connections = HashMap<String, Arc<Connection>>;
 /// Generates the registration of the action kinds. Each line names the kind's key in
 /// `action:`, its variant, its folder, and its spec, action and request types; the kind's
 /// folder provides `compile::compile`, `<Action>::render`, `<Request>::to_json`,
-/// `<Request>::execute`, `<Request>::span` and `<Request>::GRACE`.
+/// `<Request>::execute`, `<Request>::span` and `<Request>::GRACE`. It also generates
+/// [`StepSpec`], a step of a `steps` action: an id and `output`/`when` beside one action of
+/// any kind (written out field by field: serde's `flatten` would lose `deny_unknown_fields`).
 macro_rules! action_kinds {
     ($(#[$spec_doc:meta])* ; $( $(#[$doc:meta])* $key:ident => $variant:ident($module:ident, $spec:ident, $action:ident, $request:ident) ),+ $(,)?) => {
         $(#[$spec_doc])*
@@ -75,6 +78,36 @@ macro_rules! action_kinds {
                 #[serde(default)]
                 pub $key: Option<$module::spec::$spec>,
             )+
+        }
+
+        /// One step of a `steps` action: an `id`, exactly one action of any kind but `steps`
+        /// written beside it, and optionally `output` and `when`.
+        #[derive(Clone, Debug, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct StepSpec {
+            /// The step's id, `^[a-z][a-z0-9_]*$`, unique in the sequence; later templates read
+            /// its output as `steps.<id>`.
+            pub id: String,
+            /// A jq filter over the step's result (the structured result the tool would return;
+            /// text as a string); its answer is the step's output (default: the result).
+            #[serde(default)]
+            pub output: Option<String>,
+            /// A jq predicate over `{args, steps}`: when it gives false or null the step is
+            /// skipped and its output is null.
+            #[serde(default)]
+            pub when: Option<String>,
+            $(
+                $(#[$doc])*
+                #[serde(default)]
+                pub $key: Option<$module::spec::$spec>,
+            )+
+        }
+
+        impl StepSpec {
+            /// The step's action block.
+            pub fn action(&self) -> ActionSpec {
+                ActionSpec { $( $key: self.$key.clone(), )+ }
+            }
         }
 
         /// The compiled action of a tool.
@@ -98,11 +131,13 @@ macro_rules! action_kinds {
                 0 $( + usize::from(self.$key.is_some()) )+
             }
 
-            /// Compiles the one action of the block (the caller checked there is one).
-            pub(crate) fn compile(&self, c: &mut Compiler<'_>, doc: &Document, connections: &Connections, uses: &mut Vec<TemplateUse>) -> Option<Action> {
+            /// Compiles the one action of the block at `pointer` (`/action`, or a step's; the
+            /// caller checked there is one).
+            pub(crate) fn compile(&self, c: &mut Compiler<'_>, doc: &Document, pointer: &str, connections: &Connections, uses: &mut Vec<TemplateUse>) -> Option<Action> {
                 $(
                     if let Some(spec) = &self.$key {
-                        return $module::compile::compile(c, doc, spec, connections, uses).map(Action::$variant);
+                        let base = concat!("/", stringify!($key));
+                        return $module::compile::compile(c, doc, &format!("{pointer}{base}"), spec, connections, uses).map(Action::$variant);
                     }
                 )+
                 None
@@ -150,7 +185,7 @@ macro_rules! action_kinds {
 }
 
 action_kinds! {
-    /// The backend action: exactly one of `logs_insights`, `metrics` or `http`.
+    /// The backend action: exactly one of `logs_insights`, `metrics`, `http` or `steps`.
     ;
     /// A CloudWatch Logs Insights query.
     logs_insights => LogsInsights(logs_insights, LogsInsightsSpec, LogsAction, LogsRequest),
@@ -158,6 +193,8 @@ action_kinds! {
     metrics => Metrics(metrics, MetricsSpec, MetricsAction, MetricsRequest),
     /// An HTTP call.
     http => Http(http, HttpSpec, HttpAction, HttpRequest),
+    /// A sequence of actions run in order; later templates read earlier outputs as `steps.<id>`.
+    steps => Steps(steps, StepsSpec, StepsAction, StepsRequest),
 }
 
 /// Renders a tool's action with prepared arguments (see [`CompiledTool::prepare_args`]).

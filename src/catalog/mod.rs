@@ -186,6 +186,19 @@ impl Catalog {
         &self.connections
     }
 
+    /// The templates and connections of this catalog without its tools: what a request that
+    /// renders part of itself when it runs (a `steps` action's later steps) carries, so that
+    /// running it reads no catalog.
+    pub fn templates_only(&self) -> Catalog {
+        Catalog {
+            tools: Vec::new(),
+            by_name: HashMap::new(),
+            connections: self.connections.clone(),
+            env: self.env.clone(),
+            hash: self.hash.clone(),
+        }
+    }
+
     /// The template environment.
     pub fn env(&self) -> &Environment<'static> {
         &self.env

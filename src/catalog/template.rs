@@ -248,6 +248,12 @@ pub fn with_secret_mode<T>(mode: SecretMode, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// The secret mode of the render in progress on this thread (a request that renders part of
+/// itself later keeps it).
+pub fn secret_mode() -> SecretMode {
+    SECRET_MODE.with(Cell::get)
+}
+
 /// Reads a secret: a file named NAME under `$TOOLWRIGHT_SECRETS_DIR` if that is set and
 /// the file exists, else the environment variable NAME.
 pub fn read_secret(name: &str) -> Result<String, String> {

@@ -23,6 +23,9 @@ static SECRET_CALL_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bsecret\
 /// Where templates of one tool were read from, to attribute variables.
 pub(crate) struct TemplateUse {
     pub(crate) vars: BTreeSet<String>,
+    /// The variables with the attributes read of them (`steps.create.id`); a variable read
+    /// otherwise than by attributes is there alone.
+    pub(crate) paths: BTreeSet<String>,
     pub(crate) ctx: Escape,
     pub(crate) pointer: String,
     /// The template may guard what it reads (`default`, `is defined`, a `{% %}` block), so
@@ -143,8 +146,8 @@ impl<'a> Compiler<'a> {
             return Some(Template::Literal(source.to_owned()));
         }
         if let Some(simple) = Simple::parse(source, ctx) {
-            let vars = simple.variables().map(str::to_owned).collect();
-            uses.push(TemplateUse { vars, ctx, pointer: pointer.to_owned(), guarded: false });
+            let vars: BTreeSet<String> = simple.variables().map(str::to_owned).collect();
+            uses.push(TemplateUse { paths: vars.clone(), vars, ctx, pointer: pointer.to_owned(), guarded: false });
             return Some(Template::Simple(simple));
         }
         self.template_count += 1;
@@ -157,8 +160,8 @@ impl<'a> Compiler<'a> {
             self.diags.push(d);
             return None;
         }
-        let vars = match self.env.get_template(&name) {
-            Ok(t) => t.undeclared_variables(false),
+        let (vars, paths) = match self.env.get_template(&name) {
+            Ok(t) => (t.undeclared_variables(false), t.undeclared_variables(true)),
             Err(_) => Default::default(),
         };
         self.env.remove_template(&name);
@@ -167,7 +170,8 @@ impl<'a> Compiler<'a> {
         let vars = vars.into_iter().collect();
         let guarded =
             source.contains("default") || source.contains(" is defined") || source.contains(" is undefined") || source.contains("{%");
-        uses.push(TemplateUse { vars, ctx, pointer: pointer.to_owned(), guarded });
+        let paths = paths.into_iter().collect();
+        uses.push(TemplateUse { vars, paths, ctx, pointer: pointer.to_owned(), guarded });
         self.templates.push((name.clone(), source.to_owned()));
         Some(Template::Named(name))
     }

@@ -53,7 +53,7 @@ impl Compiler<'_> {
         };
         let mut uses: Vec<TemplateUse> = Vec::new();
         let action = match spec.action.count() {
-            1 => spec.action.compile(self, doc, conns, &mut uses),
+            1 => spec.action.compile(self, doc, "/action", conns, &mut uses),
             n => {
                 let msg = if n == 0 {
                     format!("`action` is empty; give one of {}", one_of(KINDS))

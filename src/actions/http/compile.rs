@@ -38,11 +38,11 @@ static TEMPLATE_EXPR_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{.*?
 pub(crate) fn compile(
     compiler: &mut Compiler<'_>,
     doc: &Document,
+    base: &str,
     spec: &HttpSpec,
     conns: &Connections,
     uses: &mut Vec<TemplateUse>,
 ) -> Option<HttpAction> {
-    let base = "/action/http";
     let mut ok = compiler.resolve_connection(doc, &format!("{base}/connection"), &spec.connection, "http", conns);
     let method = spec.method.clone().unwrap_or_else(|| "GET".to_owned()).to_ascii_uppercase();
     if !matches!(method.as_str(), "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") {
@@ -178,8 +178,8 @@ fn query_value(compiler: &mut Compiler<'_>, doc: &Document, pointer: &str, v: &V
             if let Some(name) = ARGUMENT_RE.captures(s.trim()).and_then(|c| c.get(1)).map(|m| m.as_str())
                 && !crate::catalog::template::GLOBALS.contains(&name)
             {
-                let vars = std::iter::once(name.to_owned()).collect();
-                uses.push(TemplateUse { vars, ctx: Escape::QueryValues, pointer: pointer.to_owned(), guarded: true });
+                let vars: std::collections::BTreeSet<String> = std::iter::once(name.to_owned()).collect();
+                uses.push(TemplateUse { paths: vars.clone(), vars, ctx: Escape::QueryValues, pointer: pointer.to_owned(), guarded: true });
                 return Some(QueryValue::Argument(name.to_owned()));
             }
             compiler.template(doc, pointer, s, Escape::QueryParam, uses).map(QueryValue::Str)

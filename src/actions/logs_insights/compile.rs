@@ -24,11 +24,11 @@ static QUOTED_PLACEHOLDER_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"[
 pub(crate) fn compile(
     compiler: &mut Compiler<'_>,
     doc: &Document,
+    base: &str,
     spec: &LogsInsightsSpec,
     conns: &Connections,
     uses: &mut Vec<TemplateUse>,
 ) -> Option<LogsAction> {
-    let base = "/action/logs_insights";
     let mut ok = compiler.resolve_connection(doc, &format!("{base}/connection"), &spec.connection, "aws", conns);
     if spec.log_groups.is_empty() || spec.log_groups.len() > 50 {
         compiler.push(

@@ -24,11 +24,11 @@ static QUERY_ID_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][A-Za-
 pub(crate) fn compile(
     compiler: &mut Compiler<'_>,
     doc: &Document,
+    base: &str,
     spec: &MetricsSpec,
     conns: &Connections,
     uses: &mut Vec<TemplateUse>,
 ) -> Option<MetricsAction> {
-    let base = "/action/metrics";
     let mut ok = compiler.resolve_connection(doc, &format!("{base}/connection"), &spec.connection, "aws", conns);
     if spec.queries.is_empty() || spec.queries.len() > 500 {
         compiler.push(

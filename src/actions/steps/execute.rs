@@ -1,0 +1,154 @@
+//! Running a sequence: each step in order under the call's one deadline and cancellation,
+//! `when` and `output` in the jq worker (as `response.jq`), a failed step stopping the
+//! sequence and `on_fail` running once after it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::{Map, Value, json};
+
+use super::request::StepsRequest;
+use super::{FAILED_VAR, STEPS_VAR, Step};
+use crate::actions::{CallContext, Request, ToolOutput, output};
+use crate::catalog::jq::JqFilter;
+use crate::catalog::jq_worker;
+use crate::connections::Clients;
+
+/// A sequence running: boxed, since each step is itself a [`Request`] (a future cannot hold
+/// itself), and `Send` said here, where the compiler cannot infer it through the cycle.
+pub type Running<'a> = Pin<Box<dyn Future<Output = Result<ToolOutput, String>> + Send + 'a>>;
+
+const CANCELLED: &str = "the call was cancelled by the client";
+
+impl StepsRequest {
+    /// Runs the steps in order. The answer is `{"steps": {id: output, ...}, "result": <the
+    /// output of the last step that ran>}`; a failed step is an error that names it, says
+    /// why, and what `on_fail` answered.
+    pub fn execute<'a>(self, clients: &'a Clients, ctx: &'a CallContext) -> Running<'a> {
+        Box::pin(self.run_all(clients, ctx))
+    }
+
+    async fn run_all(mut self, clients: &Clients, ctx: &CallContext) -> Result<ToolOutput, String> {
+        let total = self.steps.len();
+        let mut pre = std::mem::take(&mut self.rendered).into_iter();
+        let mut outputs = Map::new();
+        let mut last = Value::Null;
+        let steps = self.steps.clone();
+        for (i, step) in steps.iter().enumerate() {
+            let rendered = pre.next().flatten();
+            if let Some(progress) = &ctx.progress {
+                #[allow(clippy::cast_precision_loss)]
+                progress(i as f64, Some(total as f64), format!("step {} of {total}: {}", i + 1, step.id));
+            }
+            match self.run_step(step, rendered, &outputs, clients, ctx).await {
+                Ok(Some(value)) => {
+                    last = value.clone();
+                    outputs.insert(step.id.clone(), value);
+                }
+                Ok(None) => {
+                    outputs.insert(step.id.clone(), Value::Null);
+                }
+                Err(error) => {
+                    let head = format!("step `{}` ({} of {total}) failed: {error}", step.id, i + 1);
+                    return Err(self.fail(head, &step.id, &error, outputs, clients, ctx).await);
+                }
+            }
+        }
+        let answer = json!({"steps": Value::Object(outputs), "result": last});
+        Ok(output::shape_json(answer, self.max_bytes))
+    }
+
+    /// One step: `when`, the render (unless done already), the request, `output`.
+    /// `Ok(None)`: skipped by `when`.
+    async fn run_step(
+        &self,
+        step: &Step,
+        rendered: Option<Request>,
+        outputs: &Map<String, Value>,
+        clients: &Clients,
+        ctx: &CallContext,
+    ) -> Result<Option<Value>, String> {
+        if ctx.cancel.is_cancelled() {
+            return Err(CANCELLED.to_owned());
+        }
+        if tokio::time::Instant::now() >= ctx.deadline {
+            return Err(timed_out(ctx));
+        }
+        if let Some(when) = &step.when {
+            let input = json!({"args": Value::Object((*self.args).clone()), STEPS_VAR: Value::Object(outputs.clone())});
+            let verdict = jq(when, &input).await.map_err(|e| format!("its `when` failed: {e}"))?;
+            if matches!(verdict, Value::Null | Value::Bool(false)) {
+                return Ok(None);
+            }
+        }
+        let request = match rendered {
+            Some(r) => r,
+            None => self.render_later(step, vec![(STEPS_VAR, Value::Object(outputs.clone()))]).map_err(|e| e.message)?,
+        };
+        let out = run(request, clients, ctx).await?;
+        let result = match out.structured {
+            Some(v) => v,
+            None if out.text.is_empty() => Value::Null,
+            None => Value::String(out.text),
+        };
+        match &step.output {
+            Some(filter) => jq(filter, &result).await.map(Some).map_err(|e| format!("its `output` failed: {e}")),
+            None => Ok(Some(result)),
+        }
+    }
+
+    /// The error of a failed sequence, after running `on_fail` once (unless the call was
+    /// cancelled or its deadline passed: nothing runs then).
+    async fn fail(
+        &mut self,
+        mut message: String,
+        id: &str,
+        error: &str,
+        outputs: Map<String, Value>,
+        clients: &Clients,
+        ctx: &CallContext,
+    ) -> String {
+        let Some(on_fail) = self.on_fail.clone() else { return message };
+        if ctx.cancel.is_cancelled() {
+            message.push_str("\non_fail did not run: the call was cancelled");
+            return message;
+        }
+        if tokio::time::Instant::now() >= ctx.deadline {
+            message.push_str("\non_fail did not run: the call's deadline had passed");
+            return message;
+        }
+        let request = match self.on_fail_rendered.take() {
+            Some(r) => Ok(*r),
+            None => self
+                .render_later(&on_fail, vec![(STEPS_VAR, Value::Object(outputs)), (FAILED_VAR, json!({"step": id, "error": error}))])
+                .map_err(|e| e.message),
+        };
+        let answer = match request {
+            Ok(r) => run(r, clients, ctx).await,
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(out) => message.push_str(&format!("\non_fail ran and answered: {}", out.text)),
+            Err(e) => message.push_str(&format!("\non_fail failed too: {e}")),
+        }
+        message
+    }
+}
+
+/// Runs one step's request; a cancellation stops it at once.
+async fn run(request: Request, clients: &Clients, ctx: &CallContext) -> Result<ToolOutput, String> {
+    tokio::select! {
+        r = Box::pin(request.execute(clients, ctx)) => r,
+        () = ctx.cancel.cancelled() => Err(CANCELLED.to_owned()),
+    }
+}
+
+/// Runs a filter in the jq worker, as `response.jq` does.
+async fn jq(filter: &JqFilter, input: &Value) -> Result<Value, String> {
+    let bytes = serde_json::to_vec(input).map_err(|e| format!("internal: {e}"))?;
+    Box::pin(jq_worker::run(filter, &bytes)).await.map_err(|e| e.to_string())
+}
+
+fn timed_out(ctx: &CallContext) -> String {
+    format!("the call timed out after {}", humantime::format_duration(ctx.timeout))
+}
