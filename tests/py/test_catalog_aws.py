@@ -23,6 +23,7 @@ url, key, secret = sys.argv[1:4]
 kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret)
 ecs = boto3.client("ecs", **kw)
 ecs.create_cluster(clusterName="production")
+ecs.create_cluster(clusterName="staging")  # no task ever stopped there
 ecs.register_task_definition(family="checkout", containerDefinitions=[{"name": "app", "image": "nginx", "memory": 128}])
 ecs.create_service(cluster="production", serviceName="checkout", taskDefinition="checkout", desiredCount=2)
 rds = boto3.client("rds", **kw)
@@ -171,3 +172,15 @@ def test_xray_window_is_the_last_minutes(toolwright_bin, aws_catalog, tmp_path):
     assert body["EndTime"] - body["StartTime"] == 900 and abs(body["EndTime"] - time.time()) < 60, body
     assert body["FilterExpression"] is None, body
     assert request["response"]["paginate"]["set"] == {"body": "NextToken"}, request
+
+
+def test_ecs_why_tasks_stopped_in_one_call(toolwright_bin, aws_catalog):
+    """A steps tool: ListTasks, then DescribeTasks of the ARNs it answered (a typed body leaf
+    `{{ steps.stopped }}`), both signed; a cluster without stopped tasks skips the second step."""
+    tools, key, made = aws_catalog
+    out = call(toolwright_bin, tools, key, "aws_ecs_why_tasks_stopped", {"cluster": "production"})
+    [task] = out["result"]
+    assert task["task"] == made["task"] and "OutOfMemoryError" in task["reason"], out
+    assert out["steps"]["stopped"] == [made["task"]], out
+    out = call(toolwright_bin, tools, key, "aws_ecs_why_tasks_stopped", {"cluster": "staging"})
+    assert out["steps"] == {"stopped": [], "reasons": None} and out["result"] == [], out

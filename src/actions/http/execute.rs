@@ -551,10 +551,11 @@ fn status_error(status: reqwest::StatusCode, excerpt: &str) -> String {
     format!("the backend answered HTTP {status}; {body}. {hint}")
 }
 
-/// Whether a content type is JSON: `application/json` or any `+json` type.
+/// Whether a content type is JSON: `application/json`, any `+json` type, or AWS's `application/x-amz-json-*`.
 fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || essence.ends_with("+json")
+    // AWS's JSON protocols answer `application/x-amz-json-1.0` and `-1.1`.
+    essence == "application/json" || essence.ends_with("+json") || essence.starts_with("application/x-amz-json-")
 }
 
 /// Decodes and cuts a non-empty 2xx body without a projection.
@@ -612,6 +613,7 @@ mod tests {
         assert!(is_json("application/json"));
         assert!(is_json("Application/JSON; charset=utf-8"));
         assert!(is_json("application/problem+json"));
+        assert!(is_json("application/x-amz-json-1.1"));
         assert!(!is_json("text/plain"));
         assert!(!is_json(""));
     }
