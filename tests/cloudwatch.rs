@@ -825,6 +825,16 @@ action:
     log_groups: [/app/api]
     query: fields @message
     since: 15m
+---
+kind: tool
+name: stepped_errors
+description: Errors through a step.
+input: {{type: object}}
+action:
+  steps:
+    run:
+      - id: logs
+        logs_insights: {{connection: stack, log_groups: [/app/api, /app/in-steps], query: fields @message, since: 15m}}
 "#
         ),
     );
@@ -839,8 +849,10 @@ action:
         .iter()
         .map(|d| (d["code"].as_str().unwrap_or("").to_owned(), d["line"].as_u64().unwrap_or(0), d["message"].as_str().unwrap_or("").to_owned()))
         .collect();
-    assert_eq!(summary.len(), 2, "{summary:#?}");
-    let missing = summary.iter().find(|(c, ..)| c == "env-log-group-missing").expect("the missing group");
+    assert_eq!(summary.len(), 3, "{summary:#?}");
+    let in_steps = summary.iter().find(|(_, _, m)| m.contains("`/app/in-steps`")).expect("the group a step names");
+    assert_eq!((in_steps.0.as_str(), in_steps.1), ("env-log-group-missing", 56), "{summary:#?}");
+    let missing = summary.iter().find(|(c, _, m)| c == "env-log-group-missing" && m.contains("api_errors")).expect("the missing group");
     assert_eq!(missing.1, 18, "at the group's own line: {summary:#?}");
     assert!(missing.2.contains("`/app/worker`") && missing.2.contains("api_errors"), "{summary:#?}");
     let dead_tool = summary.iter().find(|(c, ..)| c == "env-unreachable").expect("the dead endpoint");

@@ -101,7 +101,7 @@ fn check_json(json: &str, code: i32) -> Vec<String> {
         if code != 2 {
             problems.push(format!("a report with errors exits 2, not {code}"));
         }
-        if !errors.as_array().is_some_and(|e| !e.is_empty()) {
+        if errors.as_array().is_none_or(Vec::is_empty) {
             problems.push("`errors` is empty".to_owned());
         }
         return problems;

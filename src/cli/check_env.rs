@@ -59,42 +59,74 @@ pub fn check(catalog: &Catalog, documents: &Documents, sources: &std::collection
             }
         }
         for tool in catalog.tools() {
-            let Action::LogsInsights(action) = &tool.action else { continue };
-            let literal: Vec<(usize, String)> = action
-                .log_groups
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| match t {
-                    Template::Literal(name) => Some((i, name.clone())),
-                    _ => None,
-                })
-                .collect();
-            if literal.is_empty() {
-                continue;
-            }
-            let connection = action.connection.as_deref().and_then(|n| catalog.connection(n));
-            let names: Vec<String> = literal.iter().map(|(_, n)| n.clone()).collect();
-            let asked = crate::actions::logs_insights::probe::missing_log_groups(&clients, connection, &names);
-            match tokio::time::timeout(CHECK_TIMEOUT, asked).await {
-                Ok(Ok(missing)) => {
-                    for (i, name) in literal.iter().filter(|(_, n)| missing.contains(n)) {
-                        let message = format!("log group `{name}` does not exist (tool `{}`)", tool.name);
-                        out.push(at("tool", &tool.name, &format!("/action/logs_insights/log_groups/{i}"), Code::EnvLogGroupMissing, message));
+            // The tool's own Logs Insights action, and those of its steps and `on_fail`.
+            let mut queries: Vec<(String, &crate::actions::logs_insights::LogsAction)> = Vec::new();
+            match &tool.action {
+                Action::LogsInsights(action) => queries.push(("/action/logs_insights".to_owned(), action)),
+                Action::Steps(steps) => {
+                    for (i, step) in steps.steps.iter().enumerate() {
+                        if let Action::LogsInsights(action) = &step.action {
+                            queries.push((format!("/action/steps/run/{i}/logs_insights"), action));
+                        }
+                    }
+                    if let Some(Action::LogsInsights(action)) = steps.on_fail.as_ref().map(|s| &s.action) {
+                        queries.push(("/action/steps/on_fail/logs_insights".to_owned(), action));
                     }
                 }
-                Ok(Err(why)) => {
-                    let message = format!("tool `{}`: cannot check its log groups: {why}", tool.name);
-                    out.push(at("tool", &tool.name, "/action/logs_insights/log_groups", Code::EnvUnreachable, message));
-                }
-                Err(_) => {
-                    let message = format!("tool `{}`: checking its log groups took longer than {}s", tool.name, CHECK_TIMEOUT.as_secs());
-                    out.push(at("tool", &tool.name, "/action/logs_insights/log_groups", Code::EnvUnreachable, message));
-                }
+                _ => {}
+            }
+            for (base, action) in queries {
+                out.extend(check_log_groups(catalog, &clients, &tool.name, &base, action, &at).await);
             }
         }
     });
     runtime.shutdown_timeout(Duration::from_secs(1));
     out
+}
+
+/// The log groups one Logs Insights action names literally that do not exist, as diagnostics.
+async fn check_log_groups(
+    catalog: &Catalog,
+    clients: &Clients,
+    tool: &str,
+    base: &str,
+    action: &crate::actions::logs_insights::LogsAction,
+    at: &impl Fn(&str, &str, &str, Code, String) -> Diagnostic,
+) -> Vec<Diagnostic> {
+    let literal: Vec<(usize, String)> = action
+        .log_groups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match t {
+            Template::Literal(name) => Some((i, name.clone())),
+            _ => None,
+        })
+        .collect();
+    if literal.is_empty() {
+        return Vec::new();
+    }
+    let connection = action.connection.as_deref().and_then(|n| catalog.connection(n));
+    let names: Vec<String> = literal.iter().map(|(_, n)| n.clone()).collect();
+    let asked = crate::actions::logs_insights::probe::missing_log_groups(clients, connection, &names);
+    let groups = format!("{base}/log_groups");
+    match tokio::time::timeout(CHECK_TIMEOUT, asked).await {
+        Ok(Ok(missing)) => literal
+            .iter()
+            .filter(|(_, n)| missing.contains(n))
+            .map(|(i, name)| {
+                let message = format!("log group `{name}` does not exist (tool `{tool}`)");
+                at("tool", tool, &format!("{groups}/{i}"), Code::EnvLogGroupMissing, message)
+            })
+            .collect(),
+        Ok(Err(why)) => vec![at("tool", tool, &groups, Code::EnvUnreachable, format!("tool `{tool}`: cannot check its log groups: {why}"))],
+        Err(_) => vec![at(
+            "tool",
+            tool,
+            &groups,
+            Code::EnvUnreachable,
+            format!("tool `{tool}`: checking its log groups took longer than {}s", CHECK_TIMEOUT.as_secs()),
+        )],
+    }
 }
 
 /// One connection's findings: (code, message) pairs, none when it works.
