@@ -847,7 +847,9 @@ action:
     let found: Vec<Value> = serde_json::from_str(&checked.stdout).expect("JSON diagnostics");
     let summary: Vec<(String, u64, String)> = found
         .iter()
-        .map(|d| (d["code"].as_str().unwrap_or("").to_owned(), d["line"].as_u64().unwrap_or(0), d["message"].as_str().unwrap_or("").to_owned()))
+        .map(|d| {
+            (d["code"].as_str().unwrap_or("").to_owned(), d["line"].as_u64().unwrap_or(0), d["message"].as_str().unwrap_or("").to_owned())
+        })
         .collect();
     assert_eq!(summary.len(), 3, "{summary:#?}");
     let in_steps = summary.iter().find(|(_, _, m)| m.contains("`/app/in-steps`")).expect("the group a step names");
@@ -865,7 +867,6 @@ action:
         &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None), ("HOME", nowhere.to_str())],
     );
     let found: Vec<Value> = serde_json::from_str(&no_creds.stdout).expect("JSON diagnostics");
-    let creds: Vec<u64> =
-        found.iter().filter(|d| d["code"] == "env-credentials").map(|d| d["line"].as_u64().unwrap_or(0)).collect();
+    let creds: Vec<u64> = found.iter().filter(|d| d["code"] == "env-credentials").map(|d| d["line"].as_u64().unwrap_or(0)).collect();
     assert_eq!(creds, vec![2, 6], "{found:#?}");
 }

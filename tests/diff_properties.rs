@@ -284,7 +284,8 @@ fn narrow(a: &Value, which: usize, choice: u8) -> Option<Value> {
         _ => "required",
     };
     let with: Vec<&String> = all.iter().filter(|p| b.pointer(p).is_some_and(|s| s.get(key).is_some())).collect();
-    let pointer = if !with.is_empty() && which.is_multiple_of(2) { with[which / 2 % with.len()].clone() } else { all[which % all.len()].clone() };
+    let pointer =
+        if !with.is_empty() && which.is_multiple_of(2) { with[which / 2 % with.len()].clone() } else { all[which % all.len()].clone() };
     let target = b.pointer_mut(&pointer)?.as_object_mut()?;
     match choice {
         0 => {

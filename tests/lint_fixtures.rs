@@ -292,8 +292,7 @@ fn err_cases_cover_every_code() {
     }
     // The `env-*` codes come from `lint --check-env`, which needs a live environment: their
     // tests are tests/cloudwatch.rs (MiniStack) and tests/py/test_check_env.py (HTTP servers).
-    let missing: Vec<&str> =
-        Code::ALL.iter().map(|c| c.as_str()).filter(|c| !c.starts_with("env-") && !seen.contains(*c)).collect();
+    let missing: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).filter(|c| !c.starts_with("env-") && !seen.contains(*c)).collect();
     assert!(missing.is_empty(), "no err case under tests/lint/err covers these codes: {missing:?}");
     let unknown: Vec<&String> = seen.iter().filter(|s| !Code::ALL.iter().any(|c| c.as_str() == s.as_str())).collect();
     assert!(unknown.is_empty(), "goldens name codes that do not exist: {unknown:?}");

@@ -42,9 +42,9 @@ pub fn check(catalog: &Catalog, documents: &Documents, sources: &std::collection
     let clients = Clients::new(catalog.connections().values());
     let at = |kind: &str, name: &str, pointer: &str, code: Code, message: String| {
         let (file, pos) = documents.locate(kind, name, pointer).unwrap_or(("", Pos { line: 1, column: 1, len: 0 }));
-        let span = sources.get(file).map_or(Span { line: 1, column: 1, end_line: 1, end_column: 1 }, |index| {
-            crate::spec::Locator { file, index }.span(pos)
-        });
+        let span = sources
+            .get(file)
+            .map_or(Span { line: 1, column: 1, end_line: 1, end_column: 1 }, |index| crate::spec::Locator { file, index }.span(pos));
         Diagnostic::new(code, file, span, message)
     };
     let mut connections: Vec<&Arc<Connection>> = catalog.connections().values().collect();

@@ -24,14 +24,11 @@ use crate::util::is_template;
 /// A body leaf that keeps its JSON type: exactly `{{ x }}` (a variable path) or a clock function
 /// that gives a number (`{{ epoch('1h') }}`, `{{ epoch_ms() }}`).
 static TYPED_LEAF_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]{}]*\])*|epoch(_ms)?\([^{}()]*\))\s*-?\}\}$",
-    )
-    .expect("static regex")
+    Regex::new(r"^\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]{}]*\])*|epoch(_ms)?\([^{}()]*\))\s*-?\}\}$")
+        .expect("static regex")
 });
 /// A query parameter or form field that is exactly one argument, `{{ name }}`.
-static ARGUMENT_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}$").expect("static regex"));
+static ARGUMENT_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}$").expect("static regex"));
 static TEMPLATE_EXPR_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{.*?\}\}|\{%.*?%\}").expect("static regex"));
 
 /// Compiles the action; `None` when it has errors (all reported).

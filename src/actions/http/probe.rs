@@ -62,11 +62,7 @@ fn classify(message: String) -> Probe {
         };
     }
     let credentials = ["secret `", "token file", "credentials", "token endpoint", "OAuth"];
-    if credentials.iter().any(|c| message.contains(c)) {
-        Probe::Credentials(message)
-    } else {
-        Probe::Unreachable(message)
-    }
+    if credentials.iter().any(|c| message.contains(c)) { Probe::Credentials(message) } else { Probe::Unreachable(message) }
 }
 
 /// The status in "the backend answered HTTP 404 Not Found; ..." (the execute step's wording).
