@@ -4,6 +4,8 @@
 //! endpoint with HTTP basic, gets `{"access_token", "expires_in"}`; the API answers 401 once the
 //! token is revoked, and a new one is fetched once).
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -60,12 +62,7 @@ async fn respond(State(fake): State<Arc<Fake>>, req: Request) -> Response {
 }
 
 async fn start(fake: Arc<Fake>) -> String {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let app = Router::new().fallback(respond).with_state(fake);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = common::serve("127.0.0.1", Router::new().fallback(respond).with_state(fake)).await;
     format!("http://{addr}")
 }
 

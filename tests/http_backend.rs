@@ -2,6 +2,8 @@
 //! specs are written to a temporary directory, compiled, rendered and executed exactly as
 //! `tools/call` does. Only 127.0.0.x is ever listened on or connected to.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -11,12 +13,12 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use common::{json_response, setup};
 use serde_json::{Value, json};
 use toolwright::actions::http::HttpRequest;
 use toolwright::actions::{self, CallContext, ToolOutput, render};
 use toolwright::catalog::jq::JqFilter;
 use toolwright::catalog::{Catalog, CompiledTool, SecretMode};
-use toolwright::compile::compile_dirs;
 use toolwright::connections::Clients;
 
 /// A secret only this test process knows, in an environment variable with a unique name.
@@ -67,13 +69,8 @@ struct TestServer {
 
 impl TestServer {
     async fn start(ip: &str) -> TestServer {
-        let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind a test server");
-        let addr = listener.local_addr().expect("local address");
         let state = Arc::new(ServerState::default());
-        let app = Router::new().fallback(respond).with_state(Arc::clone(&state));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = common::serve(ip, Router::new().fallback(respond).with_state(Arc::clone(&state))).await;
         TestServer { addr, state }
     }
 
@@ -92,10 +89,6 @@ impl TestServer {
     fn redirect_to(&self, url: &str) {
         *self.state.redirect_to.lock().expect("lock") = url.to_owned();
     }
-}
-
-fn json_response(status: StatusCode, value: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
 /// The test server: records every request, then answers by path.
@@ -147,19 +140,6 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
     }
 }
 
-/// Compiles specs written to a temporary directory; fails the test on any error diagnostic.
-fn compile(yaml: &str) -> Catalog {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("tools.yaml"), yaml).expect("write spec");
-    let compiled = compile_dirs(&[dir.path().to_path_buf()], None);
-    match compiled.catalog {
-        Some(c) => c,
-        None => {
-            panic!("the specs do not compile: {:#?}\n{yaml}", compiled.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>())
-        }
-    }
-}
-
 /// Validates arguments, renders with secrets resolved and executes, as `tools/call` does.
 async fn call(backends: &Clients, catalog: &Catalog, tool: &str, args: Value) -> Result<ToolOutput, String> {
     let tool = catalog.tool(tool).unwrap_or_else(|| panic!("no tool `{tool}`"));
@@ -174,13 +154,6 @@ async fn exec(backends: &Clients, catalog: &Catalog, tool: &CompiledTool, render
     let _ = catalog;
     let ctx = CallContext::new(tokio_util::sync::CancellationToken::new(), tool.timeout, None);
     rendered.execute(backends, &ctx).await
-}
-
-/// A catalog with its backends.
-fn setup(yaml: &str) -> (Catalog, Clients) {
-    let catalog = compile(yaml);
-    let backends = Clients::new(catalog.connections().values());
-    (catalog, backends)
 }
 
 /// An http connection document.

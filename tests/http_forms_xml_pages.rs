@@ -2,6 +2,8 @@
 //! HTTP servers on 127.0.0.x started by each test, compiled, rendered and executed exactly as
 //! `tools/call` does. Each fake says which documented behaviour it mirrors.
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -11,12 +13,12 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use common::{call, json_response, setup};
 use serde_json::{Value, json};
-use toolwright::actions::{CallContext, ToolOutput, render};
+use toolwright::actions::{ToolOutput, render};
+use toolwright::catalog::SecretMode;
 use toolwright::catalog::jq::JqFilter;
-use toolwright::catalog::{Catalog, SecretMode};
 use toolwright::compile::compile_dirs;
-use toolwright::connections::Clients;
 
 fn init() {
     // jq filters run in worker processes of the toolwright binary, not of this test binary.
@@ -60,13 +62,8 @@ struct TestServer {
 
 impl TestServer {
     async fn start(ip: &str) -> TestServer {
-        let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind a test server");
-        let addr = listener.local_addr().expect("local address");
         let state = Arc::new(ServerState::default());
-        let app = Router::new().fallback(respond).with_state(Arc::clone(&state));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = common::serve(ip, Router::new().fallback(respond).with_state(Arc::clone(&state))).await;
         TestServer { addr, state }
     }
     fn url(&self) -> String {
@@ -75,10 +72,6 @@ impl TestServer {
     fn seen(&self) -> Vec<Seen> {
         self.state.seen.lock().expect("lock").clone()
     }
-}
-
-fn json_response(value: &Value) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
 fn xml_response(body: String) -> Response {
@@ -140,7 +133,7 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
     state.seen.lock().expect("lock").push(seen.clone());
     let base = format!("http://{}", parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or(""));
     match parts.uri.path() {
-        "/form" => json_response(&json!({"ok": true})),
+        "/form" => json_response(StatusCode::OK, &json!({"ok": true})),
         "/ec2" => xml_response(DESCRIBE_INSTANCES.to_owned()),
         "/rds" => {
             // AWS Query pagination: the Marker of the previous page comes back as a form field.
@@ -170,7 +163,7 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
         ),
         "/bare-entity" => xml_response("<lolz>&lol9;</lolz>".to_owned()),
         "/deep" => xml_response("<a>".repeat(10_000) + &"</a>".repeat(10_000)),
-        "/json" => json_response(&json!({"a": [1, 2]})),
+        "/json" => json_response(StatusCode::OK, &json!({"a": [1, 2]})),
         "/tokens" => {
             // nextToken in the JSON body, sent back as a query parameter (as Datadog's and
             // Grafana's cursor APIs and AWS JSON APIs' nextToken do).
@@ -180,14 +173,14 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
                 Some("t3") => (json!([{"id": 7}, {"id": 8}, {"id": 9}]), Value::Null),
                 Some(other) => return (StatusCode::BAD_REQUEST, format!("unknown token {other}")).into_response(),
             };
-            json_response(&json!({"items": items, "nextToken": next}))
+            json_response(StatusCode::OK, &json!({"items": items, "nextToken": next}))
         }
         "/forever" => {
             // An API that always has a next page.
             let n: u64 = query.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
-            json_response(&json!({"data": [n], "next": (n + 1).to_string()}))
+            json_response(StatusCode::OK, &json!({"data": [n], "next": (n + 1).to_string()}))
         }
-        "/same" => json_response(&json!({"data": [1], "next": "again"})),
+        "/same" => json_response(StatusCode::OK, &json!({"data": [1], "next": "again"})),
         "/gh" => {
             // GitHub's REST pagination: a bare JSON array per page and RFC 8288 Link headers
             // with absolute URLs, `next` and `last` (then `prev` and `first`).
@@ -201,7 +194,7 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
             if page > 1 {
                 links.push(format!("<{base}/gh?per_page=2&page=1>; rel=\"first\""));
             }
-            let mut response = json_response(&Value::Array(items));
+            let mut response = json_response(StatusCode::OK, &Value::Array(items));
             if !links.is_empty() {
                 response.headers_mut().insert(header::LINK, links.join(", ").parse().expect("link header"));
             }
@@ -209,38 +202,12 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
         }
         "/away" => {
             let to = state.other_origin.lock().expect("lock").clone();
-            let mut response = json_response(&json!([1]));
+            let mut response = json_response(StatusCode::OK, &json!([1]));
             response.headers_mut().insert(header::LINK, format!("<{to}/gh?page=2>; rel=\"next\"").parse().expect("link header"));
             response
         }
-        _ => json_response(&json!({"ok": true})),
+        _ => json_response(StatusCode::OK, &json!({"ok": true})),
     }
-}
-
-fn compile(yaml: &str) -> Catalog {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("tools.yaml"), yaml).expect("write spec");
-    let compiled = compile_dirs(&[dir.path().to_path_buf()], None);
-    match compiled.catalog {
-        Some(c) => c,
-        None => {
-            panic!("the specs do not compile: {:#?}\n{yaml}", compiled.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>())
-        }
-    }
-}
-
-async fn call(backends: &Clients, catalog: &Catalog, tool: &str, args: Value) -> Result<ToolOutput, String> {
-    let tool = catalog.tool(tool).unwrap_or_else(|| panic!("no tool `{tool}`"));
-    let args = tool.prepare_args(args.as_object()).map_err(|e| e.message)?;
-    let rendered = render(catalog, tool, &args, SystemTime::now(), SecretMode::Resolve).map_err(|e| e.message)?;
-    let ctx = CallContext::new(tokio_util::sync::CancellationToken::new(), tool.timeout, None);
-    rendered.execute(backends, &ctx).await
-}
-
-fn setup(yaml: &str) -> (Catalog, Clients) {
-    let catalog = compile(yaml);
-    let backends = Clients::new(catalog.connections().values());
-    (catalog, backends)
 }
 
 fn connection(name: &str, base_url: &str, extra: &str) -> String {

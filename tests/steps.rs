@@ -7,16 +7,18 @@
 //! /deployments/{id}/rollback` answers `{rolled_back: true}`; `POST /notes` stores a note and
 //! echoes it. It records every request (raw path, body) so that tests assert what was sent.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
+use common::{compile, json_response};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use toolwright::catalog::Catalog;
 use toolwright::compile::compile_dirs;
 use toolwright::runtime::{Outcome, Runtime};
 
@@ -53,14 +55,9 @@ struct TestServer {
 
 impl TestServer {
     async fn start(next_id: &str) -> TestServer {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind a test server");
-        let addr = listener.local_addr().expect("local address");
         let state = Arc::new(ServerState::default());
         *state.next_id.lock().expect("lock") = next_id.to_owned();
-        let app = Router::new().fallback(respond).with_state(Arc::clone(&state));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = common::serve("127.0.0.1", Router::new().fallback(respond).with_state(Arc::clone(&state))).await;
         TestServer { url: format!("http://{addr}"), state }
     }
     fn seen(&self) -> Vec<Seen> {
@@ -69,10 +66,6 @@ impl TestServer {
     fn count(&self, method: &str, path_end: &str) -> usize {
         self.seen().iter().filter(|s| s.method == method && s.path.ends_with(path_end)).count()
     }
-}
-
-fn json_response(status: StatusCode, value: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
 async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Response {
@@ -101,18 +94,6 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
             json_response(StatusCode::OK, &json!({"slow": true}))
         }
         _ => json_response(StatusCode::NOT_FOUND, &json!({"error": "no such route"})),
-    }
-}
-
-fn compile(yaml: &str) -> Catalog {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("tools.yaml"), yaml).expect("write spec");
-    let compiled = compile_dirs(&[dir.path().to_path_buf()], None);
-    match compiled.catalog {
-        Some(c) => c,
-        None => {
-            panic!("the specs do not compile: {:#?}\n{yaml}", compiled.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>())
-        }
     }
 }
 
