@@ -15,31 +15,15 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${TOOLWRIGHT_MINISTACK_VENV:-$ROOT/.venv-ministack}"
-PY="${PYTHON:-python3}"
-
-# Exact pins. Change them here; the stamp makes the next run reinstall.
-PINS=(
-  "ministack==1.5.33"
-  "cbor2==6.3.0"
-)
-STAMP="$VENV/.toolwright-pins"
-WANT="$(printf '%s\n' "${PINS[@]}")"
+# shellcheck source=pinned-venv.sh
+source "$ROOT/scripts/pinned-venv.sh"
 
 install() {
-  if [[ -x "$VENV/bin/ministack" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; then
-    return 0
-  fi
-  if [[ ! -x "$VENV/bin/python" ]]; then
-    echo "ministack: creating $VENV" >&2
-    "$PY" -m venv "$VENV"
-  fi
-  echo "ministack: installing ${PINS[*]}" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}" >&2
-  if [[ ! -x "$VENV/bin/ministack" ]]; then
-    echo "ministack: the package installed no \`ministack\` executable in $VENV/bin" >&2
-    exit 1
-  fi
-  printf '%s\n' "$WANT" > "$STAMP"
+  # Exact pins. Change them here; the stamp makes the next run reinstall.
+  pinned_venv ministack "$VENV" \
+    "import os, sys; sys.exit(0 if os.access(os.path.join(sys.prefix, 'bin', 'ministack'), os.X_OK) else 'the package installed no ministack executable in ' + sys.prefix + '/bin')" \
+    "ministack==1.5.33" \
+    "cbor2==6.3.0"
 }
 
 need_port() {

@@ -7,24 +7,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${TOOLWRIGHT_MOTO_VENV:-$ROOT/.venv-moto}"
-PY="${PYTHON:-python3}"
+# shellcheck source=pinned-venv.sh
+source "$ROOT/scripts/pinned-venv.sh"
 
-PINS=(
+pinned_venv setup-moto "$VENV" "import moto.server, boto3" \
   "moto[server]==5.2.6"
-)
-STAMP="$VENV/.toolwright-pins"
-WANT="$(printf '%s\n' "${PINS[@]}")"
-
-if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; then
-  echo "$VENV/bin/python"
-  exit 0
-fi
-if [[ ! -x "$VENV/bin/python" ]]; then
-  echo "setup-moto: creating $VENV" >&2
-  "$PY" -m venv "$VENV"
-fi
-echo "setup-moto: installing ${PINS[*]}" >&2
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}" >&2
-"$VENV/bin/python" -c "import moto.server, boto3" >&2
-printf '%s\n' "$WANT" > "$STAMP"
 echo "$VENV/bin/python"

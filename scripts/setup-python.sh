@@ -9,41 +9,27 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${TOOLWRIGHT_VENV:-$ROOT/.venv-test}"
-PY="${PYTHON:-python3}"
+# shellcheck source=pinned-venv.sh
+source "$ROOT/scripts/pinned-venv.sh"
 
-# Exact pins. Change them here; the stamp makes the next run reinstall.
-PINS=(
-  "mcp==2.3.0"
-  "pytest==9.2.0"
-  "httpx==0.28.1"
-  "pyjwt==2.15.1"
-  "prometheus-client==0.21.1"
-  "cryptography==50.0.2"
-  "opentelemetry-proto==1.45.2"
-  "protobuf==7.36.2"
-  "pyyaml==6.0.4"
-)
-STAMP="$VENV/.toolwright-pins"
-WANT="$(printf '%s\n' "${PINS[@]}")"
-
-if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; then
-  echo "$VENV/bin/python"
-  exit 0
-fi
-
-if [[ ! -x "$VENV/bin/python" ]]; then
-  echo "setup-python: creating $VENV" >&2
-  "$PY" -m venv "$VENV"
-fi
-echo "setup-python: installing ${PINS[*]}" >&2
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}" >&2
 # Fail early if the SDK is not importable the way the tests use it.
-"$VENV/bin/python" - <<'PY' >&2
+CHECK=$(cat <<'PY'
 import mcp, pytest, httpx, jwt, cryptography, yaml  # noqa: F401
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: F401
 from mcp import ClientSession, StdioServerParameters  # noqa: F401
 from mcp.client.stdio import stdio_client  # noqa: F401
 import mcp.client.streamable_http  # noqa: F401
 PY
-printf '%s\n' "$WANT" > "$STAMP"
+)
+# Exact pins. Change them here; the stamp makes the next run reinstall.
+pinned_venv setup-python "$VENV" "$CHECK" \
+  "mcp==2.3.0" \
+  "pytest==9.2.0" \
+  "httpx==0.28.1" \
+  "pyjwt==2.15.1" \
+  "prometheus-client==0.21.1" \
+  "cryptography==50.0.2" \
+  "opentelemetry-proto==1.45.2" \
+  "protobuf==7.36.2" \
+  "pyyaml==6.0.4"
 echo "$VENV/bin/python"
