@@ -197,6 +197,24 @@ action_kinds! {
     steps => Steps(steps, StepsSpec, StepsAction, StepsRequest),
 }
 
+impl Action {
+    /// This action and the actions nested in it (a sequence's steps and its `on_fail`), each with
+    /// the JSON pointer of its kind's block below `action` (`/http`, `/steps/run/0/logs_insights`,
+    /// ...), so that a check of one kind (`lint --check-env`) finds it wherever it is written.
+    pub fn with_nested(&self) -> Vec<(String, &Action)> {
+        let mut all = vec![(format!("/{}", self.kind()), self)];
+        if let Action::Steps(steps) = self {
+            for (i, step) in steps.steps.iter().enumerate() {
+                all.push((format!("/steps/run/{i}/{}", step.action.kind()), &step.action));
+            }
+            if let Some(on_fail) = &steps.on_fail {
+                all.push((format!("/steps/on_fail/{}", on_fail.action.kind()), &on_fail.action));
+            }
+        }
+        all
+    }
+}
+
 /// Renders a tool's action with prepared arguments (see [`CompiledTool::prepare_args`]).
 /// Nothing is sent; `secrets` says whether `secret()` reads, redacts or shows placeholders.
 pub fn render(

@@ -59,22 +59,11 @@ pub fn check(catalog: &Catalog, documents: &Documents, sources: &std::collection
             }
         }
         for tool in catalog.tools() {
-            // The tool's own Logs Insights action, and those of its steps and `on_fail`.
-            let mut queries: Vec<(String, &crate::actions::logs_insights::LogsAction)> = Vec::new();
-            match &tool.action {
-                Action::LogsInsights(action) => queries.push(("/action/logs_insights".to_owned(), action)),
-                Action::Steps(steps) => {
-                    for (i, step) in steps.steps.iter().enumerate() {
-                        if let Action::LogsInsights(action) = &step.action {
-                            queries.push((format!("/action/steps/run/{i}/logs_insights"), action));
-                        }
-                    }
-                    if let Some(Action::LogsInsights(action)) = steps.on_fail.as_ref().map(|s| &s.action) {
-                        queries.push(("/action/steps/on_fail/logs_insights".to_owned(), action));
-                    }
-                }
-                _ => {}
-            }
+            // The tool's Logs Insights actions, its own or those of its steps and `on_fail`.
+            let queries = tool.action.with_nested().into_iter().filter_map(|(pointer, action)| match action {
+                Action::LogsInsights(query) => Some((format!("/action{pointer}"), query)),
+                _ => None,
+            });
             for (base, action) in queries {
                 out.extend(check_log_groups(catalog, &clients, &tool.name, &base, action, &at).await);
             }
