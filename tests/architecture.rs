@@ -24,6 +24,9 @@
 //! macros from strings, and `#[path = "..."]` module files. `#[cfg(test)]` code is checked like
 //! any other code, and its violations say so.
 
+mod common;
+
+use common::copy_dir;
 use std::path::{Path, PathBuf};
 
 // ---------------------------------------------------------------------------------------------
@@ -1016,18 +1019,6 @@ fn checker_tokenizer_balances_brackets_on_the_real_tree() {
 /// it reports on the real tree).
 #[test]
 fn injected_violation_in_a_copy_of_src_is_reported() {
-    fn copy_dir(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("create dir");
-        for entry in std::fs::read_dir(from).expect("read dir") {
-            let entry = entry.expect("entry");
-            let target = to.join(entry.file_name());
-            if entry.path().is_dir() {
-                copy_dir(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), &target).expect("copy");
-            }
-        }
-    }
     let tmp = tempfile::tempdir().expect("temp dir");
     let copy = tmp.path().join("src");
     copy_dir(&src_dir(), &copy);

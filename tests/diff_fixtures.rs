@@ -13,11 +13,14 @@
 //!
 //! `git:REV` sides are tested at the end, in a temporary Git repository.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::copy_dir;
 use serde_json::Value;
 use toolwright::diff::Kind;
 
@@ -307,19 +310,6 @@ fn git(dir: &Path, args: &[&str]) {
         .output()
         .expect("run git");
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// A repository with two commits of `tools.d` (the `required-property-added` case's old and

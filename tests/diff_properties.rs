@@ -11,10 +11,12 @@
 //!
 //! Deterministic (a fixed seed per property), as tests/spec_properties.rs.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
+use proptest::test_runner::Config;
 use serde_json::{Map, Value, json};
 use toolwright::catalog::Catalog;
 use toolwright::compile::compile;
@@ -24,14 +26,9 @@ use toolwright::spec::SourceFile;
 
 const CASES: u32 = 200;
 
+/// The proptest configuration: CASES cases per property, a fixed seed (see `common::proptest_config`).
 fn config(seed: u64) -> Config {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    Config {
-        cases: env("PROPTEST_CASES").and_then(|n| u32::try_from(n).ok()).unwrap_or(CASES),
-        rng_seed: RngSeed::Fixed(seed ^ env("TOOLWRIGHT_PROPTEST_SEED").unwrap_or(0)),
-        failure_persistence: None,
-        ..Config::default()
-    }
+    common::proptest_config(seed, CASES)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,10 +6,12 @@
 //! The runs are deterministic (a fixed seed) and write no regression files; a failure prints
 //! the minimal input, which belongs in a unit test or a lint fixture once understood.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
+use proptest::test_runner::Config;
 use toolwright::compile::compile_dirs;
 use toolwright::diag::{self, Format};
 
@@ -17,16 +19,9 @@ use toolwright::diag::{self, Format};
 /// `PROPTEST_CASES` raises it for a longer hunt.
 const CASES: u32 = 300;
 
-/// A fixed seed per property keeps runs reproducible; `TOOLWRIGHT_PROPTEST_SEED` picks
-/// another set of inputs for a longer hunt.
+/// The proptest configuration: CASES cases per property, a fixed seed (see `common::proptest_config`).
 fn config(seed: u64) -> Config {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    Config {
-        cases: env("PROPTEST_CASES").and_then(|n| u32::try_from(n).ok()).unwrap_or(CASES),
-        rng_seed: RngSeed::Fixed(seed ^ env("TOOLWRIGHT_PROPTEST_SEED").unwrap_or(0)),
-        failure_persistence: None,
-        ..Config::default()
-    }
+    common::proptest_config(seed, CASES)
 }
 
 /// Writes `files` (relative path → bytes) under a fresh `tools.d`, lints it the way

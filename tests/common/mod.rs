@@ -60,3 +60,31 @@ pub async fn call(backends: &Clients, catalog: &Catalog, tool: &str, args: Value
     let ctx = CallContext::new(tokio_util::sync::CancellationToken::new(), tool.timeout, None);
     rendered.execute(backends, &ctx).await
 }
+
+/// Copies a directory tree (files and directories only).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// The proptest configuration of the property tests: `cases` per property (`PROPTEST_CASES`
+/// raises it for a longer hunt) and a fixed seed per property, so runs are reproducible
+/// (`TOOLWRIGHT_PROPTEST_SEED` picks another set of inputs).
+pub fn proptest_config(seed: u64, cases: u32) -> proptest::test_runner::Config {
+    use proptest::test_runner::{Config, RngSeed};
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    Config {
+        cases: env("PROPTEST_CASES").and_then(|n| u32::try_from(n).ok()).unwrap_or(cases),
+        rng_seed: RngSeed::Fixed(seed ^ env("TOOLWRIGHT_PROPTEST_SEED").unwrap_or(0)),
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
