@@ -14,5 +14,6 @@ pub mod reload;
 pub mod runtime;
 pub mod server;
 pub mod spec;
+pub mod tasks;
 pub mod telemetry;
 pub mod util;

@@ -78,7 +78,35 @@ pub struct CompiledTool {
     pub concurrency: Option<u32>,
     /// Calls started per minute, if limited.
     pub per_minute: Option<u32>,
+    /// When the tool's calls become tasks (`task:`), if they may.
+    pub task: Option<TaskSettings>,
 }
+
+/// A tool's `task:` settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskSettings {
+    /// A call that ends within this long is answered inline.
+    pub after: Duration,
+    /// How long a result is kept after its task ends.
+    pub ttl: Duration,
+    /// The poll interval clients are told.
+    pub poll_interval: Duration,
+}
+
+impl TaskSettings {
+    /// `after` when not given: every call is a task.
+    pub const DEFAULT_AFTER: Duration = Duration::ZERO;
+    /// `ttl` when not given.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+    /// The longest `ttl`.
+    pub const MAX_TTL: Duration = Duration::from_secs(7 * 86_400);
+    /// `poll_interval` when not given.
+    pub const DEFAULT_POLL: Duration = Duration::from_secs(5);
+}
+
+/// The names of the built-in tools listed beside a catalog that has `task:` tools; no spec
+/// may take them.
+pub const TASK_TOOLS: [&str; 2] = ["get_task_status", "cancel_task"];
 
 /// Which JSON Schema rules a [`LazyValidator`] applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

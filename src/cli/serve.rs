@@ -42,6 +42,9 @@ pub struct ServeArgs {
     /// Most tool calls running at once across all tools; more fail at once with a retry hint.
     #[arg(long, default_value_t = 1024)]
     max_in_flight: usize,
+    /// Most tasks (calls of `task:` tools past their `after`) running at once; more are refused at once, clearly.
+    #[arg(long, value_name = "N", default_value_t = crate::tasks::DEFAULT_MAX_TASKS as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_tasks: u64,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -206,6 +209,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = Arc::new(Runtime::with_max_in_flight(catalog, Some(args.max_in_flight.max(1))).map_err(|e| anyhow::anyhow!(e))?);
     let shared = ServerState::new(runtime);
     shared.audit_argument_values(args.audit_argument_values);
+    shared.set_max_tasks(usize::try_from(args.max_tasks).unwrap_or(usize::MAX));
+    let stopping = shared.clone();
     // stdio serves one client on one event loop, which returns the memory its requests freed
     // (see `server::serve_stdio`; blocking work such as shaping a response or a reload's compile
     // still runs on tokio's blocking threads). HTTP runs its own loops beside this runtime.
@@ -277,10 +282,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         };
-        tokio::select! {
+        let result = tokio::select! {
             result = serve => result,
             () = tidy_after_start(parsed) => Ok(()),
-        }
+        };
+        // No state store takes running tasks over: they end as failed, each with its audit line.
+        stopping.tasks().fail_all("server stopped");
+        result
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,10 +12,10 @@ use super::Compiler;
 use super::context::TemplateUse;
 use crate::actions::{Connections, KINDS};
 use crate::catalog::template::{self, Escape};
-use crate::catalog::{Annotations, CompiledTool, LazyValidator, SchemaUse};
+use crate::catalog::{Annotations, CompiledTool, LazyValidator, SchemaUse, TASK_TOOLS, TaskSettings};
 use crate::diag::Code;
 use crate::spec::Document;
-use crate::spec::model::ToolSpec;
+use crate::spec::model::{TaskSpec, ToolSpec};
 use crate::spec::yaml::{Pos, push_escaped};
 use crate::util::did_you_mean;
 
@@ -50,6 +50,14 @@ impl Compiler<'_> {
         let timeout = match &spec.timeout {
             Some(t) => self.duration(doc, "/timeout", t),
             None => Some(DEFAULT_TIMEOUT),
+        };
+        if TASK_TOOLS.contains(&spec.name.as_str()) {
+            self.push(doc, Code::ReservedToolName, "/name", format!("`{}` is the name of a built-in tool", spec.name)).help =
+                Some("toolwright lists `get_task_status` and `cancel_task` beside `task:` tools; choose another name".to_owned());
+        }
+        let task = match &spec.task {
+            Some(t) => self.task(doc, t, timeout),
+            None => Some(None),
         };
         let mut uses: Vec<TemplateUse> = Vec::new();
         let action = match spec.action.count() {
@@ -160,11 +168,47 @@ impl Compiler<'_> {
             scopes: spec.auth.as_ref().map(|a| a.scopes.clone()).unwrap_or_default(),
             concurrency: spec.limits.as_ref().and_then(|l| l.concurrency),
             per_minute: spec.limits.as_ref().and_then(|l| l.per_minute),
+            task: task?,
         };
         if let Some(v) = &built {
             self.examples = self.example_args(doc, spec, &tool, v);
         }
         Some(tool)
+    }
+
+    /// A tool's `task:` block; `None` after a diagnostic.
+    fn task(&mut self, doc: &Document, spec: &TaskSpec, timeout: Option<Duration>) -> Option<Option<TaskSettings>> {
+        let get = |c: &mut Self, key: &str, value: &Option<String>, default: Duration| match value {
+            Some(v) => c.duration(doc, &format!("/task/{key}"), v),
+            None => Some(default),
+        };
+        let after = get(self, "after", &spec.after, TaskSettings::DEFAULT_AFTER);
+        let ttl = get(self, "ttl", &spec.ttl, TaskSettings::DEFAULT_TTL);
+        let poll_interval = get(self, "poll_interval", &spec.poll_interval, TaskSettings::DEFAULT_POLL);
+        let (after, ttl, poll_interval) = (after?, ttl?, poll_interval?);
+        let mut ok = true;
+        if ttl > TaskSettings::MAX_TTL || ttl.is_zero() {
+            self.push(doc, Code::InvalidValue, "/task/ttl", "`ttl` must be more than 0s and at most 7d");
+            ok = false;
+        }
+        if poll_interval < Duration::from_secs(1) {
+            self.push(doc, Code::InvalidValue, "/task/poll_interval", "`poll_interval` must be at least 1s");
+            ok = false;
+        }
+        if let Some(timeout) = timeout.filter(|t| after >= *t) {
+            self.push(
+                doc,
+                Code::InvalidValue,
+                "/task/after",
+                format!(
+                    "`after` ({}) is not shorter than the tool's timeout ({}): no call would ever become a task",
+                    humantime::format_duration(after),
+                    humantime::format_duration(timeout)
+                ),
+            );
+            ok = false;
+        }
+        ok.then_some(Some(TaskSettings { after, ttl, poll_interval }))
     }
 
     /// The first place in the document's action that mentions a variable.

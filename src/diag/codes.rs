@@ -47,6 +47,7 @@ codes! {
     InvalidValue = "invalid-value", Error, "A value is outside what the field accepts.";
     InvalidName = "invalid-name", Error, "A tool or connection name does not match ^[A-Za-z0-9_.-]{1,128}$.";
     DuplicateToolName = "duplicate-tool-name", Error, "Two tools have the same name.";
+    ReservedToolName = "reserved-tool-name", Error, "A tool takes the name of a built-in tool (`get_task_status`, `cancel_task`).";
     DuplicateConnectionName = "duplicate-connection-name", Error, "Two connections have the same name.";
     BlankDescription = "blank-description", Error, "A tool's description is empty or only whitespace.";
     InvalidInputSchema = "invalid-input-schema", Error, "`input` is not a valid JSON Schema 2020-12.";

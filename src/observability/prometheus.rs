@@ -98,6 +98,14 @@ pub struct Metrics {
     reloads_ok: Counter,
     reloads_failed: Counter,
     catalog_tools: Gauge,
+    tasks_running: Gauge,
+    tasks_ended: Family<TaskLabel, Counter>,
+}
+
+/// `{outcome}`: the ended-tasks counter's labels (`ok`, `error`, `failed`, `cancelled`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct TaskLabel {
+    outcome: &'static str,
 }
 
 impl Default for Metrics {
@@ -122,6 +130,10 @@ impl Default for Metrics {
         registry.register("toolwright_calls_in_flight", "Tool calls running now", in_flight.clone());
         registry.register("toolwright_reloads", "Catalog reloads by outcome", reloads);
         registry.register("toolwright_catalog_tools", "Tools in the catalog in force", catalog_tools.clone());
+        let tasks_running = Gauge::default();
+        let tasks_ended = Family::<TaskLabel, Counter>::default();
+        registry.register("toolwright_tasks_running", "Tasks running now", tasks_running.clone());
+        registry.register("toolwright_tasks_ended", "Ended tasks by outcome", Listed(tasks_ended.clone()));
         Metrics {
             registry,
             calls,
@@ -132,6 +144,8 @@ impl Default for Metrics {
             reloads_ok,
             reloads_failed,
             catalog_tools,
+            tasks_running,
+            tasks_ended,
         }
     }
 }
@@ -167,6 +181,17 @@ impl Metrics {
     /// Counts a reload.
     pub fn reload(&self, ok: bool) {
         if ok { &self.reloads_ok } else { &self.reloads_failed }.inc();
+    }
+
+    /// A task started.
+    pub fn task_started(&self) {
+        self.tasks_running.inc();
+    }
+
+    /// A task ended with `outcome` (`ok`, `error`, `failed` or `cancelled`).
+    pub fn task_ended(&self, outcome: &'static str) {
+        self.tasks_running.dec();
+        self.tasks_ended.get_or_create(&TaskLabel { outcome }).inc();
     }
 
     /// Sets the number of tools in the catalog in force.

@@ -179,8 +179,11 @@ fn eligible(fast: &FastPath, parts: &http::request::Parts, body: &[u8]) -> Optio
         // schema asks for `Mcp-Param-*` headers has them checked by rmcp.
         let loaded = fast.shared.runtime().current();
         let tool = loaded.catalog.tool(&call.params.name)?;
+        // A `task:` tool's call may answer with a task, which depends on the client's
+        // declared capabilities: rmcp's handler decides.
         if auth::request_identity(Some(parts)).is_some_and(|id| !id.allows(&tool.scopes))
             || fast.shared.wants_param_headers(&loaded, &tool.name)
+            || tool.task.is_some()
         {
             return None;
         }

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool,
+    CallToolRequestParams, CallToolResponse, CancelTaskParams, CustomRequest, CustomResult, ErrorCode, GetTaskParams, GetTaskResult,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool,
+    UpdateTaskParams,
 };
 use rmcp::service::SubscriptionContext;
 use rmcp::service::{NotificationContext, RequestContext};
@@ -83,6 +84,7 @@ impl ServerHandler for Handler {
             });
             send
         });
+        let supports_tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks());
         let site = CallSite {
             parts: context.extensions.get::<::http::request::Parts>(),
             meta: &context.meta,
@@ -90,7 +92,21 @@ impl ServerHandler for Handler {
             ct: &context.ct,
             progress,
         };
-        self.shared.call_tool(&request, site).await.map(CallToolResponse::from)
+        self.shared.call_tool_response(&request, site, supports_tasks).await
+    }
+
+    async fn get_task(&self, request: GetTaskParams, context: RequestContext<RoleServer>) -> Result<GetTaskResult, McpError> {
+        self.shared.mcp_get_task(&request.task_id, context.extensions.get::<::http::request::Parts>())
+    }
+
+    async fn cancel_task(&self, request: CancelTaskParams, context: RequestContext<RoleServer>) -> Result<(), McpError> {
+        self.shared.mcp_cancel_task(&request.task_id, context.extensions.get::<::http::request::Parts>())
+    }
+
+    async fn update_task(&self, request: UpdateTaskParams, context: RequestContext<RoleServer>) -> Result<(), McpError> {
+        // No task of ours asks for input: an update is for an unknown task, or for one that
+        // has no outstanding requests (whose responses the spec says to ignore).
+        self.shared.mcp_get_task(&request.task_id, context.extensions.get::<::http::request::Parts>()).map(|_| ())
     }
 
     async fn set_level(&self, request: SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), McpError> {

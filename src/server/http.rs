@@ -161,7 +161,22 @@ async fn status(State(shared): State<Arc<ServerState>>) -> impl IntoResponse {
         "reloads_ok": info.reloads_ok,
         "reloads_failed": info.reloads_failed,
         "last_failed_reload": info.last_failure.map(|(t, diags)| json!({"time": stamp(t), "diagnostics": diags})),
+        "tasks": tasks_status(&shared),
     }))
+}
+
+/// The tasks part of `/status`: counts, and each running task (tool, since, message). Task ids
+/// are left out: without authentication an id is what lets a caller read or cancel a task.
+fn tasks_status(shared: &ServerState) -> serde_json::Value {
+    let counts = shared.tasks().counts();
+    let stamp = |t: std::time::SystemTime| humantime::format_rfc3339_millis(t).to_string();
+    let running: Vec<serde_json::Value> = shared
+        .tasks()
+        .running()
+        .iter()
+        .map(|t| json!({"tool": t.tool, "created_at": stamp(t.created), "status_message": t.message}))
+        .collect();
+    json!({"running": counts.running, "kept": counts.kept, "max": counts.max, "list": running})
 }
 
 /// How long a stopping server waits for its connections to finish.
@@ -181,6 +196,7 @@ pub async fn serve(shared: Arc<ServerState>, opts: HttpOptions) -> anyhow::Resul
     tracing::info!(addr = %local, stateless = opts.stateless, threads, "serving MCP over Streamable HTTP at /mcp");
     eprintln!("toolwright: serving MCP at http://{local}/mcp");
     let stop = tokio_util::sync::CancellationToken::new();
+    let tasks_of = shared.clone();
     let app = router(shared, &opts, stop.clone());
     let mut loops = Vec::with_capacity(threads);
     let mut handoff = Vec::with_capacity(threads);
@@ -249,6 +265,8 @@ pub async fn serve(shared: Arc<ServerState>, opts: HttpOptions) -> anyhow::Resul
         () = shutdown_signal() => false,
         () = accept => true,
     };
+    // Running tasks end now, before the grace period, so that a client polling meanwhile sees why.
+    tasks_of.tasks().fail_all("server stopped");
     drop(listener);
     stop.cancel();
     // Calls in flight get a few seconds to finish; a client that holds its connection

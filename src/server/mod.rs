@@ -10,10 +10,12 @@
 //!    tokens, JWTs, scopes, session owners, the axum middleware; see its own order);
 //! 2. `state.rs`: [`ServerState`], the state every session shares, and the one `tools/call` path
 //!    (uses `auth/`);
-//! 3. `handler.rs`: the rmcp [`Handler`] (uses `state.rs`, `auth/`);
-//! 4. `stdio.rs` (uses `handler.rs`, `state.rs`, `tidy.rs`) and `fast.rs`, the HTTP fast path
+//! 3. `tasks.rs`: calls of `task:` tools, the built-in task tools, `tasks/get` and
+//!    `tasks/cancel` (uses `state.rs`, `auth/`);
+//! 4. `handler.rs`: the rmcp [`Handler`] (uses `tasks.rs`, `state.rs`, `auth/`);
+//! 5. `stdio.rs` (uses `handler.rs`, `state.rs`, `tidy.rs`) and `fast.rs`, the HTTP fast path
 //!    (uses `state.rs`, `auth/`);
-//! 5. `http.rs`: the Streamable HTTP transport (uses all of the above).
+//! 6. `http.rs`: the Streamable HTTP transport (uses all of the above).
 
 // Logging is deprecated in 2026-07-28 but still part of the 2025 revisions we serve (and of the
 // conformance suite), so we implement `logging/setLevel`.
@@ -27,6 +29,7 @@ mod handler;
 pub mod http;
 mod state;
 mod stdio;
+mod tasks;
 mod tidy;
 
 pub use auth::CallerName;

@@ -9,12 +9,13 @@ use rmcp::model::{
     ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::{ErrorData as McpError, Peer, RoleServer};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::auth::{self, CallerName};
 use crate::catalog::JsonObject;
-use crate::catalog::{Catalog, CompiledTool};
+use crate::catalog::{Catalog, CompiledTool, TASK_TOOLS};
 use crate::runtime::{self, Loaded, Runtime};
+use crate::tasks::Tasks;
 
 /// The MCP description of one compiled tool.
 pub(super) fn mcp_tool(t: &CompiledTool) -> Tool {
@@ -36,6 +37,55 @@ pub(super) fn mcp_tool(t: &CompiledTool) -> Tool {
         tool = tool.with_annotations(ann);
     }
     tool
+}
+
+/// The built-in tools listed beside a catalog with `task:` tools.
+fn builtin_tools() -> [Tool; 2] {
+    let schema = |description: &str| -> JsonObject {
+        let v = json!({
+            "type": "object",
+            "properties": {"task_id": {"type": "string", "description": description}},
+            "required": ["task_id"],
+            "additionalProperties": false,
+        });
+        match v {
+            Value::Object(o) => o,
+            _ => JsonObject::new(),
+        }
+    };
+    let mut read = ToolAnnotations::new();
+    read.read_only_hint = Some(true);
+    read.idempotent_hint = Some(true);
+    let mut cancel = ToolAnnotations::new();
+    cancel.read_only_hint = Some(false);
+    cancel.destructive_hint = Some(false);
+    cancel.idempotent_hint = Some(true);
+    [
+        Tool::new(
+            TASK_TOOLS[0],
+            "Status of a task that a long-running tool started: working, completed, failed or cancelled, its latest \
+             status message and progress, and, once it has ended, the tool's result. Call it again after the \
+             poll interval it gives while the status is working.",
+            schema("The task_id a tool call answered with."),
+        )
+        .with_annotations(read),
+        Tool::new(
+            TASK_TOOLS[1],
+            "Cancels a running task that a long-running tool started: its work stops at once and nothing more is \
+             sent to the backend (a watch's on_fail does not run). Cancelling an ended task changes nothing.",
+            schema("The task_id a tool call answered with."),
+        )
+        .with_annotations(cancel),
+    ]
+}
+
+/// The MCP tools of a catalog: its tools, and the built-in task tools when any tool has `task:`.
+fn tool_list_of(catalog: &Catalog) -> Vec<Tool> {
+    let mut tools: Vec<Tool> = catalog.tools().iter().map(|t| mcp_tool(t)).collect();
+    if catalog.tools().iter().any(|t| t.task.is_some()) {
+        tools.extend(builtin_tools());
+    }
+    tools
 }
 
 /// The MCP tool list of a catalog, built once per catalog.
@@ -71,19 +121,23 @@ pub struct ServerState {
     auth: std::sync::OnceLock<Arc<auth::Auth>>,
     /// Whether audit lines carry argument values (not only names).
     audit_values: std::sync::atomic::AtomicBool,
+    /// The tasks of `task:` tools.
+    tasks: Arc<Tasks>,
 }
 
 impl ServerState {
     /// ServerState state over a runtime.
     pub fn new(runtime: Arc<Runtime>) -> Arc<Self> {
         let loaded = runtime.current();
-        let list = ToolList::new(loaded.generation, Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect()));
+        let runtime_metrics = runtime.metrics();
+        let list = ToolList::new(loaded.generation, Arc::new(tool_list_of(&loaded.catalog)));
         let capabilities = ServerCapabilities::builder()
             .enable_logging()
             .enable_prompts()
             .enable_resources()
             .enable_tools()
             .enable_tool_list_changed()
+            .enable_tasks()
             .build();
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("toolwright", env!("CARGO_PKG_VERSION"));
@@ -98,7 +152,22 @@ impl ServerState {
             changes: tokio::sync::watch::Sender::new(loaded.generation),
             auth: std::sync::OnceLock::new(),
             audit_values: Default::default(),
+            tasks: Arc::new(Tasks::new(crate::tasks::DEFAULT_MAX_TASKS, runtime_metrics)),
         })
+    }
+
+    /// Sets how many tasks may run at once (`serve --max-tasks`); call before serving.
+    pub fn set_max_tasks(&self, max: usize) {
+        self.tasks.set_max(max);
+    }
+
+    /// The tasks of `task:` tools.
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
+    }
+
+    pub(super) fn tasks_arc(&self) -> Arc<Tasks> {
+        self.tasks.clone()
     }
 
     /// Puts argument values (not only names) into audit lines.
@@ -130,7 +199,7 @@ impl ServerState {
         if cached.generation == loaded.generation {
             return cached;
         }
-        let tools = Arc::new(loaded.catalog.tools().iter().map(|t| mcp_tool(t)).collect::<Vec<_>>());
+        let tools = Arc::new(tool_list_of(&loaded.catalog));
         let list = Arc::new(ToolList::new(loaded.generation, tools));
         self.list.store(list.clone());
         list
@@ -191,15 +260,14 @@ fn caller_of(parts: Option<&::http::request::Parts>) -> String {
 
 /// One audit line per call: time (from the log), caller, tool, argument names, outcome,
 /// duration. Argument values only when the operator asked for them.
-fn audit(
+pub(super) fn audit(
     shared: &ServerState,
     parts: Option<&::http::request::Parts>,
     request: &CallToolRequestParams,
-    outcome: Option<&runtime::Outcome>,
+    outcome_word: &str,
     took: std::time::Duration,
 ) {
     let names: Vec<&str> = request.arguments.as_ref().map(|a| a.keys().map(String::as_str).collect()).unwrap_or_default();
-    let outcome_word = outcome.map_or("unknown-tool", |o| o.kind.as_str());
     let caller = caller_of(parts);
     // Microseconds are plenty, and a rounded number prints short (`0.248`, not `0.24789799999999998`).
     let ms = (took.as_secs_f64() * 1_000_000.0).round() / 1000.0;
@@ -254,7 +322,7 @@ impl ServerState {
             Err(unknown) => Err(unknown),
         };
         crate::telemetry::tool_call_done(&span, result.as_ref().ok().map(|o| o.is_error));
-        audit(self, site.parts, request, result.as_ref().ok(), started.elapsed());
+        audit(self, site.parts, request, result.as_ref().map_or("unknown-tool", |o| o.kind.as_str()), started.elapsed());
         match result {
             Ok(outcome) => Ok(to_result(outcome)),
             Err(unknown) => Err(McpError::invalid_params(unknown.to_string(), None)),
@@ -262,7 +330,7 @@ impl ServerState {
     }
 }
 
-fn to_result(outcome: runtime::Outcome) -> CallToolResult {
+pub(super) fn to_result(outcome: runtime::Outcome) -> CallToolResult {
     let content = vec![ContentBlock::text(outcome.text)];
     let mut result = if outcome.is_error { CallToolResult::error(content) } else { CallToolResult::success(content) };
     result.structured_content = outcome.structured;

@@ -64,6 +64,25 @@ pub struct ToolSpec {
     /// Concurrency and rate limits; calls beyond them fail at once with a retry hint.
     #[serde(default)]
     pub limits: Option<LimitsSpec>,
+    /// Run the call as a task when it outlasts `after`: the client polls for the result
+    /// (MCP Tasks, or the built-in tools `get_task_status` and `cancel_task`).
+    #[serde(default)]
+    pub task: Option<TaskSpec>,
+}
+
+/// How a long call becomes a task.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    /// Answer inline when the action ends within this long (default `0s`: always a task).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// How long the result is kept after the task ends (default `1h`, at most `7d`).
+    #[serde(default)]
+    pub ttl: Option<String>,
+    /// How often clients are told to poll (default `5s`, at least `1s`).
+    #[serde(default)]
+    pub poll_interval: Option<String>,
 }
 
 /// Access control of one tool.
