@@ -518,7 +518,7 @@ fn lint_refuses_nested_watches_and_steps_bad_filters_and_the_reserved_name() {
         nested,
         [(
             "nested-watch".to_owned(),
-            "a watch's `check` is itself a `watch` action; a watch holds one `logs_insights`, `metrics`, `http` action there".to_owned()
+            "a watch's `check` is itself a `watch` action; a watch holds one `logs_insights`, `metrics` or `http` action there".to_owned()
         )]
     );
     let steps = codes(

@@ -111,6 +111,10 @@ fn plain_action(
     uses: &mut Vec<TemplateUse>,
 ) -> Option<Action> {
     let plain: Vec<String> = KINDS.iter().filter(|k| !NOT_NESTED.contains(*k)).map(|k| format!("`{k}`")).collect();
+    let plain = match plain.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => plain.concat(),
+    };
     let nested: Vec<&str> = NOT_NESTED.iter().copied().filter(|k| held(spec, k)).collect();
     if let Some(kind) = nested.first() {
         compiler
@@ -118,7 +122,7 @@ fn plain_action(
                 doc,
                 Code::NestedWatch,
                 &format!("{pointer}/{kind}"),
-                format!("a watch's {what} is itself a `{kind}` action; a watch holds one {} action there", plain.join(", ")),
+                format!("a watch's {what} is itself a `{kind}` action; a watch holds one {plain} action there"),
             )
             .help = Some(if *kind == "steps" {
             "to run several actions, make the watch one step of a `steps` action".to_owned()
@@ -129,7 +133,7 @@ fn plain_action(
     }
     if spec.count() != 1 {
         let msg = if spec.count() == 0 {
-            format!("a watch's {what} holds no action; give one of {}", plain.join(", "))
+            format!("a watch's {what} holds no action; give one of {plain}")
         } else {
             format!("a watch's {what} holds more than one action; keep exactly one")
         };
