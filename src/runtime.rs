@@ -316,8 +316,9 @@ async fn run_call(
     loaded.process.metrics.backend(&tool.name, backend_started.elapsed());
     match result {
         Ok(out) => {
-            // A cut result is missing rows by design; only a whole one is held to the schema.
-            if let (Some(v), Some(validator), false) = (&out.structured, &tool.output_validator, out.truncated) {
+            // A cut result is missing rows by design, and a tool error's answer (a watch that
+            // breached) says what went wrong: only a whole, good one is held to the schema.
+            if let (Some(v), Some(validator), false, false) = (&out.structured, &tool.output_validator, out.truncated, out.is_error) {
                 let problem = match validator.get() {
                     Ok(validator) => validator
                         .iter_errors(v)
@@ -329,7 +330,8 @@ async fn run_call(
                     return Outcome::error(CallOutcome::Error, problem);
                 }
             }
-            Outcome { is_error: false, structured: out.structured, text: out.text, kind: CallOutcome::Ok }
+            let kind = if out.is_error { CallOutcome::Error } else { CallOutcome::Ok };
+            Outcome { is_error: out.is_error, structured: out.structured, text: out.text, kind }
         }
         Err(message) => Outcome::error(CallOutcome::Error, message),
     }

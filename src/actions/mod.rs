@@ -1,4 +1,4 @@
-//! Action kinds: one folder per kind (`http`, `logs_insights`, `metrics`, `steps`), each holding
+//! Action kinds: one folder per kind (`http`, `logs_insights`, `metrics`, `steps`, `watch`), each holding
 //! - `spec.rs`: the kind's block of a tool's `action:` as written (serde + schemars types),
 //! - `compile.rs`: spec in, compiled action out, every problem a diagnostic,
 //! - `mod.rs`: the compiled action (templates, compiled jq) that the catalog keeps,
@@ -18,6 +18,7 @@ pub mod logs_insights;
 pub mod metrics;
 pub mod output;
 pub mod steps;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -185,7 +186,7 @@ macro_rules! action_kinds {
 }
 
 action_kinds! {
-    /// The backend action: exactly one of `logs_insights`, `metrics`, `http` or `steps`.
+    /// The backend action: exactly one of `logs_insights`, `metrics`, `http`, `steps` or `watch`.
     ;
     /// A CloudWatch Logs Insights query.
     logs_insights => LogsInsights(logs_insights, LogsInsightsSpec, LogsAction, LogsRequest),
@@ -195,23 +196,41 @@ action_kinds! {
     http => Http(http, HttpSpec, HttpAction, HttpRequest),
     /// A sequence of actions run in order; later templates read earlier outputs as `steps.<id>`.
     steps => Steps(steps, StepsSpec, StepsAction, StepsRequest),
+    /// A check action run every `every` for `for`, judged by jq (`fail_when`, `succeed_when`), with `on_fail` run once after a breach.
+    watch => Watch(watch, WatchSpec, WatchAction, WatchRequest),
 }
 
 impl Action {
-    /// This action and the actions nested in it (a sequence's steps and its `on_fail`), each with
-    /// the JSON pointer of its kind's block below `action` (`/http`, `/steps/run/0/logs_insights`,
-    /// ...), so that a check of one kind (`lint --check-env`) finds it wherever it is written.
+    /// This action and the actions nested in it (a sequence's steps and its `on_fail`, a watch's
+    /// `check` and `on_fail`, a watch that is a step), each with the JSON pointer of its kind's
+    /// block below `action` (`/http`, `/steps/run/0/logs_insights`, `/watch/check/metrics`, ...),
+    /// so that a check of one kind (`lint --check-env`) finds it wherever it is written.
     pub fn with_nested(&self) -> Vec<(String, &Action)> {
-        let mut all = vec![(format!("/{}", self.kind()), self)];
-        if let Action::Steps(steps) = self {
-            for (i, step) in steps.steps.iter().enumerate() {
-                all.push((format!("/steps/run/{i}/{}", step.action.kind()), &step.action));
-            }
-            if let Some(on_fail) = &steps.on_fail {
-                all.push((format!("/steps/on_fail/{}", on_fail.action.kind()), &on_fail.action));
-            }
-        }
+        let mut all = Vec::new();
+        self.push_nested("", &mut all);
         all
+    }
+
+    fn push_nested<'a>(&'a self, parent: &str, all: &mut Vec<(String, &'a Action)>) {
+        let here = format!("{parent}/{}", self.kind());
+        all.push((here.clone(), self));
+        match self {
+            Action::Steps(steps) => {
+                for (i, step) in steps.steps.iter().enumerate() {
+                    step.action.push_nested(&format!("{here}/run/{i}"), all);
+                }
+                if let Some(on_fail) = &steps.on_fail {
+                    on_fail.action.push_nested(&format!("{here}/on_fail"), all);
+                }
+            }
+            Action::Watch(watch) => {
+                watch.check.push_nested(&format!("{here}/check"), all);
+                if let Some(on_fail) = &watch.on_fail {
+                    on_fail.push_nested(&format!("{here}/on_fail"), all);
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -16,12 +16,26 @@ pub struct ToolOutput {
     pub text: String,
     /// Whether the output was cut to the tool's `max_bytes`.
     pub truncated: bool,
+    /// Whether the result is a tool error that still carries its answer (a watch that
+    /// breached): MCP `isError: true` with the structured content, which is then not held to
+    /// the tool's output schema.
+    pub is_error: bool,
 }
 
 impl ToolOutput {
     /// The result of a call that returned nothing (such as HTTP 204).
     pub fn empty() -> ToolOutput {
-        ToolOutput { structured: None, text: String::new(), truncated: false }
+        ToolOutput { structured: None, text: String::new(), truncated: false, is_error: false }
+    }
+
+    /// The result as one JSON value, as a step's `output` or a watch's `fail_when` reads it:
+    /// the structured result, else the text as a string, else null.
+    pub fn into_value(self) -> Value {
+        match self.structured {
+            Some(v) => v,
+            None if self.text.is_empty() => Value::Null,
+            None => Value::String(self.text),
+        }
     }
 }
 
@@ -63,12 +77,12 @@ pub fn shape_json(value: Value, max_bytes: usize) -> ToolOutput {
     let object = into_object(value);
     let text = compact(&object);
     if text.len() <= max_bytes {
-        return ToolOutput { structured: Some(Value::Object(object)), text, truncated: false };
+        return ToolOutput { structured: Some(Value::Object(object)), text, truncated: false, is_error: false };
     }
     match cut_array(&object, max_bytes) {
         Some(cut) => {
             let text = compact(&cut);
-            ToolOutput { structured: Some(Value::Object(cut)), text, truncated: true }
+            ToolOutput { structured: Some(Value::Object(cut)), text, truncated: true, is_error: false }
         }
         None => {
             // Pretty printing puts every element and field on its own line, so the text
@@ -89,7 +103,7 @@ pub fn shape_json(value: Value, max_bytes: usize) -> ToolOutput {
 /// note itself, in which case only the note is returned.
 pub fn shape_text(text: String, max_bytes: usize) -> ToolOutput {
     if text.len() <= max_bytes {
-        return ToolOutput { structured: None, text, truncated: false };
+        return ToolOutput { structured: None, text, truncated: false, is_error: false };
     }
     let total = text.len();
     // The note is measured with the total in place of the kept count: the kept count has
@@ -107,7 +121,7 @@ pub fn shape_text(text: String, max_bytes: usize) -> ToolOutput {
     let mut out = text;
     out.truncate(cut);
     out.push_str(&truncation_note(cut, total));
-    ToolOutput { structured: None, text: out, truncated: true }
+    ToolOutput { structured: None, text: out, truncated: true, is_error: false }
 }
 
 /// The note appended to cut text.
@@ -201,7 +215,7 @@ mod tests {
     #[test]
     fn small_values_pass_unchanged_and_non_objects_are_wrapped() {
         let out = shape_json(json!({"a": 1}), 100);
-        assert_eq!(out, ToolOutput { structured: Some(json!({"a": 1})), text: r#"{"a":1}"#.to_owned(), truncated: false });
+        assert_eq!(out, ToolOutput { structured: Some(json!({"a": 1})), text: r#"{"a":1}"#.to_owned(), truncated: false, is_error: false });
         let out = shape_json(json!([1, 2]), 100);
         assert_eq!(out.structured, Some(json!({"result": [1, 2]})));
         assert_eq!(out.text, r#"{"result":[1,2]}"#);

@@ -177,6 +177,13 @@ pub async fn run(filter: &JqFilter, input: &[u8]) -> Result<Value, JqRunError> {
     run_on(worker, filter, input).await.map_err(Failure::into_error)
 }
 
+/// Runs `filter` on a JSON value in a worker process (a step's `output` and `when`, a watch's
+/// `fail_when` and `succeed_when`), as [`run`] does; the error is the message for the model.
+pub async fn run_value(filter: &JqFilter, input: &Value) -> Result<Value, String> {
+    let bytes = serde_json::to_vec(input).map_err(|e| format!("internal: {e}"))?;
+    Box::pin(run(filter, &bytes)).await.map_err(|e| e.to_string())
+}
+
 /// Why [`run_on`] gave no value.
 enum Failure {
     /// The worker's pipes failed: it crashed (or was unusable).

@@ -59,7 +59,7 @@ pub fn check(catalog: &Catalog, documents: &Documents, sources: &std::collection
             }
         }
         for tool in catalog.tools() {
-            // The tool's Logs Insights actions, its own or those of its steps and `on_fail`.
+            // The tool's Logs Insights actions, its own or nested ones (steps, a watch's check and `on_fail`).
             let queries = tool.action.with_nested().into_iter().filter_map(|(pointer, action)| match action {
                 Action::LogsInsights(query) => Some((format!("/action{pointer}"), query)),
                 _ => None,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use crate::catalog::Template;
+use crate::catalog::jq::JqFilter;
 use crate::catalog::template::{self, Escape, Simple};
 use crate::connections::Connection;
 use crate::diag::{Code, Diagnostic, LineIndex};
@@ -194,6 +195,40 @@ impl<'a> Compiler<'a> {
             pos.column + u32::try_from(col_in_line).unwrap_or(0)
         };
         Pos { line, column, len: 1 }
+    }
+
+    /// Compiles a jq filter at `pointer` (`response.jq`, a step's `output`, a watch's
+    /// `fail_when`, ...); a compile error is reported at its offset in the filter and sets `ok`
+    /// to false.
+    pub(crate) fn jq_filter(&mut self, doc: &Document, pointer: &str, src: &str, ok: &mut bool) -> Option<Arc<JqFilter>> {
+        match JqFilter::compile(src) {
+            Ok(f) => Some(Arc::new(f)),
+            Err(e) => {
+                let pos = self.offset_pos(doc, pointer, src, e.offset.unwrap_or(0));
+                let d = self.loc(doc.file).diag(Code::InvalidJq, pos, format!("jq filter does not compile: {}", e.message));
+                self.diags.push(d);
+                *ok = false;
+                None
+            }
+        }
+    }
+
+    /// Reports an input property named `name`, which the templates of an `owner` action (`steps`,
+    /// `watch`) reserve for `what`; true when `input` does not declare it. Said once per
+    /// property, however many actions of a tool reserve the name.
+    pub(crate) fn reserved_input(&mut self, doc: &Document, name: &str, owner: &str, what: &str) -> bool {
+        let declared = doc.json.get("input").and_then(|i| i.get("properties")).and_then(|p| p.get(name)).is_some();
+        if declared {
+            let message = format!("input property `{name}` takes a name a {owner} tool's templates reserve for {what}");
+            let d = self
+                .loc(doc.file)
+                .diag(Code::ReservedInputName, doc.pointers.key(&format!("/input/properties/{name}")), message)
+                .with_help(format!("rename the property; templates read it as `{name}` otherwise"));
+            if !self.diags.iter().any(|s| s.code == d.code && s.file == d.file && s.span == d.span) {
+                self.diags.push(d);
+            }
+        }
+        !declared
     }
 
     pub(crate) fn resolve_connection(

@@ -55,7 +55,7 @@ codes! {
     RequiredNotDeclared = "required-not-declared", Error, "`required` names a property that `properties` does not declare.";
     InvalidDefault = "invalid-default", Error, "A property's `default` is not valid for that property.";
     InvalidOutputSchema = "invalid-output-schema", Error, "`output.schema` is not a valid JSON Schema 2020-12 object schema.";
-    ActionCount = "action-count", Error, "`action` (and each step of `steps`) must hold exactly one of logs_insights, metrics, http or steps.";
+    ActionCount = "action-count", Error, "`action` (and each step of `steps`, a watch's `check` and `on_fail`) must hold exactly one of logs_insights, metrics, http, steps or watch.";
     InvalidDuration = "invalid-duration", Error, "A duration does not parse (use 30s, 15m, 2h, 7d).";
     InvalidHttpMethod = "invalid-http-method", Error, "An HTTP method is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS.";
     InvalidUrl = "invalid-url", Error, "A URL or base URL does not parse, or a relative URL has no base URL.";
@@ -81,14 +81,16 @@ codes! {
     DuplicateQueryId = "duplicate-query-id", Error, "Two metric queries have the same id.";
     MetricOrExpression = "metric-or-expression", Error, "A metric query needs exactly one of `metric` (with `namespace` and `stat`) or `expression`.";
     InvalidPeriod = "invalid-period", Error, "A metric period must be 1, 5, 10, 20 or 30 seconds or a multiple of 60.";
-    InvalidJq = "invalid-jq", Error, "`response.jq`, a `response.paginate` filter or a step's `output` or `when` does not compile.";
+    InvalidJq = "invalid-jq", Error, "`response.jq`, a `response.paginate` filter, a step's `output` or `when`, or a watch's `fail_when` or `succeed_when` does not compile.";
     FormAndBody = "form-and-body", Error, "An HTTP action gives both `form` and `body`; a request has one body.";
     InvalidPagination = "invalid-pagination", Error, "`response.paginate` needs `next` with `set` (exactly one of query, body, form, header) or `link: true`, and an answer read as JSON or XML.";
     InvalidStepId = "invalid-step-id", Error, "A step id does not match ^[a-z][a-z0-9_]*$.";
     DuplicateStepId = "duplicate-step-id", Error, "Two steps of a `steps` action have the same id.";
     UnknownStep = "unknown-step", Error, "A template reads `steps.<id>` of no earlier step (an unknown id, a later step, the step itself, or `steps` as a whole).";
     NestedSteps = "nested-steps", Error, "A step of a `steps` action is itself `steps`; steps do not nest.";
-    ReservedInputName = "reserved-input-name", Error, "A steps tool's input declares `steps` (or `failed` with `on_fail`), names its templates reserve.";
+    ReservedInputName = "reserved-input-name", Error, "A steps tool's input declares `steps` (or `failed` with `on_fail`), or a watch tool's with `on_fail` declares `failed`: names their templates reserve.";
+    NestedWatch = "nested-watch", Error, "A watch's `check` or `on_fail` is itself `watch` or `steps`; a watch holds plain actions (a sequence may hold a watch).";
+    WatchTimeout = "watch-timeout", Error, "A watch's `for` plus `every` is longer than its tool's `timeout`: the call would end before the watch.";
     ExampleInvalidArgs = "example-invalid-args", Error, "An example's `args` do not validate against `input`.";
     ExampleRenderFailed = "example-render-failed", Error, "An example does not render into a backend request.";
     EnvCredentials = "env-credentials", Error, "`--check-env`: a connection's credentials do not resolve (a secret not set, a token file unreadable, the AWS chain).";

@@ -11,7 +11,6 @@ use super::spec::{FormatSpec, HttpSpec, PaginateSpec};
 use super::{BodyTemplate, DEFAULT_MAX_PAGES, HttpAction, MAX_PAGES_LIMIT, NextPage, Paginate, QueryValue, ResponseFormat, TokenTarget};
 use crate::actions::Connections;
 use crate::catalog::Template;
-use crate::catalog::jq;
 use crate::catalog::template::Escape;
 use crate::compile::Compiler;
 use crate::compile::context::TemplateUse;
@@ -145,7 +144,7 @@ pub(crate) fn compile(
         Some(FormatSpec::Xml) => ResponseFormat::Xml,
         Some(FormatSpec::Text) => ResponseFormat::Text,
     };
-    let jq = response.jq.as_ref().and_then(|src| jq_filter(compiler, doc, &format!("{base}/response/jq"), src, &mut ok));
+    let jq = response.jq.as_ref().and_then(|src| compiler.jq_filter(doc, &format!("{base}/response/jq"), src, &mut ok));
     if format == ResponseFormat::Text && response.jq.is_some() {
         compiler
             .push(
@@ -227,20 +226,6 @@ fn body(compiler: &mut Compiler<'_>, doc: &Document, pointer: &str, v: &Value, u
         }
         other => BodyTemplate::Literal(other.clone()),
     })
-}
-
-/// Compiles a jq filter at `pointer`; a compile error is reported at its offset.
-fn jq_filter(compiler: &mut Compiler<'_>, doc: &Document, pointer: &str, src: &str, ok: &mut bool) -> Option<Arc<jq::JqFilter>> {
-    match jq::JqFilter::compile(src) {
-        Ok(f) => Some(Arc::new(f)),
-        Err(e) => {
-            let pos = compiler.offset_pos(doc, pointer, src, e.offset.unwrap_or(0));
-            let d = compiler.loc(doc.file).diag(Code::InvalidJq, pos, format!("jq filter does not compile: {}", e.message));
-            compiler.diags.push(d);
-            *ok = false;
-            None
-        }
-    }
 }
 
 /// Compiles `response.paginate`: `next` with exactly one `set` target, or `link: true`.
@@ -342,7 +327,7 @@ fn paginate(
         };
         match (&spec.next, target) {
             (Some(src), Some(target)) => {
-                jq_filter(compiler, doc, &format!("{base}/next"), src, &mut good).map(|next| NextPage::Token { next, target })
+                compiler.jq_filter(doc, &format!("{base}/next"), src, &mut good).map(|next| NextPage::Token { next, target })
             }
             (Some(_), None) if spec.set.is_some() => None,
             (Some(_), None) => {
@@ -365,7 +350,7 @@ fn paginate(
             }
         }
     };
-    let items = spec.items.as_ref().and_then(|src| jq_filter(compiler, doc, &format!("{base}/items"), src, &mut good));
+    let items = spec.items.as_ref().and_then(|src| compiler.jq_filter(doc, &format!("{base}/items"), src, &mut good));
     if spec.items.is_some() && items.is_none() {
         good = false;
     }

@@ -10,7 +10,6 @@ use regex::Regex;
 use super::spec::StepsSpec;
 use super::{FAILED_VAR, MAX_STEPS, STEPS_VAR, Step, StepsAction};
 use crate::actions::{Action, ActionSpec, Connections, KINDS};
-use crate::catalog::jq::JqFilter;
 use crate::catalog::template::Escape;
 use crate::compile::Compiler;
 use crate::compile::context::TemplateUse;
@@ -41,9 +40,9 @@ pub(crate) fn compile(
         );
         ok = false;
     }
-    ok &= reserved(compiler, doc, STEPS_VAR, "the outputs of earlier steps");
+    ok &= compiler.reserved_input(doc, STEPS_VAR, STEPS_VAR, "the outputs of earlier steps");
     if spec.on_fail.is_some() {
-        ok &= reserved(compiler, doc, FAILED_VAR, "the failed step and its error in `on_fail`");
+        ok &= compiler.reserved_input(doc, FAILED_VAR, STEPS_VAR, "the failed step and its error in `on_fail`");
     }
     let ids: Vec<&str> = spec.run.iter().map(|s| s.id.as_str()).collect();
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -69,8 +68,8 @@ pub(crate) fn compile(
         }
         let stage = Stage { pointer: &p, id: &step.id, earlier: &ids[..i], all: &ids, on_fail: false };
         let compiled = stage.compile(compiler, doc, &step.action(), step.steps.is_some(), conns, uses);
-        let output = step.output.as_ref().and_then(|src| jq_filter(compiler, doc, &format!("{p}/output"), src, &mut ok));
-        let when = step.when.as_ref().and_then(|src| jq_filter(compiler, doc, &format!("{p}/when"), src, &mut ok));
+        let output = step.output.as_ref().and_then(|src| compiler.jq_filter(doc, &format!("{p}/output"), src, &mut ok));
+        let when = step.when.as_ref().and_then(|src| compiler.jq_filter(doc, &format!("{p}/when"), src, &mut ok));
         if let Some(src) = &step.when {
             // The arguments `when` reads count as read (no `unused-input`). They reach jq as JSON
             // data, as a body value does, so that context adds no check; `when` guards itself.
@@ -197,35 +196,5 @@ impl Stage<'_> {
             return None;
         }
         Some((action?, needs.into_iter().collect(), deferred))
-    }
-}
-
-/// Reports an input property that takes a name the templates of a steps tool reserve.
-fn reserved(compiler: &mut Compiler<'_>, doc: &Document, name: &str, what: &str) -> bool {
-    let declared = doc.json.get("input").and_then(|i| i.get("properties")).and_then(|p| p.get(name)).is_some();
-    if declared {
-        compiler
-            .push_key(
-                doc,
-                Code::ReservedInputName,
-                &format!("/input/properties/{name}"),
-                format!("input property `{name}` takes a name a steps tool's templates reserve for {what}"),
-            )
-            .help = Some(format!("rename the property; templates read it as `{name}` otherwise"));
-    }
-    !declared
-}
-
-/// Compiles a jq filter at `pointer`; a compile error is reported at its offset.
-fn jq_filter(compiler: &mut Compiler<'_>, doc: &Document, pointer: &str, src: &str, ok: &mut bool) -> Option<Arc<JqFilter>> {
-    match JqFilter::compile(src) {
-        Ok(f) => Some(Arc::new(f)),
-        Err(e) => {
-            let pos = compiler.offset_pos(doc, pointer, src, e.offset.unwrap_or(0));
-            let d = compiler.loc(doc.file).diag(Code::InvalidJq, pos, format!("jq filter does not compile: {}", e.message));
-            compiler.diags.push(d);
-            *ok = false;
-            None
-        }
     }
 }

@@ -10,7 +10,6 @@ use serde_json::{Map, Value, json};
 use super::request::StepsRequest;
 use super::{FAILED_VAR, STEPS_VAR, Step};
 use crate::actions::{CallContext, Request, ToolOutput, output};
-use crate::catalog::jq::JqFilter;
 use crate::catalog::jq_worker;
 use crate::connections::Clients;
 
@@ -76,7 +75,7 @@ impl StepsRequest {
         }
         if let Some(when) = &step.when {
             let input = json!({"args": Value::Object((*self.args).clone()), STEPS_VAR: Value::Object(outputs.clone())});
-            let verdict = jq(when, &input).await.map_err(|e| format!("its `when` failed: {e}"))?;
+            let verdict = jq_worker::run_value(when, &input).await.map_err(|e| format!("its `when` failed: {e}"))?;
             if matches!(verdict, Value::Null | Value::Bool(false)) {
                 return Ok(None);
             }
@@ -86,13 +85,13 @@ impl StepsRequest {
             None => self.render_later(step, vec![(STEPS_VAR, Value::Object(outputs.clone()))]).map_err(|e| e.message)?,
         };
         let out = run(request, clients, ctx).await?;
-        let result = match out.structured {
-            Some(v) => v,
-            None if out.text.is_empty() => Value::Null,
-            None => Value::String(out.text),
-        };
+        // A result that is a tool error (a watch that breached) fails the step: its text says why.
+        if out.is_error {
+            return Err(out.text);
+        }
+        let result = out.into_value();
         match &step.output {
-            Some(filter) => jq(filter, &result).await.map(Some).map_err(|e| format!("its `output` failed: {e}")),
+            Some(filter) => jq_worker::run_value(filter, &result).await.map(Some).map_err(|e| format!("its `output` failed: {e}")),
             None => Ok(Some(result)),
         }
     }
@@ -141,12 +140,6 @@ async fn run(request: Request, clients: &Clients, ctx: &CallContext) -> Result<T
         r = Box::pin(request.execute(clients, ctx)) => r,
         () = ctx.cancel.cancelled() => Err(CANCELLED.to_owned()),
     }
-}
-
-/// Runs a filter in the jq worker, as `response.jq` does.
-async fn jq(filter: &JqFilter, input: &Value) -> Result<Value, String> {
-    let bytes = serde_json::to_vec(input).map_err(|e| format!("internal: {e}"))?;
-    Box::pin(jq_worker::run(filter, &bytes)).await.map_err(|e| e.to_string())
 }
 
 fn timed_out(ctx: &CallContext) -> String {

@@ -1,0 +1,135 @@
+//! A `watch` request: the first check rendered at once (so `toolwright render` and lint's
+//! examples show it, and a bad argument fails before anything is sent), and what each later
+//! tick needs to render the check again at its own time (the catalog's templates and
+//! connections, the arguments, the secret mode): executing it reads no catalog.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use super::{FAILED_VAR, WatchAction, show};
+use crate::actions::{Action, Request};
+use crate::catalog::render::Renderer;
+use crate::catalog::{ArgError, Catalog, JsonObject, SecretMode};
+
+/// A watch, ready to run.
+#[derive(Clone, Debug)]
+pub struct WatchRequest {
+    /// The compiled watch (its check and `on_fail` are rendered when they run).
+    pub watch: WatchAction,
+    /// The first check, rendered at the call's time with its arguments.
+    pub first: Box<Request>,
+    /// `on_fail` rendered with the arguments alone, when it does not read `failed`: what
+    /// `render` shows (after a breach it is rendered again, at that time).
+    pub on_fail_rendered: Option<Box<Request>>,
+    /// What later renders need: the catalog's templates and connections (no tools).
+    pub templates: Arc<Catalog>,
+    /// The prepared arguments (with a sequence's `steps` when the watch is a step).
+    pub args: Arc<JsonObject>,
+    /// The call's time, seconds since the epoch.
+    pub now: i64,
+    /// How `secret()` behaves when a later check renders.
+    pub secrets: SecretMode,
+    /// Cap on what the model receives (and on each check's result).
+    pub max_bytes: usize,
+}
+
+impl PartialEq for WatchRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.first == other.first
+            && self.on_fail_rendered == other.on_fail_rendered
+            && self.args == other.args
+            && (self.now, self.secrets, self.max_bytes) == (other.now, other.secrets, other.max_bytes)
+            && self.to_json() == other.to_json()
+    }
+}
+
+impl WatchAction {
+    /// Renders the first check (and `on_fail`, when it reads no `failed`); later checks
+    /// render at their tick.
+    pub fn render(&self, renderer: &Renderer<'_>, max_bytes: usize) -> Result<WatchRequest, ArgError> {
+        let first = self.check.render_with(renderer, max_bytes).map_err(|e| within("`check`", e))?;
+        let on_fail_rendered = match &self.on_fail {
+            Some(action) if !self.on_fail_reads_failed => {
+                Some(Box::new(action.render_with(renderer, max_bytes).map_err(|e| within("`on_fail`", e))?))
+            }
+            _ => None,
+        };
+        Ok(WatchRequest {
+            watch: self.clone(),
+            first: Box::new(first),
+            on_fail_rendered,
+            templates: Arc::new(renderer.catalog.templates_only()),
+            args: Arc::new(renderer.args.clone()),
+            now: renderer.now,
+            secrets: crate::catalog::template::secret_mode(),
+            max_bytes,
+        })
+    }
+}
+
+/// An argument error of the watch's check or `on_fail`, saying which.
+fn within(what: &str, e: ArgError) -> ArgError {
+    ArgError { argument: e.argument, message: format!("the watch's {what}: {}", e.message) }
+}
+
+impl WatchRequest {
+    /// A check that is Logs Insights stops its query after the deadline, within its own grace:
+    /// the watch allows it that grace to say what happened.
+    pub const GRACE: Duration = crate::connections::aws::client::STOP_GRACE;
+
+    /// Renders the check at `at` (a tick's time), in the call's secret mode.
+    pub(crate) fn render_check(&self, at: SystemTime) -> Result<Request, ArgError> {
+        self.render_at(&self.watch.check, at, None).map_err(|e| within("`check`", e))
+    }
+
+    /// Renders `on_fail` at `at` with the arguments plus `failed` (the breach).
+    pub(crate) fn render_on_fail(&self, action: &Action, at: SystemTime, failed: Value) -> Result<Request, ArgError> {
+        self.render_at(action, at, Some(failed)).map_err(|e| within("`on_fail`", e))
+    }
+
+    fn render_at(&self, action: &Action, at: SystemTime, failed: Option<Value>) -> Result<Request, ArgError> {
+        let owned;
+        let args = match failed {
+            Some(failed) => {
+                let mut args = (*self.args).clone();
+                args.insert(FAILED_VAR.to_owned(), failed);
+                owned = args;
+                &owned
+            }
+            None => &*self.args,
+        };
+        let renderer = Renderer::new(&self.templates, args, at);
+        crate::catalog::template::with_secret_mode(self.secrets, || action.render_with(&renderer, self.max_bytes))
+    }
+
+    /// The client span: none of its own; each check's request has its span.
+    pub fn span(&self) -> tracing::Span {
+        tracing::Span::none()
+    }
+
+    /// The watch as JSON, for `toolwright render`: its schedule, its filters, the first check's
+    /// request, and `on_fail`'s request (or a placeholder when it reads `failed`).
+    pub fn to_json(&self) -> Value {
+        let w = &self.watch;
+        let on_fail = w.on_fail.as_ref().map(|action| {
+            let request = match &self.on_fail_rendered {
+                Some(r) => r.to_json(),
+                None => Value::String(format!("<rendered after a breach: it reads `{FAILED_VAR}`>")),
+            };
+            json!({"action": action.kind(), "request": request})
+        });
+        json!({
+            "action": "watch",
+            "every": show(w.every),
+            "for": show(w.watch_for),
+            "checks": w.planned_checks(),
+            "max_failed_checks": w.max_failed_checks,
+            "fail_when": w.fail_when.source(),
+            "succeed_when": w.succeed_when.as_ref().map(|f| f.source()),
+            "check": self.first.to_json(),
+            "on_fail": on_fail,
+        })
+    }
+}
