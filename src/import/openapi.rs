@@ -637,10 +637,13 @@ fn request_body(
     let Some(content) = rb.get("content").and_then(Value::as_object).filter(|c| !c.is_empty()) else {
         return Err("the request body has no `content`".to_owned());
     };
-    // `*/*` (and `application/*`) accept JSON too: Kubernetes describes its bodies so.
+    // JSON first; then a JSON merge patch (RFC 7396: an object, which a model writes more
+    // reliably than a JSON Patch's list of operations); then any JSON type; then `*/*` (and
+    // `application/*`), which accept JSON too: Kubernetes describes its bodies so.
     let json_media = content
         .keys()
         .find(|m| essence(m) == "application/json")
+        .or_else(|| content.keys().find(|m| essence(m) == "application/merge-patch+json"))
         .or_else(|| content.keys().find(|m| is_json(m)))
         .or_else(|| content.keys().find(|m| matches!(essence(m).as_str(), "*/*" | "application/*")));
     if let Some(media) = json_media {
@@ -649,10 +652,10 @@ fn request_body(
             None => json!({}),
         };
         let mut schema = schema;
-        if let (Value::Object(s), Some(d)) = (&mut schema, rb.get("description").and_then(Value::as_str).map(str::trim)) {
-            if !d.is_empty() {
-                s.insert("description".to_owned(), Value::String(cut_text(d, schema::MAX_DESCRIPTION)));
-            }
+        if let (Value::Object(s), Some(d)) = (&mut schema, rb.get("description").and_then(Value::as_str).map(str::trim))
+            && !d.is_empty()
+        {
+            s.insert("description".to_owned(), Value::String(cut_text(d, schema::MAX_DESCRIPTION)));
         }
         let mut required = required;
         if !required {

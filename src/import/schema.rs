@@ -241,18 +241,14 @@ impl<'a> Schemas<'a> {
                     self.spend(VALUE_COST)?;
                     out.insert(k.clone(), v.clone());
                 }
-                "example" => {
-                    if !o.contains_key("examples") {
-                        self.spend(VALUE_COST)?;
-                        out.insert("examples".to_owned(), Value::Array(vec![v.clone()]));
-                    }
+                "example" if !o.contains_key("examples") => {
+                    self.spend(VALUE_COST)?;
+                    out.insert("examples".to_owned(), Value::Array(vec![v.clone()]));
                 }
-                "examples" => {
-                    // OpenAPI's media-type `examples` is a map; JSON Schema's is a list.
-                    if v.is_array() {
-                        self.spend(VALUE_COST)?;
-                        out.insert(k.clone(), v.clone());
-                    }
+                // OpenAPI's media-type `examples` is a map; JSON Schema's is a list.
+                "examples" if v.is_array() => {
+                    self.spend(VALUE_COST)?;
+                    out.insert(k.clone(), v.clone());
                 }
                 "exclusiveMinimum" | "exclusiveMaximum" => match v {
                     Value::Bool(b) => {
@@ -267,25 +263,19 @@ impl<'a> Schemas<'a> {
                     }
                     _ => {}
                 },
-                "maximum" | "minimum" => {
-                    if v.is_number() {
-                        out.insert(k.clone(), v.clone());
-                    }
+                "maximum" | "minimum" if v.is_number() => {
+                    out.insert(k.clone(), v.clone());
                 }
-                "multipleOf" => {
-                    if v.as_f64().is_some_and(|n| n > 0.0) {
-                        out.insert(k.clone(), v.clone());
-                    }
+                "multipleOf" if v.as_f64().is_some_and(|n| n > 0.0) => {
+                    out.insert(k.clone(), v.clone());
                 }
-                "maxLength" | "minLength" | "maxItems" | "minItems" | "maxProperties" | "minProperties" | "maxContains" | "minContains" => {
-                    if v.is_u64() {
-                        out.insert(k.clone(), v.clone());
-                    }
+                "maxLength" | "minLength" | "maxItems" | "minItems" | "maxProperties" | "minProperties" | "maxContains" | "minContains"
+                    if v.is_u64() =>
+                {
+                    out.insert(k.clone(), v.clone());
                 }
-                "uniqueItems" | "deprecated" | "readOnly" | "writeOnly" => {
-                    if v.is_boolean() {
-                        out.insert(k.clone(), v.clone());
-                    }
+                "uniqueItems" | "deprecated" | "readOnly" | "writeOnly" if v.is_boolean() => {
+                    out.insert(k.clone(), v.clone());
                 }
                 "pattern" => {
                     if let Some(p) = v.as_str() {
@@ -305,10 +295,8 @@ impl<'a> Schemas<'a> {
                         }
                     }
                 }
-                "format" | "title" | "contentEncoding" | "contentMediaType" => {
-                    if v.is_string() {
-                        out.insert(k.clone(), v.clone());
-                    }
+                "format" | "title" | "contentEncoding" | "contentMediaType" if v.is_string() => {
+                    out.insert(k.clone(), v.clone());
                 }
                 "required" => {
                     if let Value::Array(names) = v {
