@@ -24,7 +24,8 @@ const MAX_COST: usize = 4 * MAX_SCHEMA_BYTES;
 const NODE_COST: usize = 24;
 /// What one enum value, default, const or example costs in [`MAX_COST`].
 const VALUE_COST: usize = 8;
-/// Schemas nested deeper than this are left open (`{}` and a description saying why).
+/// Schemas nested deeper than this (counting each `$ref` expanded as a level) are left open
+/// (`{}` and a description saying why).
 const MAX_DEPTH: usize = 48;
 /// A description longer than this is cut at a word boundary.
 pub const MAX_DESCRIPTION: usize = 1_000;
@@ -153,7 +154,8 @@ impl<'a> Schemas<'a> {
             return Ok(open("not described here: the whole schema is too large"));
         }
         self.stack.push(r.to_owned());
-        let out = self.schema(target, depth);
+        // Each expansion is a level deeper: a chain of `$ref`s is bounded like nesting is.
+        let out = self.schema(target, depth + 1);
         self.stack.pop();
         out
     }
@@ -584,6 +586,20 @@ mod tests {
         assert!(out.is_ok());
         assert!(notes.iter().any(|n| n.contains("too large")), "{notes:?}");
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
+    fn long_ref_chains_are_cut_not_followed_to_the_end() {
+        // 100,000 schemas, each a `$ref` to the next: followed by recursion, the stack would overflow.
+        let mut schemas = Map::new();
+        for i in 0..100_000 {
+            schemas.insert(format!("S{i}"), json!({"$ref": format!("#/components/schemas/S{}", i + 1)}));
+        }
+        schemas.insert("S100000".to_owned(), json!({"type": "string"}));
+        let doc = json!({"components": {"schemas": schemas}});
+        let (out, notes) = convert(&doc, json!({"$ref": "#/components/schemas/S0"}));
+        assert_eq!(out.expect("converts")["description"], "Nested too deeply to describe here: any value.");
+        assert!(notes.iter().any(|n| n.contains("deeper than")), "{notes:?}");
     }
 
     #[test]
