@@ -318,6 +318,25 @@ fn with_annotations(mut schema: Value, p: &Map<String, Value>) -> Value {
     schema
 }
 
+/// An optional parameter's `default` moved into its description. The API applies its default
+/// when the parameter is absent; sent explicitly it may mean something else (a page size that
+/// turns pagination on), and a default the compile fills in is always sent. So the parameter
+/// is left out unless the caller gives it, and the model still reads the default.
+fn default_as_text(mut schema: Value) -> Value {
+    let Value::Object(s) = &mut schema else { return schema };
+    let Some(default) = s.remove("default") else { return schema };
+    let shown = match &default {
+        Value::String(t) => format!("`{t}`"),
+        other => format!("`{other}`"),
+    };
+    let text = match s.get("description").and_then(Value::as_str) {
+        Some(d) => format!("{} Default: {shown}.", d.trim_end()),
+        None => format!("Default: {shown}."),
+    };
+    s.insert("description".to_owned(), Value::String(text));
+    schema
+}
+
 /// The templates of one placement: `{{ name }}`.
 fn placeholder(arg: &str) -> Value {
     Value::String(format!("{{{{ {arg} }}}}"))
@@ -574,6 +593,7 @@ fn query_param(
         }
         _ => {}
     }
+    let schema = if required { schema } else { default_as_text(schema) };
     let arg = args.add(name, schema, required, true);
     query.insert(name.to_owned(), placeholder(&arg));
     Ok(())
@@ -595,9 +615,9 @@ fn header_param(
     if shape(&schema) != Shape::Scalar {
         return Err("it is a list or an object; import sends scalar headers only".to_owned());
     }
-    if !required && schema.get("default").is_none() {
-        // A header named in the action is always sent: an optional one without a default
-        // would be sent empty, which is not the same as not sending it.
+    if !required {
+        // A header named in the action is always sent: an optional one would be sent empty
+        // (or with its default) when not given, which is not the same as not sending it.
         notes.push(format!("optional header parameter `{name}` left out: the http action sends every header it names"));
         return Ok(());
     }
@@ -696,7 +716,8 @@ fn request_body(
                 notes.push(format!("optional form field `{field}` left out: it is an object, which a form field cannot hold"));
                 continue;
             }
-            let arg = args.add(field, field_schema.clone(), req, true);
+            let field_schema = if req { field_schema.clone() } else { default_as_text(field_schema.clone()) };
+            let arg = args.add(field, field_schema, req, true);
             fields.insert(field.clone(), placeholder(&arg));
         }
         return Ok(RequestBody::Form(fields));
