@@ -22,10 +22,11 @@ pub struct ImportArgs {
     #[arg(value_enum)]
     pub format: ImportFormat,
     /// The document: a file, or an http:// or https:// URL.
+    #[arg(value_name = "SOURCE")]
     pub source: String,
     /// The `kind: connection` (an http connection you define, its base_url the API's) that
     /// every generated tool sends its requests through.
-    #[arg(long)]
+    #[arg(long, value_name = "NAME")]
     pub connection: String,
     /// Import only the operations with this tag (repeatable; with --operation, either).
     #[arg(long = "tag", value_name = "TAG")]
@@ -34,7 +35,7 @@ pub struct ImportArgs {
     #[arg(long = "operation", value_name = "ID")]
     pub operations: Vec<String>,
     /// The directory the spec files are written to (created if missing).
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Overwrite files in --out that an import did not write.
     #[arg(long)]
