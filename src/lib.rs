@@ -9,6 +9,7 @@ pub mod compile;
 pub mod connections;
 pub mod diag;
 pub mod diff;
+pub mod import;
 pub mod observability;
 pub mod reload;
 pub mod runtime;

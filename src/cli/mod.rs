@@ -2,6 +2,7 @@
 
 mod check_env;
 mod diff;
+mod import;
 mod lint;
 mod serve;
 
@@ -77,6 +78,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Compare two catalogs (directories or git:REV[:PATH]): breaking changes first; exit 1 if any.
     Diff(diff::DiffArgs),
+    /// Generate tool specs from an API description: one spec per OpenAPI operation.
+    Import(import::ImportArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
 }
@@ -233,5 +236,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve(args) => serve::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Import(args) => import::run(args),
     }
 }
