@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::actions::{self, CallContext, ProgressFn};
+use crate::actions::{self, AskFn, CallContext, ProgressFn};
 use crate::catalog::{Catalog, CompiledTool, JsonObject, SecretMode};
 use crate::connections::Clients;
 use crate::observability::CallOutcome;
@@ -243,10 +243,31 @@ pub async fn call(
     cancel: &CancellationToken,
     progress: Option<ProgressFn>,
 ) -> Outcome {
+    call_with(loaded, tool, args, cancel, Hooks { progress, ask: None }).await
+}
+
+/// What a call may do besides running its action: send progress, and ask the user to
+/// approve a `confirm:` gate.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Sends progress notifications, when the client asked for them.
+    pub progress: Option<ProgressFn>,
+    /// Asks the user for approval, when the client can be asked.
+    pub ask: Option<AskFn>,
+}
+
+/// [`call`] with both hooks.
+pub async fn call_with(
+    loaded: &Loaded,
+    tool: &CompiledTool,
+    args: Option<&JsonObject>,
+    cancel: &CancellationToken,
+    hooks: Hooks,
+) -> Outcome {
     let started = Instant::now();
     let metrics = &loaded.process.metrics;
     metrics.in_flight(1);
-    let outcome = run_call(loaded, tool, args, cancel, progress).await;
+    let outcome = run_call(loaded, tool, args, cancel, hooks).await;
     crate::telemetry::record_outcome(outcome.kind);
     metrics.in_flight(-1);
     metrics.call(&tool.name, outcome.kind, started.elapsed());
@@ -283,13 +304,7 @@ fn admit(loaded: &Loaded, tool: &CompiledTool) -> Result<Vec<tokio::sync::OwnedS
     Ok(permits)
 }
 
-async fn run_call(
-    loaded: &Loaded,
-    tool: &CompiledTool,
-    args: Option<&JsonObject>,
-    cancel: &CancellationToken,
-    progress: Option<ProgressFn>,
-) -> Outcome {
+async fn run_call(loaded: &Loaded, tool: &CompiledTool, args: Option<&JsonObject>, cancel: &CancellationToken, hooks: Hooks) -> Outcome {
     let _permits = match admit(loaded, tool) {
         Ok(p) => p,
         Err(m) => return Outcome::error(CallOutcome::Overloaded, m),
@@ -298,11 +313,22 @@ async fn run_call(
         Ok(a) => a,
         Err(e) => return Outcome::error(CallOutcome::Rejected, e.message),
     };
-    let request = match actions::render(&loaded.catalog, tool, &args, SystemTime::now(), SecretMode::Resolve) {
+    let now = SystemTime::now();
+    let request = match actions::render(&loaded.catalog, tool, &args, now, SecretMode::Resolve) {
         Ok(r) => r,
         Err(e) => return Outcome::error(CallOutcome::Rejected, e.message),
     };
-    let ctx = CallContext::new(cancel.clone(), tool.timeout, progress);
+    let mut ctx = CallContext::new(cancel.clone(), tool.timeout, hooks.progress);
+    ctx.ask = hooks.ask;
+    if let Some(confirm) = &tool.confirm {
+        let message = match crate::catalog::render::Renderer::new(&loaded.catalog, &args, now).text(confirm) {
+            Ok(m) => m,
+            Err(e) => return Outcome::error(CallOutcome::Rejected, format!("the approval question: {}", e.message)),
+        };
+        if let Err(why) = ctx.approve(&format!("`{}`", tool.name), message).await {
+            return Outcome::error(CallOutcome::Rejected, why);
+        }
+    }
     let backend_started = Instant::now();
     // Boxed: the backend's future is the largest part of a call's state; boxed, it is
     // allocated once instead of copied into every future that wraps it.

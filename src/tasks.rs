@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::Approval;
 use crate::catalog::TaskSettings;
 use crate::runtime::Outcome;
 
@@ -30,6 +31,8 @@ const KEPT_PER_RUNNING: usize = 10;
 pub enum Status {
     /// Running.
     Working,
+    /// Waiting for the user to answer an approval question (`confirm:`).
+    InputRequired,
     /// The call ended; its result (which may be a tool error) is kept.
     Completed,
     /// The call could not end (the server stopped).
@@ -43,6 +46,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Working => "working",
+            Status::InputRequired => "input_required",
             Status::Completed => "completed",
             Status::Failed => "failed",
             Status::Cancelled => "cancelled",
@@ -51,7 +55,7 @@ impl Status {
 
     /// Whether the task has ended.
     pub fn is_terminal(self) -> bool {
-        self != Status::Working
+        !matches!(self, Status::Working | Status::InputRequired)
     }
 }
 
@@ -70,6 +74,25 @@ struct State {
     handed_out: bool,
     /// Whether its end was counted (metrics, audit).
     counted: bool,
+    /// The approval question waiting for an answer, if any.
+    pending: Option<Pending>,
+    /// How many questions were asked (each gets a new key).
+    asked: u32,
+}
+
+/// An approval question a task waits on.
+#[derive(Debug)]
+struct Pending {
+    key: String,
+    message: String,
+    reply: Option<tokio::sync::oneshot::Sender<Approval>>,
+}
+
+impl Clone for Pending {
+    /// A snapshot's copy: the question without the way to answer it.
+    fn clone(&self) -> Self {
+        Pending { key: self.key.clone(), message: self.message.clone(), reply: None }
+    }
 }
 
 /// One task.
@@ -88,7 +111,8 @@ pub struct Task {
     pub cancel: CancellationToken,
     started: Instant,
     state: Mutex<State>,
-    done: tokio::sync::watch::Sender<bool>,
+    /// Whether the task ended (`2`), waits for input (`1`) or works (`0`).
+    done: tokio::sync::watch::Sender<u8>,
 }
 
 /// What a task looks like at one moment.
@@ -116,6 +140,8 @@ pub struct Snapshot {
     pub result: Option<Arc<Outcome>>,
     /// Why it failed, once failed.
     pub error: Option<String>,
+    /// The approval question it waits on (key, message), when input is required.
+    pub question: Option<(String, String)>,
 }
 
 impl Task {
@@ -182,13 +208,73 @@ impl Task {
     fn end(&self, s: &mut State) {
         s.updated = SystemTime::now();
         s.ended = Some(Instant::now());
-        self.done.send_replace(true);
+        s.pending = None;
+        self.done.send_replace(2);
     }
 
     /// Waits until the task has ended.
     pub async fn ended(&self) {
         let mut rx = self.done.subscribe();
-        let _ = rx.wait_for(|d| *d).await;
+        let _ = rx.wait_for(|d| *d == 2).await;
+    }
+
+    /// Waits until the task has ended or asks a question.
+    pub async fn needs_attention(&self) {
+        let mut rx = self.done.subscribe();
+        let _ = rx.wait_for(|d| *d != 0).await;
+    }
+
+    /// Puts an approval question to whoever polls the task (MCP Tasks `input_required`) and
+    /// waits for the answer that [`Task::answer`] delivers.
+    pub async fn ask(&self, message: String) -> Approval {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        {
+            let mut s = self.lock();
+            if s.status.is_terminal() {
+                return Approval::Refused("the task has ended".to_owned());
+            }
+            s.asked += 1;
+            s.pending = Some(Pending { key: format!("confirm-{}", s.asked), message: message.clone(), reply: Some(tx) });
+            s.status = Status::InputRequired;
+            s.message = Some(format!("waiting for approval: {message}"));
+            s.updated = SystemTime::now();
+            self.done.send_replace(1);
+        }
+        let answer = rx.await.unwrap_or_else(|_| Approval::Refused("the question was withdrawn".to_owned()));
+        let mut s = self.lock();
+        if s.status == Status::InputRequired {
+            s.status = Status::Working;
+            s.message = Some(match &answer {
+                Approval::Approved => "approved; running".to_owned(),
+                _ => "not approved".to_owned(),
+            });
+            s.updated = SystemTime::now();
+            self.done.send_replace(0);
+        }
+        answer
+    }
+
+    /// The open question, if any: its key and message.
+    pub fn question(&self) -> Option<(String, String)> {
+        self.lock().pending.as_ref().map(|p| (p.key.clone(), p.message.clone()))
+    }
+
+    /// Delivers the answer to the open question `key`. Returns false when no such question is
+    /// open (already answered, or never asked): the answer is ignored.
+    pub fn answer(&self, key: &str, approval: Approval) -> bool {
+        let mut s = self.lock();
+        match s.pending.take() {
+            Some(mut p) if p.key == key => {
+                if let Some(reply) = p.reply.take() {
+                    let _ = reply.send(approval);
+                }
+                true
+            }
+            other => {
+                s.pending = other;
+                false
+            }
+        }
     }
 
     /// The task now.
@@ -207,6 +293,7 @@ impl Task {
             poll_interval: self.settings.poll_interval,
             result: s.result,
             error: s.error,
+            question: s.pending.as_ref().map(|p| (p.key.clone(), p.message.clone())),
         }
     }
 
@@ -298,8 +385,10 @@ impl Tasks {
                 ended: None,
                 handed_out: false,
                 counted: false,
+                pending: None,
+                asked: 0,
             }),
-            done: tokio::sync::watch::Sender::new(false),
+            done: tokio::sync::watch::Sender::new(0),
         });
         map.insert(id, task.clone());
         Ok(task)
@@ -371,7 +460,7 @@ impl Tasks {
 
     /// The running tasks, oldest first (for `/status`).
     pub fn running(&self) -> Vec<Snapshot> {
-        let mut all: Vec<Snapshot> = self.lock().values().map(|t| t.snapshot()).filter(|s| s.status == Status::Working).collect();
+        let mut all: Vec<Snapshot> = self.lock().values().map(|t| t.snapshot()).filter(|s| !s.status.is_terminal()).collect();
         all.sort_by_key(|s| s.created);
         all
     }
@@ -413,7 +502,7 @@ mod tests {
     use crate::observability::CallOutcome;
 
     fn settings(ttl: Duration) -> TaskSettings {
-        TaskSettings { after: Duration::ZERO, ttl, poll_interval: Duration::from_secs(1) }
+        TaskSettings { after: Duration::ZERO, ttl, poll_interval: Duration::from_secs(1), required: false }
     }
 
     fn registry(max: usize) -> Tasks {
@@ -482,6 +571,27 @@ mod tests {
         let s = t.snapshot();
         assert_eq!(s.status, Status::Completed);
         assert_eq!(s.message.as_deref(), Some("the call ended"));
+    }
+
+    #[tokio::test]
+    async fn a_question_waits_for_its_answer_and_ignores_others() {
+        let r = registry(10);
+        let t = r.start("t", None, settings(Duration::from_secs(60))).unwrap();
+        let asker = {
+            let t = t.clone();
+            tokio::spawn(async move { t.ask("Roll back checkout?".to_owned()).await })
+        };
+        tokio::time::timeout(Duration::from_secs(5), t.needs_attention()).await.unwrap();
+        let s = t.snapshot();
+        assert_eq!(s.status, Status::InputRequired);
+        let (key, message) = s.question.clone().unwrap();
+        assert_eq!(message, "Roll back checkout?");
+        assert!(!t.answer("confirm-99", Approval::Approved), "an unknown key is ignored");
+        assert!(t.answer(&key, Approval::Refused("declined".to_owned())));
+        assert!(!t.answer(&key, Approval::Approved), "a key is answered once");
+        assert_eq!(asker.await.unwrap(), Approval::Refused("declined".to_owned()));
+        assert_eq!(t.snapshot().status, Status::Working);
+        assert!(t.snapshot().question.is_none());
     }
 
     #[test]

@@ -35,6 +35,7 @@ fn context(timeout: Duration) -> (CallContext, Progress) {
         progress: Some(Arc::new(move |p, total, message| {
             sink.lock().expect("progress lock").push((p, total, message));
         })),
+        ask: None,
     };
     (ctx, seen)
 }

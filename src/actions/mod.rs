@@ -47,13 +47,66 @@ pub struct CallContext {
     pub timeout: Duration,
     /// Sends a progress notification, when the client gave a progress token.
     pub progress: Option<ProgressFn>,
+    /// Asks the user to approve an action (`confirm:`), when the client can be asked.
+    pub ask: Option<AskFn>,
 }
 
 impl CallContext {
     /// A context whose deadline is `timeout` from now.
     pub fn new(cancel: tokio_util::sync::CancellationToken, timeout: Duration, progress: Option<ProgressFn>) -> Self {
-        CallContext { cancel, deadline: tokio::time::Instant::now() + timeout, timeout, progress }
+        CallContext { cancel, deadline: tokio::time::Instant::now() + timeout, timeout, progress, ask: None }
     }
+
+    /// Asks the user to approve what `what` names with `message` (a `confirm:` gate); `Err`
+    /// says why nothing may run (no way to ask, declined, cancelled, deadline).
+    pub async fn approve(&self, what: &str, message: String) -> Result<(), String> {
+        let Some(ask) = &self.ask else {
+            return Err(format!(
+                "{what} needs the user's approval (`confirm`), and this client cannot be asked (it supports neither \
+                 elicitation nor MCP Tasks input requests); nothing was run"
+            ));
+        };
+        let answer = tokio::select! {
+            a = ask(message) => a,
+            () = self.cancel.cancelled() => return Err(format!("the call was cancelled while waiting for approval of {what}; nothing was run")),
+            () = tokio::time::sleep_until(self.deadline) => {
+                return Err(format!(
+                    "no approval of {what} arrived within the call's timeout ({}); nothing was run",
+                    humantime::format_duration(self.timeout)
+                ));
+            }
+        };
+        match answer {
+            Approval::Approved => Ok(()),
+            Approval::Refused(why) => Err(format!("{what} was not approved ({why}); nothing was run")),
+            Approval::CannotAsk(why) => {
+                Err(format!("{what} needs the user's approval (`confirm`), and the client could not be asked ({why}); nothing was run"))
+            }
+        }
+    }
+}
+
+/// The user's answer to an approval request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Approval {
+    /// Approved: the action runs.
+    Approved,
+    /// Declined, cancelled or answered no (the words say which).
+    Refused(String),
+    /// The question could not be put (the words say why).
+    CannotAsk(String),
+}
+
+/// Puts one approval question (the rendered `confirm.message`) to the user.
+pub type AskFn = Arc<dyn Fn(String) -> futures::future::BoxFuture<'static, Approval> + Send + Sync>;
+
+/// An approval gate as written: `confirm: {message}` on a tool or a step.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSpec {
+    /// The question put to the user before the action runs (a template over the arguments, and
+    /// for a step the earlier outputs `steps.<id>`), such as "Roll back {{ service }}?".
+    pub message: String,
 }
 
 /// Sends one progress notification: progress so far, the total when known, and a message.
@@ -79,6 +132,11 @@ macro_rules! action_kinds {
                 #[serde(default)]
                 pub $key: Option<$module::spec::$spec>,
             )+
+            /// Only in an `on_fail` block (of `steps` or `watch`): ask the user to approve the
+            /// action before it runs; not approved, it does not run. A tool's own action takes
+            /// `confirm` on the tool, a step beside its `id`.
+            #[serde(default)]
+            pub confirm: Option<ConfirmSpec>,
         }
 
         /// One step of a `steps` action: an `id`, exactly one action of any kind but `steps`
@@ -97,6 +155,10 @@ macro_rules! action_kinds {
             /// skipped and its output is null.
             #[serde(default)]
             pub when: Option<String>,
+            /// Ask the user to approve this step before it runs (elicitation); declined or
+            /// unanswerable: the step fails and nothing of it runs.
+            #[serde(default)]
+            pub confirm: Option<ConfirmSpec>,
             $(
                 $(#[$doc])*
                 #[serde(default)]
@@ -107,7 +169,7 @@ macro_rules! action_kinds {
         impl StepSpec {
             /// The step's action block.
             pub fn action(&self) -> ActionSpec {
-                ActionSpec { $( $key: self.$key.clone(), )+ }
+                ActionSpec { $( $key: self.$key.clone(), )+ confirm: None }
             }
         }
 
@@ -201,6 +263,11 @@ action_kinds! {
 }
 
 impl Action {
+    /// Whether a call may ask the user to approve something: a step with `confirm`.
+    pub fn asks(&self) -> bool {
+        matches!(self, Action::Steps(s) if s.steps.iter().any(|st| st.confirm.is_some()))
+    }
+
     /// This action and the actions nested in it (a sequence's steps and its `on_fail`, a watch's
     /// `check` and `on_fail`, a watch that is a step), each with the JSON pointer of its kind's
     /// block below `action` (`/http`, `/steps/run/0/logs_insights`, `/watch/check/metrics`, ...),

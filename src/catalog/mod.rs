@@ -80,6 +80,8 @@ pub struct CompiledTool {
     pub per_minute: Option<u32>,
     /// When the tool's calls become tasks (`task:`), if they may.
     pub task: Option<TaskSettings>,
+    /// The approval question put to the user before every call (`confirm.message`).
+    pub confirm: Option<Template>,
 }
 
 /// A tool's `task:` settings.
@@ -91,6 +93,8 @@ pub struct TaskSettings {
     pub ttl: Duration,
     /// The poll interval clients are told.
     pub poll_interval: Duration,
+    /// Only clients that declare MCP Tasks may call the tool.
+    pub required: bool,
 }
 
 impl TaskSettings {

@@ -60,6 +60,12 @@ impl Compiler<'_> {
             None => Some(None),
         };
         let mut uses: Vec<TemplateUse> = Vec::new();
+        let confirm = spec.confirm.as_ref().map(|c| self.template(doc, "/confirm/message", &c.message, Escape::Plain, &mut uses));
+        if spec.action.confirm.is_some() {
+            self.push_key(doc, Code::InvalidValue, "/action/confirm", "`confirm` inside the tool's `action` is not read here").help = Some(
+                "write `confirm: {message: ...}` on the tool, beside `action:` (inside `action` it belongs to `on_fail` blocks)".to_owned(),
+            );
+        }
         let action = match spec.action.count() {
             1 => spec.action.compile(self, doc, "/action", conns, &mut uses),
             n => {
@@ -92,7 +98,7 @@ impl Compiler<'_> {
         for v in &read {
             if !props.iter().any(|p| p == v) {
                 let near = did_you_mean(v, props.iter().map(String::as_str)).map(str::to_owned);
-                let pos = self.find_var(doc, v);
+                let pos = self.find_var(doc, &uses, v);
                 let mut d =
                     self.loc(doc.file).diag(Code::UndeclaredVariable, pos, format!("template reads `{v}`, which `input` does not declare"));
                 d.help = Some(match near {
@@ -111,7 +117,7 @@ impl Compiler<'_> {
         for u in uses.iter().filter(|u| !u.guarded) {
             for v in u.vars.iter().filter(|v| props.contains(v)) {
                 if !required.contains(&v.as_str()) && !has_default(v) && warned.insert(v) {
-                    let pos = self.find_var(doc, v);
+                    let pos = self.find_var(doc, &uses, v);
                     let d = self
                         .loc(doc.file)
                         .diag(
@@ -169,6 +175,10 @@ impl Compiler<'_> {
             concurrency: spec.limits.as_ref().and_then(|l| l.concurrency),
             per_minute: spec.limits.as_ref().and_then(|l| l.per_minute),
             task: task?,
+            confirm: match confirm {
+                Some(t) => Some(t?),
+                None => None,
+            },
         };
         if let Some(v) = &built {
             self.examples = self.example_args(doc, spec, &tool, v);
@@ -208,13 +218,15 @@ impl Compiler<'_> {
             );
             ok = false;
         }
-        ok.then_some(Some(TaskSettings { after, ttl, poll_interval }))
+        ok.then_some(Some(TaskSettings { after, ttl, poll_interval, required: spec.required.unwrap_or(false) }))
     }
 
     /// The first place in the document's action that mentions a variable.
-    fn find_var(&self, doc: &Document, var: &str) -> Pos {
+    /// Searches from the first template that reads it (the action, or `confirm`).
+    fn find_var(&self, doc: &Document, uses: &[TemplateUse], var: &str) -> Pos {
         let re = Regex::new(&format!(r"\b{}\b", regex::escape(var))).ok();
-        let action = doc.pointers.node("/action");
+        let from = uses.iter().find(|u| u.vars.contains(var)).map_or("/action", |u| u.pointer.as_str());
+        let action = doc.pointers.node(from);
         let index = &self.indexes[doc.file];
         if let Some(re) = re {
             let mut line = action.line;

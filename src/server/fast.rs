@@ -184,6 +184,8 @@ fn eligible(fast: &FastPath, parts: &http::request::Parts, body: &[u8]) -> Optio
         if auth::request_identity(Some(parts)).is_some_and(|id| !id.allows(&tool.scopes))
             || fast.shared.wants_param_headers(&loaded, &tool.name)
             || tool.task.is_some()
+            || tool.confirm.is_some()
+            || tool.action.asks()
         {
             return None;
         }
@@ -275,7 +277,7 @@ async fn answer(
     let task = tokio::spawn({
         let shared = shared.clone();
         async move {
-            let site = CallSite { parts: Some(&parts), meta: &meta, id: &id, ct: &ct, progress: None };
+            let site = CallSite { parts: Some(&parts), meta: &meta, id: &id, ct: &ct, progress: None, ask: None };
             let result = shared.call_tool(&params, site).await;
             let message = match result {
                 Ok(result) => {

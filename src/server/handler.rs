@@ -85,12 +85,20 @@ impl ServerHandler for Handler {
             send
         });
         let supports_tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks());
+        // Approval gates ask a client that took elicitation requests at initialize (the 2025
+        // revisions; 2026-07-28 forbids server-to-client requests).
+        let ask = context
+            .peer
+            .supported_elicitation_modes()
+            .contains(&rmcp::service::ElicitationMode::Form)
+            .then(|| super::tasks::peer_ask(context.peer.clone()));
         let site = CallSite {
             parts: context.extensions.get::<::http::request::Parts>(),
             meta: &context.meta,
             id: &context.id,
             ct: &context.ct,
             progress,
+            ask,
         };
         self.shared.call_tool_response(&request, site, supports_tasks).await
     }
@@ -104,9 +112,7 @@ impl ServerHandler for Handler {
     }
 
     async fn update_task(&self, request: UpdateTaskParams, context: RequestContext<RoleServer>) -> Result<(), McpError> {
-        // No task of ours asks for input: an update is for an unknown task, or for one that
-        // has no outstanding requests (whose responses the spec says to ignore).
-        self.shared.mcp_get_task(&request.task_id, context.extensions.get::<::http::request::Parts>()).map(|_| ())
+        self.shared.mcp_update_task(&request.task_id, &request.input_responses, context.extensions.get::<::http::request::Parts>())
     }
 
     async fn set_level(&self, request: SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), McpError> {

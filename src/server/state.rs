@@ -292,6 +292,8 @@ pub(super) struct CallSite<'a> {
     pub(super) ct: &'a tokio_util::sync::CancellationToken,
     /// Sends progress notifications, when the client asked for them.
     pub(super) progress: Option<crate::actions::ProgressFn>,
+    /// Asks the user to approve a `confirm:` gate, when the client can be asked.
+    pub(super) ask: Option<crate::actions::AskFn>,
 }
 
 impl ServerState {
@@ -316,7 +318,8 @@ impl ServerState {
         let started = std::time::Instant::now();
         let result = match tool {
             Ok(tool) => {
-                let call = runtime::call(&loaded, tool, request.arguments.as_ref(), site.ct, site.progress);
+                let hooks = runtime::Hooks { progress: site.progress, ask: site.ask };
+                let call = runtime::call_with(&loaded, tool, request.arguments.as_ref(), site.ct, hooks);
                 Ok(tracing::Instrument::instrument(call, span.clone()).await)
             }
             Err(unknown) => Err(unknown),

@@ -8,15 +8,17 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rmcp::ErrorData as McpError;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CreateTaskResult, DetailedTask, GetTaskResult, Task as McpTask,
-    TaskPayload, TaskStatus,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock, CreateTaskResult, DetailedTask,
+    ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, GetTaskResult, InputRequest, InputRequests,
+    InputResponses, Task as McpTask, TaskPayload, TaskStatus,
 };
+use rmcp::{ErrorData as McpError, Peer, RoleServer};
 use serde_json::{Value, json};
 
 use super::auth;
 use super::state::{CallSite, ServerState, audit, to_result};
+use crate::actions::{Approval, AskFn};
 use crate::catalog::{CompiledTool, JsonObject, TASK_TOOLS};
 use crate::observability::CallOutcome;
 use crate::runtime::{self, Loaded, Outcome};
@@ -53,6 +55,10 @@ impl ServerState {
         let identity = auth::request_identity(site.parts);
         if let Err(hidden) = auth::callable_tool(&loaded.catalog, name, identity) {
             return Err(McpError::invalid_params(hidden.to_string(), None));
+        }
+        if tool.task.is_some_and(|t| t.required) && !supports_tasks {
+            audit(self, site.parts, request, "rejected", std::time::Duration::ZERO);
+            return Err(McpError::missing_required_client_capability(ClientCapabilities::builder().enable_tasks().build()));
         }
         let span = crate::telemetry::tool_call_span(name, || crate::telemetry::Incoming {
             headers: site.parts.map(|p| &p.headers),
@@ -99,18 +105,35 @@ impl ServerState {
                 task.progress(p, total, message);
             })
         };
+        // An MCP Tasks client answers approval questions through tasks/get and tasks/update;
+        // any other client is asked as it would be without a task (elicitation), or cannot be.
+        let ask = if supports_tasks { Some(task_ask(task.clone())) } else { site.ask.clone() };
         let runner = {
             let (task, tasks, args) = (task.clone(), self.tasks_arc(), request.arguments.clone());
             async move {
-                let outcome = runtime::call(&loaded, &tool, args.as_ref(), &task.cancel, Some(progress)).await;
-                task.finish(outcome);
+                let hooks = runtime::Hooks { progress: Some(progress), ask };
+                let call = runtime::call_with(&loaded, &tool, args.as_ref(), &task.cancel, hooks);
+                // A bug that panics ends the task as failed (an internal error), never leaves it
+                // working for ever.
+                match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(call)).await {
+                    Ok(outcome) => {
+                        task.finish(outcome);
+                    }
+                    Err(_) => {
+                        tracing::error!(task = %task.id, tool = %task.tool, "a task's call panicked; the task is failed");
+                        task.fail("internal error: the call stopped unexpectedly; the server log says more");
+                    }
+                }
                 tasks.ended(&task);
             }
         };
         tokio::spawn(tracing::Instrument::in_current_span(runner));
+        // A question for an MCP Tasks client hands the task out at once: the client answers it
+        // through tasks/update.
         let ended_inline = tokio::select! {
             biased;
             () = task.ended() => true,
+            () = task.needs_attention(), if supports_tasks => false,
             () = site.ct.cancelled() => {
                 task.cancel("the client cancelled the call");
                 true
@@ -151,6 +174,14 @@ impl ServerState {
         let base = mcp_task(&snapshot);
         let payload = match snapshot.status {
             Status::Working => TaskPayload::Working,
+            Status::InputRequired => match &snapshot.question {
+                Some((key, message)) => {
+                    let mut input_requests = InputRequests::new();
+                    input_requests.insert(key.clone(), InputRequest::Elicitation(ElicitRequest::new(approval_request(message.clone()))));
+                    TaskPayload::InputRequired { input_requests }
+                }
+                None => TaskPayload::Working,
+            },
             Status::Cancelled => TaskPayload::Cancelled,
             Status::Completed => {
                 let result = snapshot.result.as_deref().map(|o| to_result(o.clone())).unwrap_or_default();
@@ -170,6 +201,26 @@ impl ServerState {
             }
         };
         Ok(GetTaskResult::new(DetailedTask::new(base, payload)))
+    }
+
+    /// `tasks/update`: answers to the task's open approval question; answers to any other key
+    /// are ignored, as the extension says.
+    pub(super) fn mcp_update_task(
+        &self,
+        id: &str,
+        responses: &InputResponses,
+        parts: Option<&::http::request::Parts>,
+    ) -> Result<(), McpError> {
+        let caller = auth::request_identity(parts).map(|i| i.name.as_str());
+        let task = self.tasks().get(id, caller).ok_or_else(|| McpError::invalid_params(unknown_task(id), None))?;
+        for (key, value) in responses {
+            let approval = match serde_json::from_value::<ElicitResult>(value.clone()) {
+                Ok(result) => approval_of(&result),
+                Err(e) => return Err(McpError::invalid_params(format!("inputResponses[{key:?}] is not an elicitation result: {e}"), None)),
+            };
+            task.answer(key, approval);
+        }
+        Ok(())
     }
 
     /// `tasks/cancel`.
@@ -219,6 +270,53 @@ fn inline_outcome(s: &Snapshot) -> Outcome {
     }
 }
 
+/// The elicitation that puts an approval question: one required boolean, `approve`.
+fn approval_request(message: String) -> ElicitRequestParams {
+    let schema = ElicitationSchema::builder()
+        .required_bool_property(APPROVE, |b| b.title("Approve").description("true runs the action; false runs nothing"))
+        .build_unchecked();
+    ElicitRequestParams::FormElicitationParams { meta: None, message, requested_schema: schema }
+}
+
+/// The property of [`approval_request`]'s form.
+const APPROVE: &str = "approve";
+
+/// What an elicitation's answer means for the gate: approved only by an accepted form whose
+/// `approve` is true.
+fn approval_of(result: &ElicitResult) -> Approval {
+    match result.action {
+        ElicitationAction::Accept => match result.content.as_ref().and_then(|c| c.get(APPROVE)).and_then(Value::as_bool) {
+            Some(true) => Approval::Approved,
+            Some(false) => Approval::Refused("the user answered no".to_owned()),
+            None => Approval::Refused(format!("the answer did not say `{APPROVE}: true`")),
+        },
+        ElicitationAction::Decline => Approval::Refused("the user declined".to_owned()),
+        ElicitationAction::Cancel => Approval::Refused("the user cancelled".to_owned()),
+        _ => Approval::Refused("the answer was not understood".to_owned()),
+    }
+}
+
+/// Asks through the session's client with `elicitation/create`.
+pub(super) fn peer_ask(peer: Peer<RoleServer>) -> AskFn {
+    Arc::new(move |message: String| {
+        let peer = peer.clone();
+        Box::pin(async move {
+            match peer.create_elicitation(approval_request(message)).await {
+                Ok(result) => approval_of(&result),
+                Err(e) => Approval::CannotAsk(format!("elicitation/create failed: {e}")),
+            }
+        })
+    })
+}
+
+/// Asks through the task: it waits in `input_required` until tasks/update answers.
+fn task_ask(task: Arc<crate::tasks::Task>) -> AskFn {
+    Arc::new(move |message: String| {
+        let task = task.clone();
+        Box::pin(async move { task.ask(message).await })
+    })
+}
+
 fn unknown_task(id: &str) -> String {
     // The id is the caller's own text: quote at most a short, printable prefix of it.
     let shown: String = id.chars().take(64).filter(|c| !c.is_control()).collect();
@@ -241,6 +339,7 @@ fn millis(d: std::time::Duration) -> u64 {
 fn mcp_task(s: &Snapshot) -> McpTask {
     let status = match s.status {
         Status::Working => TaskStatus::Working,
+        Status::InputRequired => TaskStatus::InputRequired,
         Status::Completed => TaskStatus::Completed,
         Status::Failed => TaskStatus::Failed,
         Status::Cancelled => TaskStatus::Cancelled,
@@ -297,6 +396,16 @@ fn handle_result(s: &Snapshot) -> CallToolResult {
 fn status_result(s: &Snapshot) -> CallToolResult {
     let mut m = status_fields(s);
     let (text, is_error) = match (s.status, &s.result) {
+        (Status::InputRequired, _) => (
+            format!(
+                "task {} ({}) waits for the user's approval: {}. Only a client that can be asked answers it; call `{}` again later.",
+                s.id,
+                s.tool,
+                s.question.as_ref().map_or("", |q| q.1.as_str()),
+                TASK_TOOLS[0]
+            ),
+            false,
+        ),
         (Status::Working, _) => (
             format!(
                 "task {} ({}) is working: {}. Call `{}` again in about {} s.",

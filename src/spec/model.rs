@@ -7,7 +7,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-pub use crate::actions::ActionSpec;
+pub use crate::actions::{ActionSpec, ConfirmSpec};
 pub use crate::catalog::JsonObject;
 pub use crate::connections::aws::spec::AwsConnectionSpec;
 pub use crate::connections::http::spec::HttpConnectionSpec;
@@ -68,6 +68,10 @@ pub struct ToolSpec {
     /// (MCP Tasks, or the built-in tools `get_task_status` and `cancel_task`).
     #[serde(default)]
     pub task: Option<TaskSpec>,
+    /// Ask the user to approve every call before the action runs (elicitation); a client that
+    /// cannot be asked gets a tool error and nothing runs.
+    #[serde(default)]
+    pub confirm: Option<ConfirmSpec>,
 }
 
 /// How a long call becomes a task.
@@ -83,6 +87,10 @@ pub struct TaskSpec {
     /// How often clients are told to poll (default `5s`, at least `1s`).
     #[serde(default)]
     pub poll_interval: Option<String>,
+    /// Serve the tool only to clients that declare MCP Tasks: any other client gets the error
+    /// "missing required client capability" (-32021) instead of a handle to poll (default false).
+    #[serde(default)]
+    pub required: Option<bool>,
 }
 
 /// Access control of one tool.

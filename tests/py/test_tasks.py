@@ -101,6 +101,7 @@ http:
                 tool("slow_job", "/slow", "{after: 0s, ttl: 10m, poll_interval: 1s}"),
                 tool("quick_job", "/slow", "{after: 5s, poll_interval: 1s}"),
                 tool("broken_job", "/broken", "{poll_interval: 1s}"),
+                tool("tasks_only_job", "/slow", "{poll_interval: 1s, required: true}"),
             ]
         ),
         "plain.yaml": """\
@@ -339,6 +340,11 @@ def test_a_client_without_the_extension_never_gets_a_task_handle(toolwright_bin,
         assert "taskId" not in result
         handle = result["structuredContent"]
         assert handle["status"] == "working" and handle["poll_with"] == "get_task_status"
+        # A tool with `task.required` is refused to it: -32021, naming the extension it needs.
+        refused = call(server.url, "tasks_only_job", {"ms": 0}, tasks=False)
+        assert refused["error"]["code"] == -32021, refused
+        assert TASKS_EXT in json.dumps(refused["error"]["data"])
+        assert call(server.url, "tasks_only_job", {"ms": 0}, tasks=True)["result"]["resultType"] == "task"
         # It polls with the built-in tool, as an SDK client does.
         done = poll_until(
             lambda: call(server.url, "get_task_status", {"task_id": handle["task_id"]}, tasks=False)["result"],

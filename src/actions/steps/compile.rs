@@ -9,8 +9,8 @@ use regex::Regex;
 
 use super::spec::StepsSpec;
 use super::{FAILED_VAR, MAX_STEPS, STEPS_VAR, Step, StepsAction};
-use crate::actions::{Action, ActionSpec, Connections, KINDS};
-use crate::catalog::template::Escape;
+use crate::actions::{Action, ActionSpec, ConfirmSpec, Connections, KINDS};
+use crate::catalog::template::{Escape, Template};
 use crate::compile::Compiler;
 use crate::compile::context::TemplateUse;
 use crate::diag::Code;
@@ -67,7 +67,7 @@ pub(crate) fn compile(
             seen.insert(&step.id, i);
         }
         let stage = Stage { pointer: &p, id: &step.id, earlier: &ids[..i], all: &ids, on_fail: false };
-        let compiled = stage.compile(compiler, doc, &step.action(), step.steps.is_some(), conns, uses);
+        let compiled = stage.compile(compiler, doc, &step.action(), step.confirm.as_ref(), conns, uses);
         let output = step.output.as_ref().and_then(|src| compiler.jq_filter(doc, &format!("{p}/output"), src, &mut ok));
         let when = step.when.as_ref().and_then(|src| compiler.jq_filter(doc, &format!("{p}/when"), src, &mut ok));
         if let Some(src) = &step.when {
@@ -79,7 +79,9 @@ pub(crate) fn compile(
             }
         }
         match compiled {
-            Some((action, needs, deferred)) => steps.push(Step { id: step.id.clone(), action, output, when, needs, deferred }),
+            Some((action, confirm, needs, deferred)) => {
+                steps.push(Step { id: step.id.clone(), action, output, when, confirm, needs, deferred });
+            }
             None => ok = false,
         }
     }
@@ -88,9 +90,9 @@ pub(crate) fn compile(
         Some(action) => {
             let p = format!("{base}/on_fail");
             let stage = Stage { pointer: &p, id: "on_fail", earlier: &ids, all: &ids, on_fail: true };
-            match stage.compile(compiler, doc, action, action.steps.is_some(), conns, uses) {
-                Some((action, needs, deferred)) => {
-                    Some(Arc::new(Step { id: "on_fail".to_owned(), action, output: None, when: None, needs, deferred }))
+            match stage.compile(compiler, doc, action, action.confirm.as_ref(), conns, uses) {
+                Some((action, confirm, needs, deferred)) => {
+                    Some(Arc::new(Step { id: "on_fail".to_owned(), action, output: None, when: None, confirm, needs, deferred }))
                 }
                 None => {
                     ok = false;
@@ -119,12 +121,12 @@ impl Stage<'_> {
         compiler: &mut Compiler<'_>,
         doc: &Document,
         spec: &ActionSpec,
-        nested: bool,
+        confirm: Option<&ConfirmSpec>,
         conns: &Connections,
         outer: &mut Vec<TemplateUse>,
-    ) -> Option<(Action, Vec<String>, bool)> {
+    ) -> Option<(Action, Option<Template>, Vec<String>, bool)> {
         let what = if self.on_fail { "`on_fail`".to_owned() } else { format!("step `{}`", self.id) };
-        if nested {
+        if spec.steps.is_some() {
             compiler
                 .push_key(
                     doc,
@@ -150,6 +152,8 @@ impl Stage<'_> {
         }
         let mut uses = Vec::new();
         let action = spec.compile(compiler, doc, self.pointer, conns, &mut uses);
+        let confirm =
+            confirm.map(|c| compiler.template(doc, &format!("{}/confirm/message", self.pointer), &c.message, Escape::Plain, &mut uses));
         let mut needs = BTreeSet::new();
         let mut deferred = false;
         let mut ok = true;
@@ -195,6 +199,10 @@ impl Stage<'_> {
         if !ok {
             return None;
         }
-        Some((action?, needs.into_iter().collect(), deferred))
+        let confirm = match confirm {
+            Some(t) => Some(t?),
+            None => None,
+        };
+        Some((action?, confirm, needs.into_iter().collect(), deferred))
     }
 }

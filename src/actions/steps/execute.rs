@@ -84,6 +84,12 @@ impl StepsRequest {
             Some(r) => r,
             None => self.render_later(step, vec![(STEPS_VAR, Value::Object(outputs.clone()))]).map_err(|e| e.message)?,
         };
+        if let Some(confirm) = &step.confirm {
+            let message = self
+                .render_text_later(confirm, vec![(STEPS_VAR, Value::Object(outputs.clone()))])
+                .map_err(|e| format!("its approval question: {}", e.message))?;
+            ctx.approve(&format!("step `{}`", step.id), message).await?;
+        }
         let out = run(request, clients, ctx).await?;
         // A result that is a tool error (a watch that breached) fails the step: its text says why.
         if out.is_error {
@@ -115,6 +121,18 @@ impl StepsRequest {
         if tokio::time::Instant::now() >= ctx.deadline {
             message.push_str("\non_fail did not run: the call's deadline had passed");
             return message;
+        }
+        if let Some(confirm) = &on_fail.confirm {
+            let failed = json!({"step": id, "error": error});
+            let question = self.render_text_later(confirm, vec![(STEPS_VAR, Value::Object(outputs.clone())), (FAILED_VAR, failed)]);
+            let approved = match question {
+                Ok(m) => ctx.approve("`on_fail`", m).await,
+                Err(e) => Err(format!("its approval question: {}", e.message)),
+            };
+            if let Err(why) = approved {
+                message.push_str(&format!("\non_fail did not run: {why}"));
+                return message;
+            }
         }
         let request = match self.on_fail_rendered.take() {
             Some(r) => Ok(*r),

@@ -33,6 +33,8 @@ pub struct Step {
     pub output: Option<Arc<JqFilter>>,
     /// A jq predicate over `{args, steps}`; false or null skips the step (its output is null).
     pub when: Option<Arc<JqFilter>>,
+    /// The approval question put to the user before the step runs (`confirm.message`).
+    pub confirm: Option<crate::catalog::Template>,
     /// The earlier steps whose outputs its templates read.
     pub needs: Vec<String>,
     /// Whether its templates read `steps` or `failed`, so that it renders only when it runs.

@@ -97,6 +97,16 @@ impl StepsRequest {
         crate::catalog::template::with_secret_mode(self.secrets, || step.action.render_with(&renderer, self.max_bytes))
     }
 
+    /// Renders a text template (a step's `confirm.message`) as [`StepsRequest::render_later`] does.
+    pub(crate) fn render_text_later(&self, template: &crate::catalog::Template, extra: Vec<(&str, Value)>) -> Result<String, ArgError> {
+        let mut args = (*self.args).clone();
+        for (k, v) in extra {
+            args.insert(k.to_owned(), v);
+        }
+        let now = UNIX_EPOCH + Duration::from_secs(u64::try_from(self.now).unwrap_or(0));
+        Renderer::new(&self.templates, &args, now).text(template)
+    }
+
     /// The client span: none of its own; each step's request has its span.
     pub fn span(&self) -> tracing::Span {
         tracing::Span::none()

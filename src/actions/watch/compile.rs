@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::spec::WatchSpec;
 use super::{DEFAULT_MAX_FAILED_CHECKS, FAILED_VAR, MIN_EVERY, WatchAction, show};
 use crate::actions::{Action, ActionSpec, Connections, KINDS};
+use crate::catalog::template::Escape;
 use crate::compile::Compiler;
 use crate::compile::context::TemplateUse;
 use crate::compile::tools::DEFAULT_TIMEOUT;
@@ -65,12 +66,23 @@ pub(crate) fn compile(
     let succeed_when = spec.succeed_when.as_ref().and_then(|src| compiler.jq_filter(doc, &format!("{base}/succeed_when"), src, &mut ok));
 
     let mut on_fail_reads_failed = false;
+    let mut on_fail_confirm = None;
+    if spec.check.confirm.is_some() {
+        compiler
+            .push_key(doc, Code::InvalidValue, &format!("{base}/check/confirm"), "a watch's `check` takes no `confirm`: checks only read")
+            .help = Some("put `confirm` in `on_fail`, the action that changes something".to_owned());
+        ok = false;
+    }
     let on_fail = match &spec.on_fail {
         None => None,
         Some(action) => {
             ok &= compiler.reserved_input(doc, FAILED_VAR, "watch", "the breach in `on_fail`");
             let mut own = Vec::new();
             let compiled = plain_action(compiler, doc, &format!("{base}/on_fail"), "`on_fail`", action, conns, &mut own);
+            if let Some(c) = &action.confirm {
+                on_fail_confirm = compiler.template(doc, &format!("{base}/on_fail/confirm/message"), &c.message, Escape::Plain, &mut own);
+                ok &= on_fail_confirm.is_some();
+            }
             // `failed` is the watch's to give; what else `on_fail` reads is the tool's business
             // (arguments, and a sequence's `steps` when the watch is a step).
             for u in &mut own {
@@ -95,6 +107,7 @@ pub(crate) fn compile(
         succeed_when,
         on_fail: on_fail.map(Arc::new),
         on_fail_reads_failed,
+        on_fail_confirm,
         max_failed_checks,
     })
 }

@@ -97,7 +97,7 @@ impl WatchRequest {
         let bound = self.watch.check_bound();
         let own = Instant::now() + bound;
         let deadline = own.min(ctx.deadline);
-        let check_ctx = CallContext { cancel: ctx.cancel.clone(), deadline, timeout: bound, progress: None };
+        let check_ctx = CallContext { cancel: ctx.cancel.clone(), deadline, timeout: bound, progress: None, ask: None };
         let out = match Box::pin(request.execute(clients, &check_ctx)).await {
             Ok(out) if out.is_error => return CheckResult { value: None, verdict: Err(out.text) },
             Ok(out) => out,
@@ -133,6 +133,16 @@ impl WatchRequest {
         }
         if Instant::now() >= ctx.deadline {
             return json!({"ran": false, "error": "on_fail did not run: the call's deadline had passed"});
+        }
+        if let Some(confirm) = &self.watch.on_fail_confirm {
+            let question = self.render_text_on_fail(confirm, SystemTime::now(), breach.to_json());
+            let approved = match question {
+                Ok(m) => ctx.approve("`on_fail`", m).await,
+                Err(e) => Err(format!("its approval question: {}", e.message)),
+            };
+            if let Err(why) = approved {
+                return json!({"ran": false, "error": format!("on_fail did not run: {why}")});
+            }
         }
         let request = match self.render_on_fail(action, SystemTime::now(), breach.to_json()) {
             Ok(r) => r,

@@ -41,6 +41,8 @@ pub struct WatchAction {
     pub on_fail: Option<Arc<Action>>,
     /// Whether `on_fail`'s templates read `failed`, so that `render` cannot show it before a breach.
     pub on_fail_reads_failed: bool,
+    /// The approval question put before `on_fail` runs (`on_fail.confirm.message`).
+    pub on_fail_confirm: Option<crate::catalog::Template>,
     /// Failed checks in a row that end the watch as `failed`.
     pub max_failed_checks: u32,
 }

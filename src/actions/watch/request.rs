@@ -89,6 +89,18 @@ impl WatchRequest {
         self.render_at(action, at, Some(failed)).map_err(|e| within("`on_fail`", e))
     }
 
+    /// Renders `on_fail`'s approval question with the arguments and `failed`.
+    pub(crate) fn render_text_on_fail(
+        &self,
+        template: &crate::catalog::Template,
+        at: SystemTime,
+        failed: Value,
+    ) -> Result<String, ArgError> {
+        let mut args = (*self.args).clone();
+        args.insert(FAILED_VAR.to_owned(), failed);
+        Renderer::new(&self.templates, &args, at).text(template)
+    }
+
     fn render_at(&self, action: &Action, at: SystemTime, failed: Option<Value>) -> Result<Request, ArgError> {
         let owned;
         let args = match failed {
