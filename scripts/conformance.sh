@@ -97,7 +97,7 @@ start_server() {
       if ! kill -0 "$pid" 2>/dev/null; then break; fi
       if curl -fsS --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
         printf -v "URL_$name" 'http://127.0.0.1:%s/mcp' "$port"
-        echo "conformance: $name server ($*) at http://127.0.0.1:$port/mcp, pid $pid" >&2
+        echo "conformance: $name server (--tools $tools $*) at http://127.0.0.1:$port/mcp, pid $pid" >&2
         return 0
       fi
       sleep 0.1

@@ -120,7 +120,7 @@ class Handler(BaseHTTPRequestHandler):
                     200,
                     {
                         "label": label,
-                        "seconds": seconds,
+                        "seconds": int(seconds) if seconds.is_integer() else seconds,
                         "slept_ms": round((time.monotonic() - started) * 1000),
                         "started_at": started_at,
                         "finished_at": now_iso(),
