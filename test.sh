@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
-echo "== cargo build and lint of the tests' example catalog (tests/fixtures/tools.d)"
+echo "== cargo build and lint of the tests' catalogs (tests/fixtures/tools.d, tests/conformance/tools.d)"
 cargo build --locked --all-targets
 "$CARGO_TARGET_DIR/debug/toolwright" lint tests/fixtures/tools.d --deny-warnings
+"$CARGO_TARGET_DIR/debug/toolwright" lint tests/conformance/tools.d --deny-warnings
 
 # tools.d/ is your catalog: what you write there is never part of the test result.
 echo "== lint of your catalog tools.d (for your information; it never fails the tests)"
@@ -38,7 +39,7 @@ fi
 if [ -x scripts/conformance.sh ]; then
   echo "== MCP conformance suite"
   scripts/setup-node22.sh
-  # The baseline names only the checks that need the suite's own SDK test tools.
+  # The baseline names each check that cannot pass and why (its header says which reasons count).
   CONFORMANCE_EXPECTED_FAILURES=scripts/conformance-expected-failures.txt \
     TOOLWRIGHT_BIN="$CARGO_TARGET_DIR/debug/toolwright" scripts/conformance.sh
 fi

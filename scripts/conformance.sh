@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Runs the MCP conformance suite (both pinned versions, with Node 22) against `toolwright serve --http`
-# serving the example catalog (tests/fixtures/tools.d), scenario by scenario, and writes a per-scenario table of
-# pass/fail and check counts to tests/conformance-results.txt. Exits 1 if any scenario fails.
+# Runs the MCP conformance suite (both pinned versions, with Node 22) against `toolwright serve --http`,
+# scenario by scenario, and writes a per-scenario table of pass/fail and check counts to
+# tests/conformance-results.txt. Exits 1 if any scenario fails.
 #
-# Usage: scripts/conformance.sh [SCENARIO...]     (default: the fixture-free server scenarios below)
+# Two catalogs are served. The fixture-free scenarios run against the example catalog (tests/fixtures/tools.d).
+# The scenarios that call the suite's fixture tools (CATALOG_SCENARIOS below: every `tasks-*` one) run against
+# the conformance catalog (tests/conformance/tools.d: toolwright specs of those fixtures), served from a copy
+# whose connection points at its backend (tests/conformance/backend.py, started here on a free port).
+# Servers are started only for the scenarios asked for.
+#
+# Usage: scripts/conformance.sh [SCENARIO...]
+#        (default: the fixture-free server scenarios below, plus every scenario of each suite version that
+#        matches CATALOG_SCENARIOS; a scenario a version lacks is a SKIP row for that version)
 # Env:   TOOLWRIGHT_BIN   the binary (default $CARGO_TARGET_DIR/debug/toolwright, else target/debug/toolwright)
 #        CONFORMANCE_KEEP=1  keep the work directory (server logs, checks.json files)
 #        CONFORMANCE_TIMEOUT seconds allowed per scenario run (default 120)
@@ -21,7 +29,9 @@ DEFAULT_SCENARIOS=(
 )
 # Scenarios about stateless serving also run against a second server started with --stateless.
 STATELESS_SCENARIOS=(server-stateless)
-[[ $# -gt 0 ]] && SCENARIOS=("$@") || SCENARIOS=("${DEFAULT_SCENARIOS[@]}")
+# Scenarios (glob patterns) that need the suite's fixture tools: served from tests/conformance/tools.d. Adding
+# fixtures for more scenarios (tools-call-*, resources-*, prompts-*) is adding specs there and a pattern here.
+CATALOG_SCENARIOS=('tasks-*')
 RESULTS="$ROOT/tests/conformance-results.txt"
 PER_RUN_TIMEOUT="${CONFORMANCE_TIMEOUT:-120}"
 
@@ -50,24 +60,44 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+matches_any() { local x="$1"; shift; local p; for p in "$@"; do [[ "$x" == $p ]] && return 0; done; return 1; }
+in_list() { local x="$1"; shift; local y; for y in "$@"; do [[ "$x" == "$y" ]] && return 0; done; return 1; }
+
+# Each version's server scenarios, as its CLI lists them.
+declare -A AVAILABLE
+for v in "${VERSIONS[@]}"; do
+  SUITE="$ROOT/.tools/conformance-$v/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+  AVAILABLE[$v]="$("$NODE" "$SUITE" list --server 2>/dev/null | sed -n 's/^  - \([^ ]*\).*/\1/p' | tr '\n' ' ')"
+done
+if [[ $# -gt 0 ]]; then
+  SCENARIOS=("$@")
+else
+  SCENARIOS=("${DEFAULT_SCENARIOS[@]}")
+  for v in "${VERSIONS[@]}"; do
+    for s in ${AVAILABLE[$v]}; do
+      if matches_any "$s" "${CATALOG_SCENARIOS[@]}" && ! in_list "$s" "${SCENARIOS[@]}"; then SCENARIOS+=("$s"); fi
+    done
+  done
+fi
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# start_server NAME [extra serve args...]: starts a server, sets URL_<NAME>; bounded wait on /healthz.
+# start_server NAME TOOLS_DIR [extra serve args...]: starts a server, sets URL_<NAME>; bounded wait on /healthz.
 start_server() {
-  local name="$1"; shift
+  local name="$1" tools="$2"; shift 2
   local attempt port pid log="$WORK/serve-$name.log"
   for attempt in 1 2 3; do
     port="$(free_port)"
-    "$BIN" serve --http "127.0.0.1:$port" --tools "$ROOT/tests/fixtures/tools.d" --no-watch "$@" </dev/null >"$log" 2>&1 &
+    "$BIN" serve --http "127.0.0.1:$port" --tools "$tools" --no-watch "$@" </dev/null >"$log" 2>&1 &
     pid=$!
     SERVER_PIDS+=("$pid")
     for _ in $(seq 200); do # 20 s
       if ! kill -0 "$pid" 2>/dev/null; then break; fi
       if curl -fsS --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
         printf -v "URL_$name" 'http://127.0.0.1:%s/mcp' "$port"
-        echo "conformance: $name server ($*) at http://127.0.0.1:$port/mcp, pid $pid" >&2
+        echo "conformance: $name server (--tools $tools $*) at http://127.0.0.1:$port/mcp, pid $pid" >&2
         return 0
       fi
       sleep 0.1
@@ -80,8 +110,49 @@ start_server() {
   exit 2
 }
 
-start_server sessionful
-start_server stateless --stateless
+# start_backend: starts tests/conformance/backend.py (it prints `PORT n` once listening, and ends by itself
+# when this script is gone or after the lifetime) and writes the catalog copy that points at it.
+CATALOG_DIR="$WORK/conformance-tools.d"
+start_backend() {
+  local log="$WORK/backend.log" out="$WORK/backend.out" pid port=""
+  python3 "$ROOT/tests/conformance/backend.py" --parent $$ --lifetime 3600 </dev/null >"$out" 2>"$log" &
+  pid=$!
+  SERVER_PIDS+=("$pid")
+  for _ in $(seq 100); do # 10 s
+    port="$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out")"
+    [[ -n "$port" ]] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -z "$port" ]]; then
+    echo "conformance: the backend did not come up; its log:" >&2
+    cat "$log" >&2
+    exit 2
+  fi
+  echo "conformance: backend at http://127.0.0.1:$port, pid $pid" >&2
+  # The catalog's connection names 127.0.0.1:8765; the copy names the backend's port. Nothing else changes.
+  cp -R "$ROOT/tests/conformance/tools.d" "$CATALOG_DIR"
+  grep -rl --include='*.yaml' 'http://127.0.0.1:8765' "$CATALOG_DIR" | while read -r f; do
+    sed -i "s|http://127\.0\.0\.1:8765|http://127.0.0.1:$port|g" "$f"
+  done
+  if ! grep -rq "http://127.0.0.1:$port" "$CATALOG_DIR"; then
+    echo "conformance: no connection in tests/conformance/tools.d names http://127.0.0.1:8765" >&2
+    exit 2
+  fi
+}
+
+# ensure_server NAME: starts the server NAME (sessionful, stateless: the example catalog; catalog: the
+# conformance catalog and its backend) unless it runs already.
+ensure_server() {
+  local urlvar="URL_$1"
+  [[ -n "${!urlvar:-}" ]] && return 0
+  case "$1" in
+    sessionful) start_server sessionful "$ROOT/tests/fixtures/tools.d" ;;
+    stateless) start_server stateless "$ROOT/tests/fixtures/tools.d" --stateless ;;
+    catalog) start_backend; start_server catalog "$CATALOG_DIR" ;;
+    *) echo "conformance: no server named $1" >&2; exit 2 ;;
+  esac
+}
 
 ROWS="$WORK/rows.tsv"      # version scenario server result passed failed untestable warnings other expected
 BASELINE="${CONFORMANCE_EXPECTED_FAILURES:-}"
@@ -129,21 +200,24 @@ print(count["SUCCESS"], count["FAILURE"], untestable, count["WARNING"], other, e
 PY
 }
 
-in_list() { local x="$1"; shift; local y; for y in "$@"; do [[ "$x" == "$y" ]] && return 0; done; return 1; }
-
 for v in "${VERSIONS[@]}"; do
   SUITE="$ROOT/.tools/conformance-$v/node_modules/@modelcontextprotocol/conformance/dist/index.js"
-  mapfile -t AVAILABLE < <("$NODE" "$SUITE" list --server 2>/dev/null | sed -n 's/^  - \([^ ]*\).*/\1/p')
-  echo "conformance $v: ${#AVAILABLE[@]} server scenarios available" >&2
+  read -r -a available <<<"${AVAILABLE[$v]}"
+  echo "conformance $v: ${#available[@]} server scenarios available" >&2
   for s in "${SCENARIOS[@]}"; do
-    if ! in_list "$s" "${AVAILABLE[@]}"; then
+    if ! in_list "$s" "${available[@]}"; then
       echo "conformance $v: $s is not in this version; skipped" >&2
       printf '%s\t%s\t%s\tSKIP\t-\t-\t-\t-\t-\t-\n' "$v" "$s" "-" >>"$ROWS"
       continue
     fi
-    targets=(sessionful)
-    in_list "$s" "${STATELESS_SCENARIOS[@]}" && targets+=(stateless)
+    if matches_any "$s" "${CATALOG_SCENARIOS[@]}"; then
+      targets=(catalog)
+    else
+      targets=(sessionful)
+      in_list "$s" "${STATELESS_SCENARIOS[@]}" && targets+=(stateless)
+    fi
     for t in "${targets[@]}"; do
+      ensure_server "$t"
       urlvar="URL_$t"; url="${!urlvar}"
       out="$WORK/out/$v/$t/$s"; mkdir -p "$out"
       echo "conformance $v: $s against the $t server" >&2
@@ -155,7 +229,11 @@ for v in "${VERSIONS[@]}"; do
         { echo "[$v] $s ($t): the suite wrote no checks (exit $rc); last output:"; tail -n 20 "$out/run.log" | sed 's/^/    /'; } >>"$DETAILS"
       else
         read -r p f u w o x < <(summarize "$checks" "$v" "$s" 2>"$out/failures.txt")
-        if [[ "$f" -eq 0 && "$p" -gt 0 && $rc -ne 124 ]]; then result=PASS; else result=FAIL; fi
+        if [[ $rc -eq 124 || "$f" -gt 0 ]]; then result=FAIL
+        elif [[ "$x" -gt 0 ]]; then result=XFAIL
+        elif [[ "$p" -gt 0 ]]; then result=PASS
+        elif [[ "$o" -gt 0 ]]; then result=SKIPPED
+        else result=FAIL; fi
         if [[ -s "$out/failures.txt" ]]; then
           { echo "[$v] $s ($t): $result"; cat "$out/failures.txt"; } >>"$DETAILS"
         fi
@@ -167,12 +245,16 @@ for v in "${VERSIONS[@]}"; do
 done
 
 {
-  echo "# MCP conformance of toolwright serve --http (tests/fixtures/tools.d), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "# MCP conformance of toolwright serve --http, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "# binary: $BIN ($("$BIN" --version 2>/dev/null))"
   echo "# node: $("$NODE" --version); suites: ${VERSIONS[*]}"
+  echo "# server: sessionful and stateless serve the example catalog (tests/fixtures/tools.d); catalog serves the"
+  echo "# conformance catalog (tests/conformance/tools.d) backed by tests/conformance/backend.py."
   echo "# passed/failed/warnings count checks; untestable = failed checks the suite calls \"Not testable\" (they still"
   echo "# fail the scenario); other = INFO and SKIPPED checks; expected = failures listed in the opt-in baseline"
-  echo "# (${BASELINE:-none}). A scenario passes with no failed check and at least one passed check."
+  echo "# (${BASELINE:-none}), not counted as failed. Result: PASS = no failed check and at least one passed;"
+  echo "# XFAIL = no failed check, but some listed as expected; SKIPPED = the suite itself skipped every check;"
+  echo "# SKIP = the scenario is not in this version; FAIL and ERROR fail the run."
   echo
   printf '%-15s %-38s %-10s %-6s %6s %6s %10s %8s %6s %8s\n' suite scenario server result passed failed untestable warnings other expected
   while IFS=$'\t' read -r v s t r p f u w o x; do
@@ -180,9 +262,10 @@ done
   done <"$ROWS"
   echo
   awk -F'\t' '
-    { runs[$1]++; if ($4=="PASS") pass[$1]++; else if ($4=="SKIP") skip[$1]++; else fail[$1]++
-      if ($5 ~ /^[0-9]+$/) { cp[$1]+=$5; cf[$1]+=$6; cu[$1]+=$7 } }
-    END { for (v in runs) printf "%s: %d scenario runs passed, %d failed, %d skipped (not in this version); checks: %d passed, %d failed (%d of them \"not testable\")\n", v, pass[v]+0, fail[v]+0, skip[v]+0, cp[v], cf[v], cu[v] }' "$ROWS" | sort
+    { runs[$1]++; if ($4=="PASS") pass[$1]++; else if ($4=="XFAIL") xfail[$1]++; else if ($4=="SKIPPED") skipped[$1]++
+      else if ($4=="SKIP") skip[$1]++; else fail[$1]++
+      if ($5 ~ /^[0-9]+$/) { cp[$1]+=$5; cf[$1]+=$6; cu[$1]+=$7; cx[$1]+=$10 } }
+    END { for (v in runs) printf "%s: %d scenario runs passed, %d passed but for expected failures, %d failed, %d skipped by the suite, %d not in this version; checks: %d passed, %d failed (%d of them \"not testable\"), %d expected failures\n", v, pass[v]+0, xfail[v]+0, fail[v]+0, skipped[v]+0, skip[v]+0, cp[v], cf[v], cu[v], cx[v] }' "$ROWS" | sort
   if [[ -s "$DETAILS" ]]; then
     echo
     echo "## Failures and warnings"
