@@ -213,12 +213,14 @@ impl ServerState {
     ) -> Result<(), McpError> {
         let caller = auth::request_identity(parts).map(|i| i.name.as_str());
         let task = self.tasks().get(id, caller).ok_or_else(|| McpError::invalid_params(unknown_task(id), None))?;
-        for (key, value) in responses {
+        // Only the open question's key is read; any other is ignored, whatever it holds.
+        let Some((key, _)) = task.question() else { return Ok(()) };
+        if let Some(value) = responses.get(&key) {
             let approval = match serde_json::from_value::<ElicitResult>(value.clone()) {
                 Ok(result) => approval_of(&result),
                 Err(e) => return Err(McpError::invalid_params(format!("inputResponses[{key:?}] is not an elicitation result: {e}"), None)),
             };
-            task.answer(key, approval);
+            task.answer(&key, approval);
         }
         Ok(())
     }
@@ -279,7 +281,7 @@ fn approval_request(message: String) -> ElicitRequestParams {
 }
 
 /// The property of [`approval_request`]'s form.
-const APPROVE: &str = "approve";
+const APPROVE: &str = "confirm";
 
 /// What an elicitation's answer means for the gate: approved only by an accepted form whose
 /// `approve` is true.

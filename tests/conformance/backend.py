@@ -32,7 +32,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote, parse_qs, urlsplit
 
 # How often a sleeping request checks whether its client is still there.
 TICK_S = 0.05
@@ -143,6 +143,15 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(404, {"error": f"no endpoint {url.path}"})
         except BadRequest as e:
             self.send_json(400, {"error": str(e)})
+
+
+    def do_DELETE(self) -> None:
+        url = urlsplit(self.path)
+        # `DELETE /files/NAME`: nothing is stored; the answer says which file would be gone.
+        if url.path.startswith("/files/") and len(url.path) > len("/files/"):
+            self.send_json(200, {"deleted": unquote(url.path[len("/files/"):])})
+        else:
+            self.send_json(404, {"error": f"no endpoint {url.path}"})
 
 
 def alive(pid: int) -> bool:

@@ -180,11 +180,11 @@ async def stdio_session(toolwright_bin: str, tools_dir: str, answer=None):
 
 
 def approve(_message):
-    return types.ElicitResult(action="accept", content={"approve": True})
+    return types.ElicitResult(action="accept", content={"confirm": True})
 
 
 def say_no(_message):
-    return types.ElicitResult(action="accept", content={"approve": False})
+    return types.ElicitResult(action="accept", content={"confirm": False})
 
 
 def decline(_message):
@@ -235,14 +235,14 @@ def test_an_mcp_tasks_client_answers_the_question_with_tasks_update(toolwright_b
             (key, request), = waiting["inputRequests"].items()
             assert request["method"] == "elicitation/create"
             assert request["params"]["message"] == "Restart search now (task)?"
-            assert request["params"]["requestedSchema"]["properties"]["approve"]["type"] == "boolean"
+            assert request["params"]["requestedSchema"]["properties"]["confirm"]["type"] == "boolean"
             assert backend.seen("POST /restart") == (1 if not approved else 0)
             # An answer to a key that is not open is ignored; the task keeps waiting.
             ack = rpc(server.url, "tasks/update", {"taskId": task_id, "inputResponses": {"nope": {"action": "accept"}}},
                       tasks=True, name=task_id)
             assert ack["result"]["resultType"] == "complete"
             assert task_rpc(server.url, "tasks/get", task_id)["result"]["status"] == "input_required"
-            answer = {"action": "accept", "content": {"approve": True}} if approved else {"action": "decline"}
+            answer = {"action": "accept", "content": {"confirm": True}} if approved else {"action": "decline"}
             rpc(server.url, "tasks/update", {"taskId": task_id, "inputResponses": {key: answer}}, tasks=True, name=task_id)
             done = poll_until(lambda: task_rpc(server.url, "tasks/get", task_id)["result"],
                               lambda r: r["status"] not in ("working", "input_required"), "the task to end")
