@@ -246,10 +246,13 @@ mod tests {
                 "# TYPE toolwright_calls_in_flight gauge",
                 "# TYPE toolwright_reloads_total counter",
                 "# TYPE toolwright_catalog_tools gauge",
+                "# TYPE toolwright_tasks_running gauge",
+                "# TYPE toolwright_tasks_ended_total counter",
             ],
             "{text}"
         );
-        assert_eq!(text.lines().count(), 6 * 2 + 4, "{text}");
+        // HELP and TYPE of each family; a value line for each of the 4 gauges and the 2 reload counters.
+        assert_eq!(text.lines().count(), 8 * 2 + 5, "{text}");
     }
 
     #[test]

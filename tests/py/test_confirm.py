@@ -114,6 +114,21 @@ action:
     url: /restart
     body: {service: "{{ service }}"}
 """,
+        "watch.yaml": """\
+kind: tool
+name: watch_errors
+description: Watches the error rate for half a minute, as a task.
+annotations: {read_only: true}
+input: {type: object}
+timeout: 1m
+task: {poll_interval: 1s}
+action:
+  watch:
+    every: 1s
+    for: 30s
+    check: {http: {connection: ops, url: /errors}}
+    fail_when: '.error_rate > 2'
+""",
         "canary.yaml": """\
 kind: tool
 name: canary_deploy
@@ -289,3 +304,34 @@ async def test_the_canary_rolls_back_only_when_the_user_approves(toolwright_bin,
         assert "on_fail did not run" in text and "declined" in text, text
     time.sleep(1.5)
     assert backend.seen("GET /errors") == checks, "no check after the end"
+
+
+@pytest.mark.anyio
+async def test_a_watch_task_reports_its_checks_and_stops_at_once_when_cancelled(toolwright_bin, ops):
+    """The task's status message moves with the watch ("check N/30: ..."), polling never reaches
+    the backend, and cancel_task stops the checks at once."""
+    backend, tools = ops
+    with anyio.fail_after(60):
+        async with stdio_session(toolwright_bin, tools, None) as (session, _asked):
+            handle = await session.call_tool("watch_errors", {})
+            task_id = handle.structured_content["task_id"]
+            deadline = time.monotonic() + 20
+            while True:
+                status = (await session.call_tool("get_task_status", {"task_id": task_id})).structured_content
+                if "check 3/30" in (status.get("status_message") or ""):
+                    break
+                assert time.monotonic() < deadline, status
+                await anyio.sleep(0.1)
+            assert status["status"] == "working"
+            assert status["progress"]["total"] == 30
+            # Polls are answered from the task: a burst of them sends nothing to the backend
+            # beyond the once-a-second checks.
+            before = backend.seen("GET /errors")
+            for _ in range(20):
+                await session.call_tool("get_task_status", {"task_id": task_id})
+            assert backend.seen("GET /errors") - before <= 1
+            cancelled = await session.call_tool("cancel_task", {"task_id": task_id})
+            assert cancelled.structured_content["status"] == "cancelled"
+            checks = backend.seen("GET /errors")
+            await anyio.sleep(2.5)
+            assert backend.seen("GET /errors") == checks, "no check after a cancel"
