@@ -89,6 +89,7 @@ fn text(diags: &[Diagnostic], sources: &HashMap<String, LineIndex>, color: bool)
         let (sev_color, sev) = match d.severity {
             Severity::Error => ("1;31", "error"),
             Severity::Warning => ("1;33", "warning"),
+            Severity::Info => ("1;36", "info"),
         };
         let head = format!("{sev}[{}]", d.code.as_str());
         let _ = writeln!(out, "{}{} {}", paint(sev_color, &head), paint("1", ":"), paint("1", &clip(&d.message, MAX_MESSAGE_CHARS)));
@@ -118,9 +119,16 @@ fn text(diags: &[Diagnostic], sources: &HashMap<String, LineIndex>, color: bool)
         let _ = writeln!(out, "… and {} more (`--format json` lists every one)\n", diags.len() - MAX_TEXT_DIAGNOSTICS);
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
+    let warnings = diags.iter().filter(|d| d.is_warning()).count();
+    let hints = diags.len() - errors - warnings;
     let plural = |n: usize, w: &str| if n == 1 { format!("{n} {w}") } else { format!("{n} {w}s") };
-    let _ = writeln!(out, "{}, {}", plural(errors, "error"), plural(warnings, "warning"));
+    // Hints are counted only when there are some (they appear only with `lint --hints`), so
+    // the summary line of a plain lint stays what it always was.
+    if hints == 0 {
+        let _ = writeln!(out, "{}, {}", plural(errors, "error"), plural(warnings, "warning"));
+    } else {
+        let _ = writeln!(out, "{}, {}, {}", plural(errors, "error"), plural(warnings, "warning"), plural(hints, "hint"));
+    }
     out
 }
 
@@ -170,6 +178,7 @@ fn github(diags: &[Diagnostic]) -> String {
         let cmd = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "notice",
         };
         let mut msg = clip(&d.message, MAX_MESSAGE_CHARS).into_owned();
         if let Some(help) = &d.help {
@@ -198,7 +207,7 @@ fn sarif(diags: &[Diagnostic]) -> serde_json::Value {
             json!({
                 "id": c.as_str(),
                 "shortDescription": {"text": c.summary()},
-                "defaultConfiguration": {"level": c.severity().as_str()},
+                "defaultConfiguration": {"level": c.severity().sarif_level()},
             })
         })
         .collect();
@@ -214,7 +223,7 @@ fn sarif(diags: &[Diagnostic]) -> serde_json::Value {
             json!({
                 "ruleId": d.code.as_str(),
                 "ruleIndex": index,
-                "level": d.severity.as_str(),
+                "level": d.severity.sarif_level(),
                 "message": {"text": text},
                 "locations": [{
                     "physicalLocation": {

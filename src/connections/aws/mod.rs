@@ -2,6 +2,7 @@
 //! (and later any signed AWS call) use on top of the standard AWS credential chain.
 
 pub mod client;
+pub(crate) mod tape;
 pub(crate) mod compile;
 pub mod spec;
 
