@@ -79,8 +79,8 @@ pub struct RecordedRequest {
     pub method: String,
     /// The whole URL, query included.
     pub url: String,
-    /// Headers in the order sent, as `[name, value]` pairs (names in lower case).
-    #[serde(default)]
+    /// Headers in the order sent (names in lower case).
+    #[serde(default, with = "header_map")]
     pub headers: Vec<(String, String)>,
     /// The body, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,12 +93,57 @@ pub struct RecordedRequest {
 pub struct RecordedResponse {
     /// The HTTP status.
     pub status: u16,
-    /// Headers in the order received, as `[name, value]` pairs (names in lower case).
-    #[serde(default)]
+    /// Headers in the order received (names in lower case).
+    #[serde(default, with = "header_map")]
     pub headers: Vec<(String, String)>,
     /// The body, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Body>,
+}
+
+/// Headers in a recording: an object from each name to its value, or to the list of its
+/// values when it came more than once (`set-cookie`), in the order they came.
+mod header_map {
+    use serde::de::Error as _;
+    use serde::ser::SerializeMap as _;
+    use serde::{Deserialize as _, Deserializer, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(headers: &[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut names: Vec<&str> = Vec::new();
+        for (name, _) in headers {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        let mut map = serializer.serialize_map(Some(names.len()))?;
+        for name in names {
+            let values: Vec<&str> = headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
+            match values.as_slice() {
+                [one] => map.serialize_entry(name, one)?,
+                many => map.serialize_entry(name, many)?,
+            }
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<(String, String)>, D::Error> {
+        let object = serde_json::Map::<String, Value>::deserialize(deserializer)?;
+        let mut out = Vec::new();
+        for (name, value) in object {
+            match value {
+                Value::String(v) => out.push((name, v)),
+                Value::Array(items) => {
+                    for item in items {
+                        let Value::String(v) = item else { return Err(D::Error::custom(format!("header `{name}`: a value is not a string"))) };
+                        out.push((name.clone(), v));
+                    }
+                }
+                _ => return Err(D::Error::custom(format!("header `{name}`: not a string or a list of strings"))),
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// A body: JSON when its bytes are exactly the compact JSON of a value (what most APIs send,
