@@ -142,7 +142,7 @@ fn forms(secret: &str) -> Vec<(&'static str, String)> {
     use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
     let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json.trim_matches('"').to_owned();
-    let mut out = vec![
+    let all = [
         ("as sent", secret.to_owned()),
         ("JSON-escaped", json),
         ("percent-encoded", utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string()),
@@ -150,8 +150,13 @@ fn forms(secret: &str) -> Vec<(&'static str, String)> {
         ("in base64", base64::engine::general_purpose::STANDARD_NO_PAD.encode(secret)),
         ("in base64url", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)),
     ];
-    out.sort();
-    out.dedup_by(|a, b| a.1 == b.1);
+    // Each distinct text once, under the first (plainest) name that gives it.
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    for (form, text) in all {
+        if !out.iter().any(|(_, t)| *t == text) {
+            out.push((form, text));
+        }
+    }
     out
 }
 
