@@ -945,7 +945,12 @@ tests:
             .as_array()
             .expect("tests")
             .iter()
-            .map(|t| (format!("{}/{}", t["tool"].as_str().unwrap_or(""), t["test"].as_str().unwrap_or("")), t["status"].as_str().unwrap_or("").to_owned()))
+            .map(|t| {
+                (
+                    format!("{}/{}", t["tool"].as_str().unwrap_or(""), t["test"].as_str().unwrap_or("")),
+                    t["status"].as_str().unwrap_or("").to_owned(),
+                )
+            })
             .collect()
     };
     let all_pass = vec![

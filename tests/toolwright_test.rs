@@ -275,7 +275,10 @@ impl Run {
             .expect("tests")
             .iter()
             .map(|t| {
-                (format!("{}/{}", t["tool"].as_str().unwrap_or("?"), t["test"].as_str().unwrap_or("?")), t["status"].as_str().unwrap_or("?").to_owned())
+                (
+                    format!("{}/{}", t["tool"].as_str().unwrap_or("?"), t["test"].as_str().unwrap_or("?")),
+                    t["status"].as_str().unwrap_or("?").to_owned(),
+                )
             })
             .collect()
     }
@@ -381,7 +384,8 @@ fn record_then_replay_without_network_or_credentials() {
     let bad = std::fs::read_to_string(dir.path().join("recordings/get_pet/bad-arguments.json")).expect("recording");
     assert_eq!(serde_json::from_str::<Value>(&bad).expect("JSON")["exchanges"], json!([]));
     // The POST's JSON body is kept as JSON.
-    let add: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("recordings/add_pet/adds.json")).expect("recording")).expect("JSON");
+    let add: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("recordings/add_pet/adds.json")).expect("recording")).expect("JSON");
     assert_eq!(add["exchanges"][0]["request"]["body"]["json"], json!({"name": "nemo", "kind": "fish", "tags": ["new"]}));
 
     // Replay: the server is gone, the token too. `epoch()` in the URL renders at the recording's
@@ -401,7 +405,9 @@ fn record_then_replay_without_network_or_credentials() {
     assert!(text_run.stdout.ends_with("7 passed, 1 failed, 0 errors\n"), "{}", text_run.stdout);
 
     // A changed spec: another default kind (the URL) and another body field (JSON diff).
-    let changed = catalog(server.port).replace("kind: {type: string, default: dog}", "kind: {type: string, default: cat}").replace("tags: [new]", "tags: [old]");
+    let changed = catalog(server.port)
+        .replace("kind: {type: string, default: dog}", "kind: {type: string, default: cat}")
+        .replace("tags: [new]", "tags: [old]");
     write_catalog(dir.path(), &changed);
     let diff = toolwright(dir.path(), &["--replay", "recordings", "--format", "json"], None);
     assert_eq!(diff.code, 1);
@@ -418,7 +424,10 @@ fn record_then_replay_without_network_or_credentials() {
     write_catalog(dir.path(), &more);
     let extra = toolwright(dir.path(), &["--replay", "recordings", "--format", "json"], None);
     let echoes = extra.messages("whoami/echoes");
-    assert!(echoes.contains("request 2 (GET http://127.0.0.1:") && echoes.contains("is not in the recording, which holds 1 exchange(s)"), "{echoes}");
+    assert!(
+        echoes.contains("request 2 (GET http://127.0.0.1:") && echoes.contains("is not in the recording, which holds 1 exchange(s)"),
+        "{echoes}"
+    );
 }
 
 /// Secrets: a credential echoed as sent is redacted; one echoed in base64 makes the recording
@@ -469,7 +478,9 @@ fn secrets_are_redacted_and_a_recording_holding_one_is_refused() {
     assert!(!message.contains("abcdefghijklmnop0123456789"), "{message}");
     // An AWS access key id in a body, and a credential header that is not redacted.
     std::fs::write(&path, text.replace("you_sent", "AKIAIOSFODNN7EXAMPLE")).expect("edit");
-    assert!(toolwright(dir.path(), &["--replay", "rec", "--format", "json"], None).messages("whoami/echoes").contains("an AWS access key id"));
+    assert!(
+        toolwright(dir.path(), &["--replay", "rec", "--format", "json"], None).messages("whoami/echoes").contains("an AWS access key id")
+    );
     std::fs::write(&path, text.replace(r#""authorization": "***""#, r#""authorization": "Bearer x""#)).expect("edit");
     let message = toolwright(dir.path(), &["--replay", "rec", "--format", "json"], None).messages("whoami/echoes");
     assert!(message.contains("exchange 1: the request header `authorization` is not redacted"), "{message}");
@@ -495,7 +506,8 @@ fn exit_codes_and_formats() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start();
     // Only passing tests.
-    let passing = catalog(server.port).replace("  - name: wrong-expectation\n    args: {kind: cat}\n    expect:\n      contains: garfield\n      rows: {min: 5}\n", "");
+    let passing = catalog(server.port)
+        .replace("  - name: wrong-expectation\n    args: {kind: cat}\n    expect:\n      contains: garfield\n      rows: {min: 5}\n", "");
     write_catalog(dir.path(), &passing);
     let run = toolwright(dir.path(), &[], Some(TOKEN));
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
@@ -517,7 +529,12 @@ fn exit_codes_and_formats() {
     let run = toolwright(dir.path(), &["--replay", ".", "--format", "json"], None);
     assert_eq!(run.code, 2);
     assert_eq!(run.json()["errors"], 8);
-    assert!(run.messages("get_pet/found").starts_with("cannot replay: no recording at ./get_pet/found.json (record it with `toolwright test --record .`)"), "{}", run.stdout);
+    assert!(
+        run.messages("get_pet/found")
+            .starts_with("cannot replay: no recording at ./get_pet/found.json (record it with `toolwright test --record .`)"),
+        "{}",
+        run.stdout
+    );
     let missing_dir = toolwright(dir.path(), &["--replay", "nowhere"], None);
     assert_eq!(missing_dir.code, 2);
     assert!(missing_dir.stderr.contains("--replay nowhere: no such directory of recordings"), "{}", missing_dir.stderr);
@@ -535,7 +552,11 @@ fn exit_codes_and_formats() {
     assert_eq!(v["tests"], json!([]));
     let text = toolwright(dir.path(), &[], Some(TOKEN));
     assert_eq!(text.code, 2);
-    assert!(text.stderr.contains("error[duplicate-test-name]: duplicate test name `dogs`; first defined at tools.d/pets.yaml:"), "{}", text.stderr);
+    assert!(
+        text.stderr.contains("error[duplicate-test-name]: duplicate test name `dogs`; first defined at tools.d/pets.yaml:"),
+        "{}",
+        text.stderr
+    );
     assert!(text.stderr.ends_with("error: the specs do not compile, so no test ran\n"), "{}", text.stderr);
     let github = toolwright(dir.path(), &["--format", "github"], Some(TOKEN));
     assert_eq!(github.code, 2);

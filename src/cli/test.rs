@@ -66,7 +66,8 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     };
     if args.format == Format::Text && !compiled.diagnostics.is_empty() {
         // Warnings, on stderr as `call` shows them.
-        let text = diag::report(diag::Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
+        let text =
+            diag::report(diag::Format::Text, &compiled.diagnostics, &compiled.sources, super::use_color(std::io::stderr().is_terminal()));
         std::io::stderr().write_all(text.as_bytes())?;
     }
     let tests = compiled.tests;

@@ -35,8 +35,8 @@ use crate::spec::model::ToolSpec;
 use crate::spec::yaml::Pos;
 use crate::spec::{self, Document, SourceFile, Spec};
 pub(crate) use context::Compiler;
-pub use hints::hints;
 use examples::{ExampleArgs, render_examples};
+pub use hints::hints;
 
 /// What a compile returns: the catalog when there are no errors, and every diagnostic.
 pub struct Compiled {

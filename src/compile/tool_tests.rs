@@ -34,7 +34,10 @@ impl Compiler<'_> {
                     &format!("{base}/name"),
                     format!("test name `{}` does not match ^[A-Za-z0-9_-][A-Za-z0-9_.-]{{0,127}}$", test.name),
                 )
-                .help = Some("use letters, digits, `_`, `.` and `-` (not first), at most 128 characters: it names the test's recording file".to_owned());
+                .help = Some(
+                    "use letters, digits, `_`, `.` and `-` (not first), at most 128 characters: it names the test's recording file"
+                        .to_owned(),
+                );
             } else if let Some(first) = seen.get(test.name.as_str()) {
                 ok = false;
                 self.duplicate(Code::DuplicateTestName, "test", &test.name, (doc.file, *first), (doc.file, name_pos));
@@ -46,7 +49,12 @@ impl Compiler<'_> {
                 let list = list.unwrap_or_default();
                 if list.iter().any(String::is_empty) {
                     ok = false;
-                    c.push(doc, Code::InvalidValue, &format!("{base}/expect/{key}"), format!("`{key}` holds an empty string, which every text contains"));
+                    c.push(
+                        doc,
+                        Code::InvalidValue,
+                        &format!("{base}/expect/{key}"),
+                        format!("`{key}` holds an empty string, which every text contains"),
+                    );
                 }
                 list
             };
@@ -61,7 +69,12 @@ impl Compiler<'_> {
                 && min > max
             {
                 ok = false;
-                self.push(doc, Code::InvalidValue, &format!("{base}/expect/rows"), format!("`rows.min` ({min}) is more than `rows.max` ({max}): no result can pass"));
+                self.push(
+                    doc,
+                    Code::InvalidValue,
+                    &format!("{base}/expect/rows"),
+                    format!("`rows.min` ({min}) is more than `rows.max` ({max}): no result can pass"),
+                );
             }
             if ok {
                 out.push(ToolTest {

@@ -135,7 +135,9 @@ mod header_map {
                 Value::String(v) => out.push((name, v)),
                 Value::Array(items) => {
                     for item in items {
-                        let Value::String(v) = item else { return Err(D::Error::custom(format!("header `{name}`: a value is not a string"))) };
+                        let Value::String(v) = item else {
+                            return Err(D::Error::custom(format!("header `{name}`: a value is not a string")));
+                        };
                         out.push((name.clone(), v));
                     }
                 }
@@ -405,7 +407,8 @@ pub fn compare(recorded: &RecordedRequest, now: &RecordedRequest) -> Vec<String>
         let values = |h: &[(String, String)]| -> Vec<String> { h.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect() };
         let (va, vb) = (values(&a), values(&b));
         if va != vb {
-            let show = |v: &[String]| if v.is_empty() { "absent".to_owned() } else { v.iter().map(|s| shown(s)).collect::<Vec<_>>().join(", ") };
+            let show =
+                |v: &[String]| if v.is_empty() { "absent".to_owned() } else { v.iter().map(|s| shown(s)).collect::<Vec<_>>().join(", ") };
             out.push(format!("header {name}: recorded {}, now {}", show(&va), show(&vb)));
         }
     }
@@ -499,7 +502,8 @@ impl RecordedResponse {
             Some(b) => b.bytes()?,
             None => Vec::new(),
         };
-        let response = builder.body(bytes::Bytes::from(body)).map_err(|e| format!("replay: the recorded response is not valid HTTP: {e}"))?;
+        let response =
+            builder.body(bytes::Bytes::from(body)).map_err(|e| format!("replay: the recorded response is not valid HTTP: {e}"))?;
         Ok(reqwest::Response::from(response))
     }
 }
@@ -507,7 +511,12 @@ impl RecordedResponse {
 /// Sends `request` through the client, or, when a tape runs, records the exchange or answers
 /// it from the recording (nothing is sent). Errors are messages for the model, as without a
 /// tape (`HttpClient::describe`).
-pub(crate) async fn send(tape: Option<&Tape>, client: &HttpClient, request: reqwest::Request, host: &str) -> Result<reqwest::Response, String> {
+pub(crate) async fn send(
+    tape: Option<&Tape>,
+    client: &HttpClient,
+    request: reqwest::Request,
+    host: &str,
+) -> Result<reqwest::Response, String> {
     let Some(tape) = tape else {
         return client.client.execute(request).await.map_err(|e| client.describe(&e, host));
     };

@@ -287,8 +287,8 @@ pub fn read(dir: &Path, test: &ToolTest) -> Result<(PathBuf, Script), String> {
             test.name
         ));
     }
-    let time = humantime::parse_rfc3339(&recording.time)
-        .map_err(|e| format!("{}: `time` is not an RFC 3339 time ({e})", path.display()))?;
+    let time =
+        humantime::parse_rfc3339(&recording.time).map_err(|e| format!("{}: `time` is not an RFC 3339 time ({e})", path.display()))?;
     Ok((path, Script { time: Some(time), exchanges: recording.exchanges }))
 }
 
@@ -305,7 +305,11 @@ mod tests {
                 headers: headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
                 body: None,
             },
-            response: Some(RecordedResponse { status: 200, headers: vec![("set-cookie".to_owned(), "sid=abc".to_owned())], body: Body::of(body) }),
+            response: Some(RecordedResponse {
+                status: 200,
+                headers: vec![("set-cookie".to_owned(), "sid=abc".to_owned())],
+                body: Body::of(body),
+            }),
             error: None,
         }
     }
@@ -358,9 +362,12 @@ mod tests {
     #[test]
     fn unredacted_credential_headers_are_found() {
         let e = exchange("https://h/", &[("Authorization", "Bearer x")], b"");
-        assert_eq!(unredacted_headers(&[e]), vec![
-            "exchange 1: the request header `Authorization` is not redacted".to_owned(),
-            "exchange 1: the response header `set-cookie` is not redacted".to_owned(),
-        ]);
+        assert_eq!(
+            unredacted_headers(&[e]),
+            vec![
+                "exchange 1: the request header `Authorization` is not redacted".to_owned(),
+                "exchange 1: the response header `set-cookie` is not redacted".to_owned(),
+            ]
+        );
     }
 }

@@ -74,7 +74,8 @@ pub async fn run(runtime: &Runtime, tests: &[ToolTest], tape: Option<(&Arc<Tape>
 
 async fn run_one(runtime: &Runtime, test: &ToolTest, tape: Option<(&Arc<Tape>, &Path)>) -> TestResult {
     let started = Instant::now();
-    let mut result = TestResult { test: test.clone(), status: Status::Pass, messages: Vec::new(), recording: None, duration: Duration::ZERO };
+    let mut result =
+        TestResult { test: test.clone(), status: Status::Pass, messages: Vec::new(), recording: None, duration: Duration::ZERO };
     let error = |mut r: TestResult, message: String| {
         r.status = Status::Error;
         r.messages.push(message);

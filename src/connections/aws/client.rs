@@ -205,9 +205,10 @@ async fn load(settings: &AwsConnection, tape: Option<&Arc<Tape>>) -> Sdk {
 /// `role_arn` is not assumed, and the only HTTP client answers from the recording. The rest
 /// (profile files, `AWS_ENDPOINT_URL*`) is read as when recording, so URLs come out the same.
 async fn load_for_replay(settings: &AwsConnection, tape: &Arc<Tape>) -> Sdk {
-    let region = settings.region.clone().or_else(|| {
-        ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| std::env::var(v).ok().filter(|r| !r.trim().is_empty()))
-    });
+    let region = settings
+        .region
+        .clone()
+        .or_else(|| ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| std::env::var(v).ok().filter(|r| !r.trim().is_empty())));
     let credentials =
         SharedCredentialsProvider::new(aws_credential_types::Credentials::new("REPLAY", "REPLAY", None, None, "toolwright-replay"));
     let config = match &region {

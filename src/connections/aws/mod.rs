@@ -2,9 +2,9 @@
 //! (and later any signed AWS call) use on top of the standard AWS credential chain.
 
 pub mod client;
-pub(crate) mod tape;
 pub(crate) mod compile;
 pub mod spec;
+pub(crate) mod tape;
 
 /// A compiled `aws` connection.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
