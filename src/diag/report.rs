@@ -277,6 +277,28 @@ mod tests {
         assert!(at + carets <= shown.chars().count() + 1, "{at} {carets}");
     }
 
+    /// Hints (`lint --hints`) are `info` in json, `::notice` for GitHub, `note` in SARIF, and
+    /// counted apart from warnings on the text summary line, which keeps its old form without them.
+    #[test]
+    fn hints_have_their_own_level_in_every_format() {
+        let span = Span { line: 1, column: 1, end_line: 1, end_column: 5 };
+        let hint = Diagnostic::new(Code::NoTests, "t.yaml", span, "tool `t` has no tests");
+        let warning = Diagnostic::new(Code::UnusedInput, "t.yaml", span, "unused");
+        let sources = HashMap::new();
+        let text = report(Format::Text, &[hint.clone(), warning.clone()], &sources, false);
+        assert!(text.starts_with("info[no-tests]: tool `t` has no tests\n"), "{text}");
+        assert!(text.ends_with("0 errors, 1 warning, 1 hint\n"), "{text}");
+        assert!(report(Format::Text, std::slice::from_ref(&warning), &sources, false).ends_with("0 errors, 1 warning\n"));
+        assert!(report(Format::Github, std::slice::from_ref(&hint), &sources, false).starts_with("::notice file=t.yaml,"));
+        let json = report(Format::Json, std::slice::from_ref(&hint), &sources, false);
+        assert!(json.contains(r#""severity": "info""#), "{json}");
+        let sarif: serde_json::Value = serde_json::from_str(&report(Format::Sarif, &[hint], &sources, false)).expect("JSON");
+        assert_eq!(sarif["runs"][0]["results"][0]["level"], "note");
+        let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
+        let rule = rules.iter().find(|r| r["id"] == "no-tests").expect("the rule");
+        assert_eq!(rule["defaultConfiguration"]["level"], "note");
+    }
+
     /// A 1 MiB one-line spec used to make 2 MB of lint output (the line and as many carets).
     #[test]
     fn text_output_is_bounded_for_huge_lines_and_many_diagnostics() {
