@@ -37,32 +37,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let compiled = compile::compile_dirs(&paths, None);
     let mut out = std::io::stdout();
     let Some(catalog) = compiled.catalog else {
-        // The diagnostics as lint prints them (json: the same array, under `diagnostics`).
-        let text = match args.format {
-            Format::Text => {
-                let color = super::use_color(std::io::stderr().is_terminal());
-                let mut text = diag::report(diag::Format::Text, &compiled.diagnostics, &compiled.sources, color);
-                text.push_str("error: the specs do not compile, so no test ran\n");
-                std::io::stderr().write_all(text.as_bytes())?;
-                return Ok(ExitCode::from(super::EXIT_USAGE));
-            }
-            Format::Json => {
-                let diagnostics: serde_json::Value =
-                    serde_json::from_str(&diag::report(diag::Format::Json, &compiled.diagnostics, &compiled.sources, false))?;
-                let mut s = serde_json::to_string_pretty(
-                    &serde_json::json!({"diagnostics": diagnostics, "tests": [], "passed": 0, "failed": 0, "errors": 0}),
-                )?;
-                s.push('\n');
-                s
-            }
-            Format::Github => {
-                let mut s = diag::report(diag::Format::Github, &compiled.diagnostics, &compiled.sources, false);
-                s.push_str("the specs do not compile, so no test ran\n");
-                s
-            }
-        };
-        out.write_all(text.as_bytes())?;
-        return Ok(ExitCode::from(super::EXIT_USAGE));
+        return not_compiled(args.format, &compiled.diagnostics, &compiled.sources);
     };
     if args.format == Format::Text && !compiled.diagnostics.is_empty() {
         // Warnings, on stderr as `call` shows them.
@@ -101,4 +76,36 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The specs do not compile: their diagnostics as lint prints them (text on stderr; json under
+/// `diagnostics`, with no tests), and exit 2.
+fn not_compiled(
+    format: Format,
+    diagnostics: &[diag::Diagnostic],
+    sources: &std::collections::HashMap<String, diag::LineIndex>,
+) -> anyhow::Result<ExitCode> {
+    let why = "the specs do not compile, so no test ran";
+    match format {
+        Format::Text => {
+            let mut text = diag::report(diag::Format::Text, diagnostics, sources, super::use_color(std::io::stderr().is_terminal()));
+            text.push_str(&format!("error: {why}\n"));
+            std::io::stderr().write_all(text.as_bytes())?;
+        }
+        Format::Json => {
+            let diagnostics: serde_json::Value = serde_json::from_str(&diag::report(diag::Format::Json, diagnostics, sources, false))?;
+            let mut s = serde_json::to_string_pretty(
+                &serde_json::json!({"diagnostics": diagnostics, "tests": [], "passed": 0, "failed": 0, "errors": 0}),
+            )?;
+            s.push('\n');
+            std::io::stdout().write_all(s.as_bytes())?;
+        }
+        Format::Github => {
+            let mut s = diag::report(diag::Format::Github, diagnostics, sources, false);
+            s.push_str(why);
+            s.push('\n');
+            std::io::stdout().write_all(s.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::from(super::EXIT_USAGE))
 }
