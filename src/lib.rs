@@ -17,4 +17,5 @@ pub mod server;
 pub mod spec;
 pub mod tasks;
 pub mod telemetry;
+pub mod testing;
 pub mod util;

@@ -153,6 +153,12 @@ impl Runtime {
     /// [`Runtime::new`] with a global cap on calls in flight.
     pub fn with_max_in_flight(catalog: Catalog, max_in_flight: Option<usize>) -> Result<Self, String> {
         let backends = Clients::new(catalog.connections().values());
+        Self::with_clients(catalog, backends, max_in_flight)
+    }
+
+    /// A runtime whose calls go through `backends`, clients built for `catalog`'s connections
+    /// (`toolwright test` gives clients with a record or replay tape).
+    pub fn with_clients(catalog: Catalog, backends: Clients, max_in_flight: Option<usize>) -> Result<Self, String> {
         let metrics = Arc::new(Metrics::default());
         metrics.catalog_size(catalog.tools().len());
         let process = Arc::new(Process { metrics, in_flight: max_in_flight.map(|n| (n, Arc::new(Semaphore::new(n)))) });
@@ -313,8 +319,9 @@ async fn run_call(loaded: &Loaded, tool: &CompiledTool, args: Option<&JsonObject
         Ok(a) => a,
         Err(e) => return Outcome::error(CallOutcome::Rejected, e.message),
     };
-    let now = SystemTime::now();
-    let request = match actions::render(&loaded.catalog, tool, &args, now, SecretMode::Resolve) {
+    // The clients' clock and secret mode: now and resolved, except under a replaying tape.
+    let now = loaded.backends.now();
+    let request = match actions::render(&loaded.catalog, tool, &args, now, loaded.backends.secret_mode()) {
         Ok(r) => r,
         Err(e) => return Outcome::error(CallOutcome::Rejected, e.message),
     };

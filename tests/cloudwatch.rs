@@ -870,3 +870,121 @@ action:
     let creds: Vec<u64> = found.iter().filter(|d| d["code"] == "env-credentials").map(|d| d["line"].as_u64().unwrap_or(0)).collect();
     assert_eq!(creds, vec![2, 6], "{found:#?}");
 }
+
+/// `toolwright test --record` against MiniStack, then `--replay` with MiniStack stopped and no
+/// AWS credentials: the CloudWatch SDK clients' exchanges are recorded and answered through the
+/// SDK's HTTP client (connections/aws/tape.rs); the time range renders at the recording's time.
+#[tokio::test]
+async fn logs_insights_and_metrics_record_and_replay() {
+    let stack = MiniStack::start();
+    let now = now_secs();
+    put_events(&logs_client(&stack), "/ecs/checkout", &[(now - 50 * 60, "ERROR first"), (now - 5 * 60, "ERROR second")]).await;
+    let base = (now - 30 * 60) / 60 * 60;
+    metrics_client(&stack)
+        .put_metric_data()
+        .namespace("AWS/ApplicationELB")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name("TargetResponseTime")
+                .dimensions(Dimension::builder().name("LoadBalancer").value(LOAD_BALANCER).build())
+                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(base))
+                .value(0.25)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutMetricData");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = format!(
+        r#"
+kind: connection
+name: cw
+aws: {{region: us-east-1, endpoint_url: "{url}"}}
+---
+kind: tool
+name: errors
+description: Errors of a service.
+input: {{type: object, properties: {{service: {{type: string}}}}, required: [service]}}
+action:
+  logs_insights:
+    connection: cw
+    log_groups: ["/ecs/{{{{ service }}}}"]
+    query: fields @timestamp, @message | sort @timestamp desc
+    since: 1h
+tests:
+  - name: checkout
+    args: {{service: checkout}}
+    expect: {{contains: ERROR second, rows: {{min: 2, max: 2}}}}
+  - name: missing-group
+    args: {{service: nothing}}
+    expect: {{is_error: true}}
+---
+kind: tool
+name: latency
+description: Latency of the load balancer.
+input: {{type: object}}
+action:
+  metrics:
+    connection: cw
+    queries:
+      - {{id: lat, namespace: AWS/ApplicationELB, metric: TargetResponseTime, dimensions: {{LoadBalancer: "{LOAD_BALANCER}"}}, stat: Average}}
+    since: 2h
+    period: 1m
+tests:
+  - name: one-point
+    expect: {{jq: '.series[0].values == [0.25]'}}
+"#,
+        url = stack.url()
+    );
+    write_tools(dir.path(), &spec);
+    let tools = dir.path().to_string_lossy().into_owned();
+    let rec = dir.path().join("rec").to_string_lossy().into_owned();
+    let statuses = |run: &Run| -> Vec<(String, String)> {
+        let v: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", run.stdout, run.stderr));
+        v["tests"]
+            .as_array()
+            .expect("tests")
+            .iter()
+            .map(|t| {
+                (
+                    format!("{}/{}", t["tool"].as_str().unwrap_or(""), t["test"].as_str().unwrap_or("")),
+                    t["status"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let all_pass = vec![
+        ("errors/checkout".to_owned(), "pass".to_owned()),
+        ("errors/missing-group".to_owned(), "pass".to_owned()),
+        ("latency/one-point".to_owned(), "pass".to_owned()),
+    ];
+    let recorded = toolwright(&["test", &tools, "--record", &rec, "--format", "json"], &[]);
+    assert!(recorded.ok, "{}{}", recorded.stdout, recorded.stderr);
+    assert_eq!(statuses(&recorded), all_pass);
+    let text = std::fs::read_to_string(dir.path().join("rec/errors/checkout.json")).expect("the recording");
+    let recording: Value = serde_json::from_str(&text).expect("JSON");
+    let exchanges = recording["exchanges"].as_array().expect("exchanges");
+    assert!(exchanges.len() >= 2, "StartQuery and GetQueryResults: {text}");
+    let start = &exchanges[0]["request"];
+    assert_eq!(start["headers"]["x-amz-target"], json!("Logs_20140328.StartQuery"), "{text}");
+    assert_eq!(start["headers"]["authorization"], json!("***"), "{text}");
+    assert_eq!(start["body"]["json"]["logGroupNames"], json!(["/ecs/checkout"]), "{text}");
+    assert!(start["body"]["json"]["startTime"].as_i64().is_some(), "{text}");
+    assert!(!text.contains("Credential=test/"), "{text}");
+
+    // MiniStack stops, the credentials go; a second passes, so the window would differ if it
+    // were computed from the clock rather than the recording's time.
+    drop(stack);
+    std::thread::sleep(Duration::from_millis(1100));
+    let no_credentials = [("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None), ("AWS_REGION", None)];
+    let replayed = toolwright(&["test", &tools, "--replay", &rec, "--format", "json"], &no_credentials);
+    assert!(replayed.ok, "{}{}", replayed.stdout, replayed.stderr);
+    assert_eq!(statuses(&replayed), all_pass);
+
+    // A changed query is a different StartQuery body: the replay says where.
+    write_tools(dir.path(), &spec.replace("sort @timestamp desc", "sort @timestamp asc"));
+    let changed = toolwright(&["test", &tools, "--replay", &rec, "--format", "json"], &no_credentials);
+    assert!(!changed.ok);
+    assert!(changed.stdout.contains("body /queryString: recorded"), "{}", changed.stdout);
+    assert!(statuses(&changed).contains(&("latency/one-point".to_owned(), "pass".to_owned())), "{}", changed.stdout);
+}

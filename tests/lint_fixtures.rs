@@ -7,6 +7,9 @@
 //!   `expected.tools` lists the tools the catalog holds (one name a line), so a case that
 //!   silently loads nothing cannot pass.
 //!
+//! A case may hold an `args` file: more arguments for every lint run of the case (`--hints`, for
+//! the info-level hints, which plain lint never reports).
+//!
 //! Adding a case is adding a folder. The binary runs with the case folder as its working
 //! directory and `tools.d` as its path, so file names in the goldens are `tools.d/...`.
 //!
@@ -91,6 +94,9 @@ fn toolwright(case: &Path, args: &[&str]) -> Run {
 fn lint(case: &Path, format: &str, extra: &[&str]) -> Run {
     let mut args = vec!["lint", "tools.d", "--format", format];
     args.extend_from_slice(extra);
+    // A case's `args` file holds more lint arguments, such as `--hints`.
+    let more = read(&case.join("args")).unwrap_or_default();
+    args.extend(more.split_whitespace());
     toolwright(case, &args)
 }
 

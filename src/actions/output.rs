@@ -148,17 +148,23 @@ fn compact(object: &Map<String, Value>) -> String {
     serde_json::to_string(object).unwrap_or_default()
 }
 
-/// Cuts the array of `object` to the elements that fit in `max_bytes`, with the
-/// truncation keys added. `None` when there is no non-empty array or not one element fits.
-fn cut_array(object: &Map<String, Value>, max_bytes: usize) -> Option<Map<String, Value>> {
-    // The array to cut: the largest top-level array by its rendered size.
-    let (key, items) = object
+/// The rows of a structured result: its largest non-empty top-level array by rendered size
+/// (`result` when the answer was an array), with its key. This is the array `max_bytes` cuts,
+/// and the one a test's `expect.rows` counts.
+pub fn rows_array(object: &Map<String, Value>) -> Option<(&String, &Vec<Value>)> {
+    object
         .iter()
         .filter_map(|(k, v)| match v {
             Value::Array(items) if !items.is_empty() => Some((k, items)),
             _ => None,
         })
-        .max_by_key(|(_, items)| items.iter().map(|i| serde_json::to_string(i).map_or(0, |s| s.len())).sum::<usize>())?;
+        .max_by_key(|(_, items)| items.iter().map(|i| serde_json::to_string(i).map_or(0, |s| s.len())).sum::<usize>())
+}
+
+/// Cuts the array of `object` to the elements that fit in `max_bytes`, with the
+/// truncation keys added. `None` when there is no non-empty array or not one element fits.
+fn cut_array(object: &Map<String, Value>, max_bytes: usize) -> Option<Map<String, Value>> {
+    let (key, items) = rows_array(object)?;
     let total = items.len();
     let nested = [TRUNCATED_KEY, KEPT_KEY, TOTAL_KEY].iter().any(|k| object.contains_key(*k));
 

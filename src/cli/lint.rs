@@ -8,11 +8,17 @@ use crate::compile;
 use crate::diag::{self, Format};
 
 /// Lints the paths and prints the diagnostics to stdout in the chosen format; with
-/// `check_env`, a catalog without errors is then checked against its environment.
-pub fn run(paths: Vec<PathBuf>, format: Format, deny_warnings: bool, check_env: bool) -> anyhow::Result<ExitCode> {
+/// `check_env`, a catalog without errors is then checked against its environment; with
+/// `hints`, info-level hints are added (they never change the exit code).
+pub fn run(paths: Vec<PathBuf>, format: Format, deny_warnings: bool, check_env: bool, hints: bool) -> anyhow::Result<ExitCode> {
     let mut compiled = compile::compile_dirs(&paths, None);
     if check_env && let Some(catalog) = &compiled.catalog {
         let found = super::check_env::check(catalog, &compiled.documents, &compiled.sources);
+        compiled.diagnostics.extend(found);
+        diag::sort(&mut compiled.diagnostics);
+    }
+    if hints {
+        let found = compile::hints(&compiled.documents, &compiled.sources);
         compiled.diagnostics.extend(found);
         diag::sort(&mut compiled.diagnostics);
     }
@@ -20,7 +26,7 @@ pub fn run(paths: Vec<PathBuf>, format: Format, deny_warnings: bool, check_env: 
     let out = diag::report(format, &compiled.diagnostics, &compiled.sources, color);
     std::io::stdout().write_all(out.as_bytes())?;
     let errors = compiled.diagnostics.iter().any(diag::Diagnostic::is_error);
-    let warnings = compiled.diagnostics.iter().any(|d| !d.is_error());
+    let warnings = compiled.diagnostics.iter().any(diag::Diagnostic::is_warning);
     // The process ends right after: freeing every parsed document and the catalog one by
     // one would be about a tenth of lint's time, for memory the exit returns anyway.
     std::mem::forget(compiled);

@@ -5,6 +5,7 @@ mod diff;
 mod import;
 mod lint;
 mod serve;
+mod test;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -42,6 +43,10 @@ enum Command {
         /// answer, log groups exist (sends requests; never part of plain lint).
         #[arg(long)]
         check_env: bool,
+        /// Also report info-level hints: tools without examples (`no-examples`) or tests
+        /// (`no-tests`). Hints never change the exit code.
+        #[arg(long)]
+        hints: bool,
     },
     /// Print the compiled catalog.
     List {
@@ -76,6 +81,8 @@ enum Command {
     },
     /// Serve the catalog as MCP tools: stdio unless --http.
     Serve(serve::ServeArgs),
+    /// Run the tools' `tests:` through the real call path; --record/--replay keep the backend's answers.
+    Test(test::TestArgs),
     /// Compare two catalogs (directories or git:REV[:PATH]): breaking changes first; exit 1 if any.
     Diff(diff::DiffArgs),
     /// Generate tool specs from an API description: one spec per OpenAPI operation.
@@ -146,7 +153,9 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Lint { paths, format, deny_warnings, check_env } => lint::run(tools_dirs(paths), format, deny_warnings, check_env),
+        Command::Lint { paths, format, deny_warnings, check_env, hints } => {
+            lint::run(tools_dirs(paths), format, deny_warnings, check_env, hints)
+        }
         Command::Schema => {
             let mut s = serde_json::to_string_pretty(&crate::spec::schema::format_schema())?;
             s.push('\n');
@@ -235,6 +244,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve::run(args),
+        Command::Test(args) => test::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Import(args) => import::run(args),
     }

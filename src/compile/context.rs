@@ -49,6 +49,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) templates: Vec<(String, String)>,
     /// Of the last tool compiled: its examples' prepared arguments (see `example_args`).
     pub(crate) examples: Vec<super::examples::ExampleArgs>,
+    /// Of the last tool compiled: its tests (see `tool_tests`).
+    pub(crate) tests: Vec<crate::testing::ToolTest>,
 }
 
 impl<'a> Compiler<'a> {
@@ -62,6 +64,7 @@ impl<'a> Compiler<'a> {
             id,
             templates: Vec::new(),
             examples: Vec::new(),
+            tests: Vec::new(),
         }
     }
 

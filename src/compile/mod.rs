@@ -15,8 +15,10 @@
 mod connections;
 pub(crate) mod context;
 pub(crate) mod examples;
+mod hints;
 mod schemas;
 mod secrets;
+mod tool_tests;
 pub mod tools;
 mod window;
 
@@ -34,6 +36,7 @@ use crate::spec::yaml::Pos;
 use crate::spec::{self, Document, SourceFile, Spec};
 pub(crate) use context::Compiler;
 use examples::{ExampleArgs, render_examples};
+pub use hints::hints;
 
 /// What a compile returns: the catalog when there are no errors, and every diagnostic.
 pub struct Compiled {
@@ -49,6 +52,8 @@ pub struct Compiled {
     pub documents: Documents,
     /// The files are those of the catalog in force (see [`compile_dirs`]): nothing was compiled.
     pub unchanged: bool,
+    /// The tools' `tests`, in document order (for `toolwright test`; nothing else reads them).
+    pub tests: Vec<crate::testing::ToolTest>,
 }
 
 /// The parsed documents, by file (see [`Compiled::documents`]), with the files' names: what
@@ -91,6 +96,7 @@ pub fn compile_dirs(roots: &[PathBuf], in_force: Option<&str>) -> Compiled {
             sources: HashMap::new(),
             documents: Documents::default(),
             unchanged: true,
+            tests: Vec::new(),
         };
     }
     let mut compiled = compile(&files);
@@ -242,9 +248,11 @@ fn compile_with(files: &[SourceFile], serial: bool) -> Compiled {
         }
     }
     let mut tools: Vec<(CompiledTool, usize, Vec<ExampleArgs>)> = Vec::new();
+    let mut tests = Vec::new();
     for done in compile_tools(files, &indexes, &jobs, &connections, serial) {
         c.diags.extend(done.diags);
         c.templates.extend(done.templates);
+        tests.extend(done.tests);
         if let Some(tool) = done.tool {
             tools.push((tool, done.di, done.examples));
         }
@@ -271,7 +279,7 @@ fn compile_with(files: &[SourceFile], serial: bool) -> Compiled {
     let sources = files.iter().zip(indexes).map(|(f, i)| (f.name.clone(), i)).collect();
     drop(docs);
     let documents = Documents { per_file, names: files.iter().map(|f| f.name.clone()).collect() };
-    Compiled { catalog: ok.then_some(catalog), diagnostics: diags, sources, documents, unchanged: false }
+    Compiled { catalog: ok.then_some(catalog), diagnostics: diags, sources, documents, unchanged: false, tests }
 }
 
 /// One tool compiled: the tool when it has no errors, its diagnostics and its templates.
@@ -282,6 +290,8 @@ struct ToolDone {
     templates: Vec<(String, String)>,
     /// Its examples' prepared arguments (see `Compiler::example_args`).
     examples: Vec<ExampleArgs>,
+    /// Its tests.
+    tests: Vec<crate::testing::ToolTest>,
 }
 
 /// With fewer tools than this, tools compile on this thread.
@@ -316,6 +326,7 @@ fn compile_tools(
                     diags: std::mem::take(&mut c.diags),
                     templates: std::mem::take(&mut c.templates),
                     examples: std::mem::take(&mut c.examples),
+                    tests: std::mem::take(&mut c.tests),
                 });
             }
         }

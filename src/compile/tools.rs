@@ -141,6 +141,7 @@ impl Compiler<'_> {
             }
         }
 
+        self.tests = self.tool_tests(doc, spec);
         let errors_after = self.diags.iter().filter(|d| d.is_error()).count();
         if errors_after > errors_before {
             return None;

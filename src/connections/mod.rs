@@ -8,12 +8,16 @@
 
 pub mod aws;
 pub mod http;
+pub mod tape;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws::client::AwsClients;
 use http::client::HttpClient;
+use tape::Tape;
+
+use crate::catalog::SecretMode;
 
 /// A compiled connection: its name and its settings.
 #[derive(Debug)]
@@ -70,6 +74,8 @@ struct ClientsInner {
     http_without_connection: LazyHttp,
     aws: HashMap<String, AwsClients>,
     aws_without_connection: AwsClients,
+    /// Records or replays every backend exchange (`toolwright test`); `None` everywhere else.
+    tape: Option<Arc<Tape>>,
 }
 
 /// An HTTP client built on first use: building one loads the system's root certificates
@@ -111,6 +117,16 @@ impl LazyHttp {
 impl Clients {
     /// Prepares the clients of every connection; each is built on first use.
     pub fn new<'a>(connections: impl IntoIterator<Item = &'a Arc<Connection>>) -> Clients {
+        Self::build(connections, None)
+    }
+
+    /// [`Clients::new`] whose every backend exchange goes through `tape` (recorded, or
+    /// answered from a recording without any network), for `toolwright test`.
+    pub fn with_tape<'a>(connections: impl IntoIterator<Item = &'a Arc<Connection>>, tape: Arc<Tape>) -> Clients {
+        Self::build(connections, Some(tape))
+    }
+
+    fn build<'a>(connections: impl IntoIterator<Item = &'a Arc<Connection>>, tape: Option<Arc<Tape>>) -> Clients {
         let mut http = HashMap::new();
         let mut aws = HashMap::new();
         for connection in connections {
@@ -119,7 +135,7 @@ impl Clients {
                     http.insert(connection.name.clone(), LazyHttp::new(Some(Arc::clone(connection))));
                 }
                 Settings::Aws(settings) => {
-                    aws.insert(connection.name.clone(), AwsClients::for_connection(connection, settings));
+                    aws.insert(connection.name.clone(), AwsClients::for_connection(connection, settings, tape.clone()));
                 }
             }
         }
@@ -128,9 +144,27 @@ impl Clients {
                 http,
                 http_without_connection: LazyHttp::new(None),
                 aws,
-                aws_without_connection: AwsClients::without_connection(),
+                aws_without_connection: AwsClients::without_connection(tape.clone()),
+                tape,
             }),
         }
+    }
+
+    /// The tape that records or replays the exchanges, under `toolwright test`.
+    pub fn tape(&self) -> Option<&Arc<Tape>> {
+        self.inner.tape.as_ref()
+    }
+
+    /// The time a call renders at: now, or a replayed recording's time (so that every
+    /// clock-derived value renders as it was recorded).
+    pub fn now(&self) -> std::time::SystemTime {
+        self.inner.tape.as_ref().map_or_else(std::time::SystemTime::now, |t| t.now())
+    }
+
+    /// How a call reads `secret()`: resolved, except in a replay, which needs no credentials
+    /// (the values are redacted in recordings, and rendered `***` as `render` shows them).
+    pub fn secret_mode(&self) -> SecretMode {
+        if self.inner.tape.as_ref().is_some_and(|t| t.replaying()) { SecretMode::Redact } else { SecretMode::Resolve }
     }
 
     /// The HTTP client of a request's connection, checked to be the one these clients were built for.

@@ -45,7 +45,7 @@ codes! {
     MissingField = "missing-field", Error, "A required key is absent.";
     WrongType = "wrong-type", Error, "A value has the wrong type.";
     InvalidValue = "invalid-value", Error, "A value is outside what the field accepts.";
-    InvalidName = "invalid-name", Error, "A tool or connection name does not match ^[A-Za-z0-9_.-]{1,128}$.";
+    InvalidName = "invalid-name", Error, "A tool or connection name does not match ^[A-Za-z0-9_.-]{1,128}$, or a test name does not match ^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$.";
     DuplicateToolName = "duplicate-tool-name", Error, "Two tools have the same name.";
     ReservedToolName = "reserved-tool-name", Error, "A tool takes the name of a built-in tool (`get_task_status`, `cancel_task`).";
     DuplicateConnectionName = "duplicate-connection-name", Error, "Two connections have the same name.";
@@ -81,7 +81,7 @@ codes! {
     DuplicateQueryId = "duplicate-query-id", Error, "Two metric queries have the same id.";
     MetricOrExpression = "metric-or-expression", Error, "A metric query needs exactly one of `metric` (with `namespace` and `stat`) or `expression`.";
     InvalidPeriod = "invalid-period", Error, "A metric period must be 1, 5, 10, 20 or 30 seconds or a multiple of 60.";
-    InvalidJq = "invalid-jq", Error, "`response.jq`, a `response.paginate` filter, a step's `output` or `when`, or a watch's `fail_when` or `succeed_when` does not compile.";
+    InvalidJq = "invalid-jq", Error, "`response.jq`, a `response.paginate` filter, a step's `output` or `when`, a watch's `fail_when` or `succeed_when`, or a test's `expect.jq` does not compile.";
     FormAndBody = "form-and-body", Error, "An HTTP action gives both `form` and `body`; a request has one body.";
     InvalidPagination = "invalid-pagination", Error, "`response.paginate` needs `next` with `set` (exactly one of query, body, form, header) or `link: true`, and an answer read as JSON or XML.";
     InvalidStepId = "invalid-step-id", Error, "A step id does not match ^[a-z][a-z0-9_]*$.";
@@ -93,6 +93,9 @@ codes! {
     WatchTimeout = "watch-timeout", Error, "A watch's `for` plus `every` is longer than its tool's `timeout`: the call would end before the watch.";
     ExampleInvalidArgs = "example-invalid-args", Error, "An example's `args` do not validate against `input`.";
     ExampleRenderFailed = "example-render-failed", Error, "An example does not render into a backend request.";
+    DuplicateTestName = "duplicate-test-name", Error, "Two tests of one tool have the same name (a test's recording is named after it).";
+    NoExamples = "no-examples", Info, "`lint --hints`: a tool has no `examples` (lint renders each example; clients may show them).";
+    NoTests = "no-tests", Info, "`lint --hints`: a tool has no `tests` (`toolwright test` runs them).";
     EnvCredentials = "env-credentials", Error, "`--check-env`: a connection's credentials do not resolve (a secret not set, a token file unreadable, the AWS chain).";
     EnvUnreachable = "env-unreachable", Error, "`--check-env`: a connection's endpoint does not answer (DNS, connection, TLS, network policy, timeout).";
     EnvRefused = "env-refused", Error, "`--check-env`: a connection's endpoint refuses its credentials (HTTP 401 or 403).";

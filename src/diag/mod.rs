@@ -17,14 +17,27 @@ pub enum Severity {
     Error,
     /// The catalog builds, but something looks wrong.
     Warning,
+    /// A hint (`lint --hints`): nothing is wrong, something could be better. Never changes an
+    /// exit code, and is reported only when asked for.
+    Info,
 }
 
 impl Severity {
-    /// `error` or `warning`.
+    /// `error`, `warning` or `info`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
+    /// The SARIF 2.1.0 `level`: `error`, `warning` or `note`.
+    pub fn sarif_level(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "note",
         }
     }
 }
@@ -74,6 +87,11 @@ impl Diagnostic {
     /// Whether this is an error.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    /// Whether this is a warning.
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
     }
 
     /// Sort key: file, position, code, message.

@@ -89,6 +89,7 @@ fn text(diags: &[Diagnostic], sources: &HashMap<String, LineIndex>, color: bool)
         let (sev_color, sev) = match d.severity {
             Severity::Error => ("1;31", "error"),
             Severity::Warning => ("1;33", "warning"),
+            Severity::Info => ("1;36", "info"),
         };
         let head = format!("{sev}[{}]", d.code.as_str());
         let _ = writeln!(out, "{}{} {}", paint(sev_color, &head), paint("1", ":"), paint("1", &clip(&d.message, MAX_MESSAGE_CHARS)));
@@ -118,9 +119,16 @@ fn text(diags: &[Diagnostic], sources: &HashMap<String, LineIndex>, color: bool)
         let _ = writeln!(out, "… and {} more (`--format json` lists every one)\n", diags.len() - MAX_TEXT_DIAGNOSTICS);
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
+    let warnings = diags.iter().filter(|d| d.is_warning()).count();
+    let hints = diags.len() - errors - warnings;
     let plural = |n: usize, w: &str| if n == 1 { format!("{n} {w}") } else { format!("{n} {w}s") };
-    let _ = writeln!(out, "{}, {}", plural(errors, "error"), plural(warnings, "warning"));
+    // Hints are counted only when there are some (they appear only with `lint --hints`), so
+    // the summary line of a plain lint stays what it always was.
+    if hints == 0 {
+        let _ = writeln!(out, "{}, {}", plural(errors, "error"), plural(warnings, "warning"));
+    } else {
+        let _ = writeln!(out, "{}, {}, {}", plural(errors, "error"), plural(warnings, "warning"), plural(hints, "hint"));
+    }
     out
 }
 
@@ -170,6 +178,7 @@ fn github(diags: &[Diagnostic]) -> String {
         let cmd = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "notice",
         };
         let mut msg = clip(&d.message, MAX_MESSAGE_CHARS).into_owned();
         if let Some(help) = &d.help {
@@ -198,7 +207,7 @@ fn sarif(diags: &[Diagnostic]) -> serde_json::Value {
             json!({
                 "id": c.as_str(),
                 "shortDescription": {"text": c.summary()},
-                "defaultConfiguration": {"level": c.severity().as_str()},
+                "defaultConfiguration": {"level": c.severity().sarif_level()},
             })
         })
         .collect();
@@ -214,7 +223,7 @@ fn sarif(diags: &[Diagnostic]) -> serde_json::Value {
             json!({
                 "ruleId": d.code.as_str(),
                 "ruleIndex": index,
-                "level": d.severity.as_str(),
+                "level": d.severity.sarif_level(),
                 "message": {"text": text},
                 "locations": [{
                     "physicalLocation": {
@@ -266,6 +275,28 @@ mod tests {
         assert_eq!((shown.chars().next(), at), (Some('a'), 0));
         let (shown, at, carets) = excerpt(&line, 20_000, 20_001);
         assert!(at + carets <= shown.chars().count() + 1, "{at} {carets}");
+    }
+
+    /// Hints (`lint --hints`) are `info` in json, `::notice` for GitHub, `note` in SARIF, and
+    /// counted apart from warnings on the text summary line, which keeps its old form without them.
+    #[test]
+    fn hints_have_their_own_level_in_every_format() {
+        let span = Span { line: 1, column: 1, end_line: 1, end_column: 5 };
+        let hint = Diagnostic::new(Code::NoTests, "t.yaml", span, "tool `t` has no tests");
+        let warning = Diagnostic::new(Code::UnusedInput, "t.yaml", span, "unused");
+        let sources = HashMap::new();
+        let text = report(Format::Text, &[hint.clone(), warning.clone()], &sources, false);
+        assert!(text.starts_with("info[no-tests]: tool `t` has no tests\n"), "{text}");
+        assert!(text.ends_with("0 errors, 1 warning, 1 hint\n"), "{text}");
+        assert!(report(Format::Text, std::slice::from_ref(&warning), &sources, false).ends_with("0 errors, 1 warning\n"));
+        assert!(report(Format::Github, std::slice::from_ref(&hint), &sources, false).starts_with("::notice file=t.yaml,"));
+        let json = report(Format::Json, std::slice::from_ref(&hint), &sources, false);
+        assert!(json.contains(r#""severity": "info""#), "{json}");
+        let sarif: serde_json::Value = serde_json::from_str(&report(Format::Sarif, &[hint], &sources, false)).expect("JSON");
+        assert_eq!(sarif["runs"][0]["results"][0]["level"], "note");
+        let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
+        let rule = rules.iter().find(|r| r["id"] == "no-tests").expect("the rule");
+        assert_eq!(rule["defaultConfiguration"]["level"], "note");
     }
 
     /// A 1 MiB one-line spec used to make 2 MB of lint output (the line and as many carets).

@@ -11,6 +11,7 @@ pub use crate::actions::{ActionSpec, ConfirmSpec};
 pub use crate::catalog::JsonObject;
 pub use crate::connections::aws::spec::AwsConnectionSpec;
 pub use crate::connections::http::spec::HttpConnectionSpec;
+pub use crate::testing::spec::ToolTestSpec;
 
 /// The `kind` of a tool document.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -58,6 +59,10 @@ pub struct ToolSpec {
     /// Example arguments; lint validates and renders each one (nothing is sent).
     #[serde(default)]
     pub examples: Option<Vec<Example>>,
+    /// Tests that `toolwright test` runs through the real call path, each a call with
+    /// arguments and what it must give (`--record`/`--replay` keep the backend's answers).
+    #[serde(default)]
+    pub tests: Option<Vec<ToolTestSpec>>,
     /// Who may see and call the tool over authenticated HTTP.
     #[serde(default)]
     pub auth: Option<AuthSpec>,

@@ -18,6 +18,7 @@ use crate::connections;
 use crate::connections::http::SendAuth;
 use crate::connections::http::auth::Signer;
 use crate::connections::http::client::{HttpClient, host_of, literal_ip};
+use crate::connections::tape::{self, Tape};
 
 /// How long decoding and shaping one response may take (a jq projection has its own limits,
 /// see `catalog::jq_worker`).
@@ -65,12 +66,22 @@ pub(crate) struct Prepared {
     pub signer: Option<Signer>,
     /// `Authorization: Bearer` with this token.
     pub bearer: Option<String>,
+    /// Records or replays the exchanges (`toolwright test`).
+    pub tape: Option<std::sync::Arc<Tape>>,
 }
 
 /// Sends the request and shapes the response for the model.
 pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, prepared: Prepared) -> Result<ToolOutput, String> {
     let HttpRequest { method, url, headers, body, secrets, jq, format, paginate, max_bytes, auth, .. } = request;
-    let sending = Sending { auth: auth.as_deref(), signer: prepared.signer.as_ref(), bearer: prepared.bearer.as_deref() };
+    if let Some(tape) = &prepared.tape {
+        tape.add_secrets(secrets.iter().cloned());
+    }
+    let sending = Sending {
+        auth: auth.as_deref(),
+        signer: prepared.signer.as_ref(),
+        bearer: prepared.bearer.as_deref(),
+        tape: prepared.tape.as_deref(),
+    };
     let masks = secret_masks(&headers);
     // What comes back on success is masked for the secrets only: masking every header
     // value would also blank out ordinary words such as `application/json` in the data.
@@ -145,6 +156,9 @@ struct Sending<'a> {
     signer: Option<&'a Signer>,
     /// A bearer token made before sending (EKS).
     bearer: Option<&'a str>,
+    /// Records or replays the exchange; a replay authenticates nothing (no token file, no
+    /// OAuth token, no signature: no credentials are needed, and the recording holds none).
+    tape: Option<&'a Tape>,
 }
 
 /// Adds the parts of secrets a backend may echo to the masks of an answer, longest first.
@@ -208,7 +222,9 @@ async fn send(
         // Only a request that may be sent again (OAuth) keeps a copy of its headers.
         let retry = !fresh && matches!(sending.auth, Some(SendAuth::OAuth2 { .. }));
         let mut headers = if retry { header_map.clone() } else { std::mem::take(&mut header_map) };
+        let replaying = sending.tape.is_some_and(Tape::replaying);
         let value = match (sending.bearer, sending.auth) {
+            _ if replaying => None,
             (Some(token), _) => Some(format!("Bearer {token}")),
             (None, Some(auth)) if !matches!(auth, SendAuth::AwsSigv4 { .. } | SendAuth::Eks { .. }) => {
                 Box::pin(connections::http::auth::authorization(client, &client.tokens, auth, fresh)).await.map_err(|e| mask(&e, masks))?
@@ -227,10 +243,15 @@ async fn send(
             builder = builder.body(body.clone()); // `Bytes`: a reference count, not a copy
         }
         let mut built = builder.build().map_err(|e| client.describe(&e, &host))?;
-        if let Some(signer) = sending.signer {
+        if let Some(signer) = sending.signer.filter(|_| !replaying) {
             secrets.extend(signer.sign(&mut built)?);
         }
-        let response = client.client.execute(built).await.map_err(|e| client.describe(&e, &host))?;
+        if let Some(tape) = sending.tape {
+            // Each credential sent, and the token after its scheme (`Bearer TOKEN`).
+            let tokens = secrets.iter().filter_map(|s| s.split_once(' ').map(|(_, t)| t.trim().to_owned()));
+            tape.add_secrets(secrets.iter().cloned().chain(tokens).filter(|s| s.len() >= MIN_MASKED_VALUE));
+        }
+        let response = tape::send(sending.tape, client, built, &host).await?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED && matches!(sending.auth, Some(SendAuth::OAuth2 { .. })) && !fresh {
             fresh = true;
             continue;

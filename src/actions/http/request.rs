@@ -197,8 +197,10 @@ impl HttpRequest {
         }
         // Signature V4: credentials (and the region, unless the spec gives one) from the `aws`
         // connection's clients, which keep them between calls. EKS: a token presigned with them.
-        let mut prepared = super::execute::Prepared::default();
-        match request.auth.as_deref() {
+        let mut prepared = super::execute::Prepared { tape: clients.tape().cloned(), ..Default::default() };
+        // A replay sends nothing, so it needs no credentials (nor asks for any).
+        let replaying = clients.tape().is_some_and(|t| t.replaying());
+        match request.auth.as_deref().filter(|_| !replaying) {
             Some(SendAuth::AwsSigv4 { service, region, aws }) => {
                 let (credentials, chain_region) = Box::pin(clients.aws(aws.as_ref())?.signing_credentials()).await?;
                 let region = region.clone().or(chain_region).ok_or_else(|| {

@@ -26,6 +26,7 @@ use tokio::sync::OnceCell;
 
 use super::AwsConnection;
 use crate::connections::Connection;
+use crate::connections::tape::Tape;
 
 /// How long StopQuery (or a StartQuery already sent) may take once the deadline has passed or
 /// the client has cancelled; the runtime's deadline leaves CloudWatch requests this much room (`actions::Request::grace`).
@@ -48,6 +49,8 @@ pub struct AwsClients {
     /// them without a lock; the mutex is taken only to fetch them again.
     signing: tokio::sync::Mutex<()>,
     signing_kept: arc_swap::ArcSwapOption<(aws_credential_types::Credentials, Option<String>)>,
+    /// Records or replays the CloudWatch clients' exchanges (`toolwright test`).
+    tape: Option<Arc<Tape>>,
 }
 
 struct Sdk {
@@ -70,8 +73,9 @@ impl fmt::Debug for AwsClients {
 }
 
 impl AwsClients {
-    /// The clients of an `aws` connection. Nothing is loaded until the first call.
-    pub fn for_connection(connection: &Arc<Connection>, settings: &AwsConnection) -> AwsClients {
+    /// The clients of an `aws` connection. Nothing is loaded until the first call. With a
+    /// tape, the CloudWatch clients' exchanges are recorded or replayed (`toolwright test`).
+    pub fn for_connection(connection: &Arc<Connection>, settings: &AwsConnection, tape: Option<Arc<Tape>>) -> AwsClients {
         AwsClients {
             name: Some(connection.name.clone()),
             connection: Some(connection.clone()),
@@ -79,11 +83,12 @@ impl AwsClients {
             loaded: OnceCell::new(),
             signing: tokio::sync::Mutex::new(()),
             signing_kept: arc_swap::ArcSwapOption::empty(),
+            tape,
         }
     }
 
     /// The clients for CloudWatch actions without a connection: the standard chain alone.
-    pub fn without_connection() -> AwsClients {
+    pub fn without_connection(tape: Option<Arc<Tape>>) -> AwsClients {
         AwsClients {
             name: None,
             connection: None,
@@ -91,6 +96,7 @@ impl AwsClients {
             loaded: OnceCell::new(),
             signing: tokio::sync::Mutex::new(()),
             signing_kept: arc_swap::ArcSwapOption::empty(),
+            tape,
         }
     }
 
@@ -115,7 +121,7 @@ impl AwsClients {
         if let Some(kept) = self.signing_kept.load().as_deref().filter(|(c, _)| fresh(c)) {
             return Ok(kept.clone());
         }
-        let sdk = self.loaded.get_or_init(|| load(&self.settings)).await;
+        let sdk = self.loaded.get_or_init(|| load(&self.settings, self.tape.as_ref())).await;
         let _one_fetch = self.signing.lock().await;
         if let Some(kept) = self.signing_kept.load().as_deref().filter(|(c, _)| fresh(c)) {
             return Ok(kept.clone());
@@ -137,7 +143,7 @@ impl AwsClients {
     }
 
     async fn loaded(&self) -> Result<&Sdk, String> {
-        let loaded = self.loaded.get_or_init(|| load(&self.settings)).await;
+        let loaded = self.loaded.get_or_init(|| load(&self.settings, self.tape.as_ref())).await;
         if loaded.region.is_none() {
             // Without a region the SDK cannot build an endpoint; say how to give one.
             return Err(match &self.name {
@@ -152,7 +158,10 @@ impl AwsClients {
 }
 
 /// Loads the SDK configuration of one connection and builds its clients.
-async fn load(settings: &AwsConnection) -> Sdk {
+async fn load(settings: &AwsConnection, tape: Option<&Arc<Tape>>) -> Sdk {
+    if let Some(tape) = tape.filter(|t| t.replaying()) {
+        return load_for_replay(settings, tape).await;
+    }
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
@@ -177,9 +186,55 @@ async fn load(settings: &AwsConnection) -> Sdk {
         logs = logs.endpoint_url(url);
         metrics = metrics.endpoint_url(url);
     }
+    // Recording: the CloudWatch clients only (credential providers keep the default client).
+    if let Some(tape) = tape {
+        logs = logs.http_client(super::tape::client(tape));
+        metrics = metrics.http_client(super::tape::client(tape));
+    }
     Sdk {
         region: config.region().map(ToString::to_string),
         credentials: config.credentials_provider(),
+        logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
+        metrics: aws_sdk_cloudwatch::Client::from_conf(metrics.build()),
+    }
+}
+
+/// The configuration of a replay: nothing may reach the network and no credentials are needed,
+/// so the region is the connection's or the environment's (`AWS_REGION`, `AWS_DEFAULT_REGION`;
+/// never instance metadata), the credentials are a fixed stand-in (signatures are not compared),
+/// `role_arn` is not assumed, and the only HTTP client answers from the recording. The rest
+/// (profile files, `AWS_ENDPOINT_URL*`) is read as when recording, so URLs come out the same.
+async fn load_for_replay(settings: &AwsConnection, tape: &Arc<Tape>) -> Sdk {
+    let region = settings
+        .region
+        .clone()
+        .or_else(|| ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| std::env::var(v).ok().filter(|r| !r.trim().is_empty())));
+    let credentials =
+        SharedCredentialsProvider::new(aws_credential_types::Credentials::new("REPLAY", "REPLAY", None, None, "toolwright-replay"));
+    let config = match &region {
+        Some(region) => {
+            let mut loader = aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new(region.clone()))
+                .credentials_provider(credentials.clone())
+                .http_client(super::tape::client(tape));
+            if let Some(profile) = &settings.profile {
+                loader = loader.profile_name(profile);
+            }
+            loader.load().await
+        }
+        // No region: the clients are never used (`loaded` says how to give one), so the
+        // configuration loader, which would ask instance metadata, is not run.
+        None => SdkConfig::builder().behavior_version(BehaviorVersion::latest()).http_client(super::tape::client(tape)).build(),
+    };
+    let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(&config);
+    let mut metrics = aws_sdk_cloudwatch::config::Builder::from(&config);
+    if let Some(url) = &settings.endpoint_url {
+        logs = logs.endpoint_url(url);
+        metrics = metrics.endpoint_url(url);
+    }
+    Sdk {
+        region,
+        credentials: Some(credentials),
         logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
         metrics: aws_sdk_cloudwatch::Client::from_conf(metrics.build()),
     }

@@ -4,6 +4,7 @@
 pub mod client;
 pub(crate) mod compile;
 pub mod spec;
+pub(crate) mod tape;
 
 /// A compiled `aws` connection.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

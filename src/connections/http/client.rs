@@ -486,6 +486,11 @@ impl HttpClient {
         Ok(HttpClient { client, policy, tokens, kube, timeout, max_response_bytes })
     }
 
+    /// The most bytes of an answer this client reads (the connection's `max_response_bytes`).
+    pub(crate) fn max_response_bytes(&self) -> u64 {
+        self.max_response_bytes
+    }
+
     /// The Kubernetes API server this client sends to, for `kubernetes` connections.
     pub(crate) fn kube(&self) -> Option<&super::kube::Target> {
         self.kube.as_deref()
