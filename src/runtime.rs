@@ -105,12 +105,14 @@ pub struct Outcome {
     pub text: String,
     /// How the call ended, in the words metrics, audit lines and traces share.
     pub kind: CallOutcome,
+    /// An image, audio or embedded resource the answer carries.
+    pub media: Option<crate::actions::output::Media>,
 }
 
 impl Outcome {
     /// A tool error of `kind` with a message for the model.
     pub fn error(kind: CallOutcome, message: impl Into<String>) -> Self {
-        Outcome { is_error: true, structured: None, text: message.into(), kind }
+        Outcome { is_error: true, structured: None, text: message.into(), kind, media: None }
     }
 }
 
@@ -364,7 +366,7 @@ async fn run_call(loaded: &Loaded, tool: &CompiledTool, args: Option<&JsonObject
                 }
             }
             let kind = if out.is_error { CallOutcome::Error } else { CallOutcome::Ok };
-            Outcome { is_error: out.is_error, structured: out.structured, text: out.text, kind }
+            Outcome { is_error: out.is_error, structured: out.structured, text: out.text, kind, media: out.media }
         }
         Err(message) => Outcome::error(CallOutcome::Error, message),
     }

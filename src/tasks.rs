@@ -510,7 +510,7 @@ mod tests {
     }
 
     fn ok() -> Outcome {
-        Outcome { is_error: false, structured: None, text: "done".to_owned(), kind: CallOutcome::Ok }
+        Outcome { is_error: false, structured: None, text: "done".to_owned(), kind: CallOutcome::Ok, media: None }
     }
 
     #[test]

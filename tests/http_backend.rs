@@ -226,7 +226,7 @@ async fn no_content_gives_an_empty_result() {
     let server = TestServer::start("127.0.0.1").await;
     let (catalog, backends) = setup(&(connection("api", &server.url(), "true", "") + &get_tool("empty", Some("api"), "/empty", "")));
     let out = call(&backends, &catalog, "empty", json!({})).await.expect("204 is success");
-    assert_eq!(out, ToolOutput { structured: None, text: String::new(), truncated: false, is_error: false });
+    assert_eq!(out, ToolOutput { structured: None, text: String::new(), truncated: false, is_error: false, media: None });
 }
 
 #[tokio::test]
@@ -279,7 +279,7 @@ async fn text_responses_are_text() {
     let server = TestServer::start("127.0.0.1").await;
     let (catalog, backends) = setup(&(connection("api", &server.url(), "true", "") + &get_tool("text", Some("api"), "/text", "")));
     let out = call(&backends, &catalog, "text", json!({})).await.expect("text call");
-    assert_eq!(out, ToolOutput { structured: None, text: "hello\nworld\n".to_owned(), truncated: false, is_error: false });
+    assert_eq!(out, ToolOutput { structured: None, text: "hello\nworld\n".to_owned(), truncated: false, is_error: false, media: None });
 }
 
 #[tokio::test]
@@ -466,6 +466,7 @@ async fn header_values_with_line_breaks_are_refused_before_sending() {
         jq: None,
         format: Default::default(),
         paginate: None,
+        as_resource: false,
         max_bytes: tool.max_bytes,
         literal_url: false,
         auth: None,

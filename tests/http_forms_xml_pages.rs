@@ -313,7 +313,7 @@ async fn xml_answers_become_json_before_jq() {
     }
     // `format: text` returns a JSON answer as its text.
     let out = call(&backends, &catalog, "as_text", json!({})).await.expect("text call");
-    assert_eq!(out, ToolOutput { structured: None, text: r#"{"a":[1,2]}"#.to_owned(), truncated: false, is_error: false });
+    assert_eq!(out, ToolOutput { structured: None, text: r#"{"a":[1,2]}"#.to_owned(), truncated: false, is_error: false, media: None });
 }
 
 /// A billion-laughs document (a DTD of nested entities), a bare undeclared entity and 10,000

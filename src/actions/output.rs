@@ -20,12 +20,36 @@ pub struct ToolOutput {
     /// breached): MCP `isError: true` with the structured content, which is then not held to
     /// the tool's output schema.
     pub is_error: bool,
+    /// Content that is not text: an image, audio, or the answer as an embedded resource.
+    pub media: Option<Media>,
+}
+
+/// A content block that is not text: MCP image, audio or embedded resource content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Media {
+    /// Which block it becomes.
+    pub kind: MediaKind,
+    /// The answer's media type, such as `image/png`.
+    pub mime_type: String,
+    /// The bytes as the backend sent them.
+    pub data: bytes::Bytes,
+}
+
+/// What a [`Media`] becomes in the tool result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaKind {
+    /// An image content block (the answer's type is `image/*`).
+    Image,
+    /// An audio content block (`audio/*`).
+    Audio,
+    /// An embedded resource (`response.content: resource`), named by this URI.
+    Resource(String),
 }
 
 impl ToolOutput {
     /// The result of a call that returned nothing (such as HTTP 204).
     pub fn empty() -> ToolOutput {
-        ToolOutput { structured: None, text: String::new(), truncated: false, is_error: false }
+        ToolOutput { structured: None, text: String::new(), truncated: false, is_error: false, media: None }
     }
 
     /// The result as one JSON value, as a step's `output` or a watch's `fail_when` reads it:
@@ -77,12 +101,12 @@ pub fn shape_json(value: Value, max_bytes: usize) -> ToolOutput {
     let object = into_object(value);
     let text = compact(&object);
     if text.len() <= max_bytes {
-        return ToolOutput { structured: Some(Value::Object(object)), text, truncated: false, is_error: false };
+        return ToolOutput { structured: Some(Value::Object(object)), text, truncated: false, is_error: false, media: None };
     }
     match cut_array(&object, max_bytes) {
         Some(cut) => {
             let text = compact(&cut);
-            ToolOutput { structured: Some(Value::Object(cut)), text, truncated: true, is_error: false }
+            ToolOutput { structured: Some(Value::Object(cut)), text, truncated: true, is_error: false, media: None }
         }
         None => {
             // Pretty printing puts every element and field on its own line, so the text
@@ -103,7 +127,7 @@ pub fn shape_json(value: Value, max_bytes: usize) -> ToolOutput {
 /// note itself, in which case only the note is returned.
 pub fn shape_text(text: String, max_bytes: usize) -> ToolOutput {
     if text.len() <= max_bytes {
-        return ToolOutput { structured: None, text, truncated: false, is_error: false };
+        return ToolOutput { structured: None, text, truncated: false, is_error: false, media: None };
     }
     let total = text.len();
     // The note is measured with the total in place of the kept count: the kept count has
@@ -121,7 +145,7 @@ pub fn shape_text(text: String, max_bytes: usize) -> ToolOutput {
     let mut out = text;
     out.truncate(cut);
     out.push_str(&truncation_note(cut, total));
-    ToolOutput { structured: None, text: out, truncated: true, is_error: false }
+    ToolOutput { structured: None, text: out, truncated: true, is_error: false, media: None }
 }
 
 /// The note appended to cut text.
@@ -221,7 +245,10 @@ mod tests {
     #[test]
     fn small_values_pass_unchanged_and_non_objects_are_wrapped() {
         let out = shape_json(json!({"a": 1}), 100);
-        assert_eq!(out, ToolOutput { structured: Some(json!({"a": 1})), text: r#"{"a":1}"#.to_owned(), truncated: false, is_error: false });
+        assert_eq!(
+            out,
+            ToolOutput { structured: Some(json!({"a": 1})), text: r#"{"a":1}"#.to_owned(), truncated: false, is_error: false, media: None }
+        );
         let out = shape_json(json!([1, 2]), 100);
         assert_eq!(out.structured, Some(json!({"result": [1, 2]})));
         assert_eq!(out.text, r#"{"result":[1,2]}"#);

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ContentBlock, Implementation, ListToolsResult, LoggingLevel, RequestId, RequestMetaObject,
-    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    ResourceContents, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::{ErrorData as McpError, Peer, RoleServer};
 use serde_json::{Value, json};
@@ -334,10 +334,44 @@ impl ServerState {
 }
 
 pub(super) fn to_result(outcome: runtime::Outcome) -> CallToolResult {
-    let content = vec![ContentBlock::text(outcome.text)];
+    let mut content = vec![ContentBlock::text(outcome.text)];
+    if let Some(media) = outcome.media {
+        content.push(media_block(media));
+    }
     let mut result = if outcome.is_error { CallToolResult::error(content) } else { CallToolResult::success(content) };
     result.structured_content = outcome.structured;
     result
+}
+
+/// An image, audio or embedded resource content block.
+fn media_block(media: crate::actions::output::Media) -> ContentBlock {
+    use crate::actions::output::MediaKind;
+    use base64::Engine as _;
+    let base64 = || base64::engine::general_purpose::STANDARD.encode(&media.data);
+    match media.kind {
+        MediaKind::Image => ContentBlock::image(base64(), media.mime_type),
+        MediaKind::Audio => ContentBlock::audio(base64(), media.mime_type),
+        MediaKind::Resource(uri) => {
+            let contents = match std::str::from_utf8(&media.data) {
+                Ok(text)
+                    if !media.mime_type.starts_with("image/") && !media.mime_type.starts_with("audio/") && is_textual(&media.mime_type) =>
+                {
+                    ResourceContents::text(text, uri)
+                }
+                _ => ResourceContents::blob(base64(), uri),
+            };
+            ContentBlock::resource(contents.with_mime_type(media.mime_type))
+        }
+    }
+}
+
+/// Whether a media type is text (an embedded resource's `text` rather than `blob`).
+fn is_textual(mime: &str) -> bool {
+    mime.starts_with("text/")
+        || mime == "application/json"
+        || mime == "application/xml"
+        || mime.ends_with("+json")
+        || mime.ends_with("+xml")
 }
 
 /// Whether `x-mcp-header` appears anywhere in a schema.

@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock};
 use regex::Regex;
 use serde_json::Value;
 
-use super::spec::{FormatSpec, HttpSpec, PaginateSpec};
+use super::spec::{ContentSpec, FormatSpec, HttpSpec, PaginateSpec};
 use super::{BodyTemplate, DEFAULT_MAX_PAGES, HttpAction, MAX_PAGES_LIMIT, NextPage, Paginate, QueryValue, ResponseFormat, TokenTarget};
 use crate::actions::Connections;
 use crate::catalog::Template;
@@ -160,10 +160,34 @@ pub(crate) fn compile(
         None => None,
         Some(p) => paginate(compiler, doc, &format!("{base}/response/paginate"), p, spec, format, &mut ok).map(Arc::new),
     };
+    let as_resource = response.content == Some(ContentSpec::Resource);
+    if as_resource && (response.jq.is_some() || response.paginate.is_some() || response.format.is_some()) {
+        compiler
+            .push(
+                doc,
+                Code::InvalidValue,
+                &format!("{base}/response/content"),
+                "`content: resource` returns the answer as it came, so `jq`, `format` and `paginate` cannot shape it",
+            )
+            .help = Some("drop `jq`, `format` and `paginate`, or drop `content: resource`".to_owned());
+        ok = false;
+    }
     if !ok {
         return None;
     }
-    Some(HttpAction { connection: spec.connection.clone(), method, url: url?, query, headers, body, form, jq, format, paginate })
+    Some(HttpAction {
+        connection: spec.connection.clone(),
+        method,
+        url: url?,
+        query,
+        headers,
+        body,
+        form,
+        jq,
+        format,
+        paginate,
+        as_resource,
+    })
 }
 
 /// A query parameter or form field value: exactly `{{ name }}` is the argument itself (a list

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::request::{Body, HttpRequest, encode_form};
 use super::{MAX_PAGES_LIMIT, NextPage, Paginate, ResponseFormat, TokenTarget, xml};
-use crate::actions::output::{self, ToolOutput};
+use crate::actions::output::{self, Media, MediaKind, ToolOutput};
 use crate::catalog::jq::JqFilter;
 use crate::catalog::jq_worker::{self, JqRunError};
 use crate::connections;
@@ -72,7 +72,7 @@ pub(crate) struct Prepared {
 
 /// Sends the request and shapes the response for the model.
 pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, prepared: Prepared) -> Result<ToolOutput, String> {
-    let HttpRequest { method, url, headers, body, secrets, jq, format, paginate, max_bytes, auth, .. } = request;
+    let HttpRequest { method, url, headers, body, secrets, jq, format, paginate, max_bytes, auth, as_resource, .. } = request;
     if let Some(tape) = &prepared.tape {
         tape.add_secrets(secrets.iter().cloned());
     }
@@ -91,6 +91,12 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, prepared:
         m
     };
     let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("`{method}` is not an HTTP method"))?;
+    let resource_uri = as_resource.then(|| {
+        let mut u = url.clone();
+        u.set_query(None);
+        u.set_fragment(None);
+        u.to_string()
+    });
     let page = Page { url, headers, body };
     if let Some(paginate) = paginate {
         // Boxed, like every rare and large future on this path (pagination, jq, tokens): inline,
@@ -102,8 +108,32 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, prepared:
     }
     let Answer { bytes, content_type, secrets: tokens, .. } = send(client, &method, &page, &masks, &sending).await?;
     add_masks(&mut secret_masks, tokens);
+    if let Some(uri) = resource_uri {
+        return Ok(as_embedded_resource(bytes, &content_type, uri, &secret_masks));
+    }
     if bytes.is_empty() {
         return Ok(ToolOutput::empty());
+    }
+    if format == ResponseFormat::Json && jq.is_none() {
+        let mime = media_type(&content_type);
+        let kind = if mime.starts_with("image/") {
+            Some(MediaKind::Image)
+        } else if mime.starts_with("audio/") {
+            Some(MediaKind::Audio)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            let what = if kind == MediaKind::Image { "an image" } else { "audio" };
+            let text = format!("{what} ({mime}, {} bytes)", bytes.len());
+            return Ok(ToolOutput {
+                structured: None,
+                text,
+                truncated: false,
+                is_error: false,
+                media: Some(Media { kind, mime_type: mime, data: bytes }),
+            });
+        }
     }
     let json_input = match format {
         ResponseFormat::Text => {
@@ -134,6 +164,35 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, prepared:
     }
     let out = off_loop(json_input.len(), move || shape(&json_input, &content_type, max_bytes)).await?;
     Ok(mask_output(out, &secret_masks))
+}
+
+/// The media type of a `Content-Type` value, lower-cased, without parameters.
+fn media_type(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+/// The answer as an embedded resource: its text (secrets masked) when it is text, else its
+/// bytes as a blob.
+fn as_embedded_resource(bytes: bytes::Bytes, content_type: &str, uri: String, masks: &[String]) -> ToolOutput {
+    let mime = media_type(content_type);
+    let mime = if mime.is_empty() { "application/octet-stream".to_owned() } else { mime };
+    let textual = mime.starts_with("text/")
+        || mime == "application/json"
+        || mime == "application/xml"
+        || mime.ends_with("+json")
+        || mime.ends_with("+xml");
+    let (data, kind_word) = match (textual, std::str::from_utf8(&bytes)) {
+        (true, Ok(text)) => (bytes::Bytes::from(mask(text, masks)), "text"),
+        _ => (bytes, "binary"),
+    };
+    let text = format!("the answer ({mime}, {} bytes, {kind_word}) is attached as the resource {uri}", data.len());
+    ToolOutput {
+        structured: None,
+        text,
+        truncated: false,
+        is_error: false,
+        media: Some(Media { kind: MediaKind::Resource(uri), mime_type: mime, data }),
+    }
 }
 
 /// Runs CPU work on the async worker when its input is small (a blocking-pool hand-off costs

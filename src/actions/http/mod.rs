@@ -66,6 +66,8 @@ pub struct HttpAction {
     pub format: ResponseFormat,
     /// Pagination, if any.
     pub paginate: Option<Arc<Paginate>>,
+    /// The answer becomes an embedded resource (`response.content: resource`).
+    pub as_resource: bool,
 }
 
 /// How an answer is read (`response.format`).

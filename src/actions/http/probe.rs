@@ -39,6 +39,7 @@ pub async fn probe(catalog: &Catalog, clients: &Clients, connection: &Arc<Connec
         jq: None,
         format: ResponseFormat::Text,
         paginate: None,
+        as_resource: false,
     };
     let args = JsonObject::new();
     let renderer = Renderer::new(catalog, &args, std::time::SystemTime::now());

@@ -46,6 +46,8 @@ pub struct HttpRequest {
     pub format: ResponseFormat,
     /// Pagination, if any.
     pub paginate: Option<Arc<Paginate>>,
+    /// The answer becomes an embedded resource (`response.content: resource`).
+    pub as_resource: bool,
     /// Cap on what the model receives.
     pub max_bytes: usize,
     /// Whether the URL was written without templates, so that its path holds no caller
@@ -171,6 +173,7 @@ impl HttpAction {
             jq: self.jq.clone(),
             format: self.format,
             paginate: self.paginate.clone(),
+            as_resource: self.as_resource,
             max_bytes,
             literal_url: matches!(self.url, Template::Literal(_)),
             auth,

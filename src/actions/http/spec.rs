@@ -52,6 +52,21 @@ pub struct ResponseSpec {
     /// header (`link: true`); every page's items are concatenated into one array.
     #[serde(default)]
     pub paginate: Option<PaginateSpec>,
+    /// What the answer becomes: `auto` (default: JSON or text; an `image/*` or `audio/*` answer
+    /// an MCP image or audio block), or `resource` (the answer as an embedded resource, named
+    /// by the request's URL without its query).
+    #[serde(default)]
+    pub content: Option<ContentSpec>,
+}
+
+/// What an HTTP answer becomes in the tool result.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentSpec {
+    /// JSON or text; an image or audio answer becomes an image or audio block.
+    Auto,
+    /// The answer as an embedded resource (text or blob, with its media type).
+    Resource,
 }
 
 /// How an HTTP answer is read.

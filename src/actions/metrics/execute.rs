@@ -203,7 +203,7 @@ fn shape(head: Value, series: &[Series], messages: &[Value], max_bytes: usize) -
     }
     let value = build(&head, series, messages, Some(lo));
     let text = serde_json::to_string(&value).unwrap_or_default();
-    ToolOutput { structured: Some(value), text, truncated: true, is_error: false }
+    ToolOutput { structured: Some(value), text, truncated: true, is_error: false, media: None }
 }
 
 #[cfg(test)]

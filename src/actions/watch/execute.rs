@@ -356,7 +356,7 @@ impl Tally {
         let (answer, truncated) = fit(answer, max_bytes);
         let summary = self.summary(end, on_fail.as_ref());
         let text = format!("{summary}\n{}", Value::Object(answer.clone()));
-        ToolOutput { structured: Some(Value::Object(answer)), text, truncated, is_error: end.is_error() }
+        ToolOutput { structured: Some(Value::Object(answer)), text, truncated, is_error: end.is_error(), media: None }
     }
 
     /// One or two lines saying how the watch ended.
