@@ -6,12 +6,15 @@
 //!   threads, the catalog's template environment, examples rendered once the catalog exists);
 //! - `context.rs`: the compiler's state and the helpers every step uses (diagnostics,
 //!   templates, durations, connection references);
-//! - `connections.rs`, `tools.rs`, `schemas.rs`, `examples.rs`, `window.rs`, `secrets.rs`:
+//! - `connections.rs`, `tools.rs`, `schemas.rs`, `examples.rs`, `window.rs`, `secrets.rs`,
+//!   `arguments.rs` (what templates read; the arguments of prompts and resource templates):
 //!   one concern each; each action and connection kind compiles in its own folder
-//!   (`actions/<kind>/compile.rs`, `connections/<kind>/compile.rs`).
+//!   (`actions/<kind>/compile.rs`, `connections/<kind>/compile.rs`), and so do the document
+//!   kinds that have one (`prompts/compile.rs`, `resources/compile.rs`).
 //!
 //! Architecture invariant: no network I/O and no panic on any input.
 
+pub(crate) mod arguments;
 mod connections;
 pub(crate) mod context;
 pub(crate) mod examples;
@@ -27,7 +30,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::actions::Connections;
-use crate::catalog::{Catalog, CompiledTool, template};
+use crate::catalog::{Catalog, CompiledTool, Surface, template};
 use crate::diag::{self, Code, Diagnostic, LineIndex};
 use crate::spec::model::ToolSpec;
 use crate::spec::yaml::Pos;
@@ -111,6 +114,14 @@ pub fn compile_dirs(roots: &[PathBuf], in_force: Option<&str>) -> Compiled {
     if compiled.diagnostics.iter().any(Diagnostic::is_error) || (in_force.is_some() && files.is_empty()) {
         compiled.catalog = None;
     }
+    // A catalog whose resources read files hashes them too, so the spec files alone never match
+    // the hash in force above: a compile that gives the same catalog changed nothing either.
+    if let (Some(hash), Some(catalog)) = (in_force, &compiled.catalog)
+        && catalog.hash() == hash
+    {
+        compiled.catalog = None;
+        compiled.unchanged = true;
+    }
     compiled
 }
 
@@ -138,6 +149,25 @@ pub fn content_hash(files: &[SourceFile]) -> String {
         h.update([0]);
         h.update((f.text.len() as u64).to_le_bytes());
         h.update(f.text.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The catalog's hash: [`content_hash`] of the spec files, and when resources read files
+/// (`file:`), over that hash and each of those files too, so that a reload sees an edited one.
+fn catalog_hash(files: &[SourceFile], read: &[(String, Arc<[u8]>)]) -> String {
+    let specs = content_hash(files);
+    if read.is_empty() {
+        return specs;
+    }
+    let mut h = Sha256::new();
+    h.update(specs.as_bytes());
+    for (name, bytes) in read {
+        h.update([0]);
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -250,6 +280,10 @@ fn compile_with(files: &[SourceFile], serial: bool) -> Compiled {
         }
     }
 
+    // Resources before prompts: a prompt's message may name a resource.
+    let resources = crate::resources::compile::compile_all(&mut c, &docs, &connections);
+    let prompts = crate::prompts::compile::compile_all(&mut c, &docs, &connections);
+
     // The catalog's environment: every template again, each compiled and checked once above.
     let mut env = template::environment();
     for (name, source) in std::mem::take(&mut c.templates) {
@@ -261,7 +295,9 @@ fn compile_with(files: &[SourceFile], serial: bool) -> Compiled {
     let mut tools_sorted: Vec<(Arc<CompiledTool>, usize, Vec<ExampleArgs>)> =
         tools.into_iter().map(|(t, di, examples)| (Arc::new(t), di, examples)).collect();
     tools_sorted.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-    let catalog = Catalog::new(tools_sorted.iter().map(|(t, _, _)| t.clone()).collect(), connections, env, content_hash(files));
+    let surface = Surface { prompts, resources: resources.resources, resource_templates: resources.templates };
+    let hash = catalog_hash(files, &resources.files);
+    let catalog = Catalog::new(tools_sorted.iter().map(|(t, _, _)| t.clone()).collect(), connections, env, hash).with_surface(surface);
     for (tool, di, examples) in &tools_sorted {
         let doc = &docs[*di];
         render_examples(&catalog, tool, doc, examples, &files[doc.file].name, &indexes[doc.file], &mut diags);
