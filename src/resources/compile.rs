@@ -38,13 +38,13 @@ pub(crate) fn compile_all(c: &mut Compiler<'_>, docs: &[&Document], conns: &Conn
     let mut names: HashMap<String, (usize, Pos)> = HashMap::new();
     let mut template_names: HashMap<String, (usize, Pos)> = HashMap::new();
     // URIs and template shapes (`deps://{}`), which cannot collide: a resource URI holds no braces.
-    let mut uris: HashMap<String, (usize, Pos, &'static str)> = HashMap::new();
+    let mut uris: HashMap<String, (usize, Pos, String)> = HashMap::new();
     for doc in docs {
         match &doc.spec {
             Spec::Resource(spec) => {
                 unique_name(c, doc, &spec.name, "resource", &mut names);
                 if check_uri(c, doc, &spec.uri) {
-                    unique_uri(c, doc, "/uri", spec.uri.clone(), "resource URI", &mut uris);
+                    unique_uri(c, doc, "/uri", spec.uri.clone(), &spec.uri, &mut uris);
                 }
                 if let Some((resource, file)) = resource(c, doc, spec, conns) {
                     out.resources.push(Arc::new(resource));
@@ -55,7 +55,7 @@ pub(crate) fn compile_all(c: &mut Compiler<'_>, docs: &[&Document], conns: &Conn
                 unique_name(c, doc, &spec.name, "resource template", &mut template_names);
                 let parsed = parse_template(c, doc, &spec.uri_template);
                 if let Some(t) = &parsed {
-                    unique_uri(c, doc, "/uri_template", t.shape().to_owned(), "URI template", &mut uris);
+                    unique_uri(c, doc, "/uri_template", t.shape().to_owned(), &spec.uri_template, &mut uris);
                 }
                 if let Some(t) = resource_template(c, doc, spec, parsed, conns) {
                     out.templates.push(Arc::new(t));
@@ -81,26 +81,27 @@ fn unique_name(c: &mut Compiler<'_>, doc: &Document, name: &str, what: &str, see
     }
 }
 
-/// Reports a URI (or template shape) that another resource or template has already.
-fn unique_uri(
-    c: &mut Compiler<'_>,
-    doc: &Document,
-    pointer: &str,
-    key: String,
-    what: &'static str,
-    seen: &mut HashMap<String, (usize, Pos, &'static str)>,
-) {
+/// Reports a URI (or a template's shape) that another resource (or template) has already;
+/// `shown` is the URI or template as written.
+fn unique_uri(c: &mut Compiler<'_>, doc: &Document, pointer: &str, key: String, shown: &str, seen: &mut HashMap<String, (usize, Pos, String)>) {
     let pos = doc.pointers.node(pointer);
-    if let Some((file, first, first_what)) = seen.get(&key) {
+    if let Some((file, first, first_shown)) = seen.get(&key) {
         let here = c.place(doc.file, pos);
         let there = c.place(*file, *first);
-        let same = if what == *first_what { "the same" } else { "an equivalent" };
-        let d2 = c.loc(doc.file).diag(Code::DuplicateUri, pos, format!("duplicate {what}: {first_what} at {there} has {same} URI"));
-        let d1 = c.loc(*file).diag(Code::DuplicateUri, *first, format!("{first_what} is defined again at {here}"));
+        let (second, first_msg) = if shown == first_shown {
+            (format!("duplicate URI `{shown}`; first defined at {there}"), format!("URI `{shown}` is defined again at {here}"))
+        } else {
+            (
+                format!("URI template `{shown}` matches the same URIs as `{first_shown}` at {there}"),
+                format!("URI template `{first_shown}` matches the same URIs as `{shown}` at {here}"),
+            )
+        };
+        let d2 = c.loc(doc.file).diag(Code::DuplicateUri, pos, second);
+        let d1 = c.loc(*file).diag(Code::DuplicateUri, *first, first_msg);
         c.diags.push(d2);
         c.diags.push(d1);
     } else {
-        seen.insert(key, (doc.file, pos, what));
+        seen.insert(key, (doc.file, pos, shown.to_owned()));
     }
 }
 
