@@ -33,11 +33,35 @@ use std::path::{Path, PathBuf};
 // The rules.
 // ---------------------------------------------------------------------------------------------
 
-/// Execution: what runs a call. It sees only the compiled catalog and rendered requests.
-const EXECUTION: &[&str] = &["catalog", "backend", "connections", "server", "observability", "runtime", "telemetry", "actions/*"];
-/// The compile-time files of an action or connection kind's folder (the rest of the folder is
-/// execution), and `actions/mod.rs`, the registration, which names every kind's spec and compile.
-const ACTION_COMPILE_TIME: &[&str] = &["actions/*/spec", "actions/*/compile", "connections/*/spec", "connections/*/compile", "actions/mod"];
+/// Execution: what runs a call. It sees only the compiled catalog and rendered requests. The
+/// folders of the document kinds (`prompts`, `resources`) and `completions` are execution too.
+const EXECUTION: &[&str] = &[
+    "catalog",
+    "backend",
+    "connections",
+    "server",
+    "observability",
+    "runtime",
+    "telemetry",
+    "actions/*",
+    "prompts",
+    "resources",
+    "completions",
+];
+/// The compile-time files of an action, connection or document kind's folder (the rest of the
+/// folder is execution), and `actions/mod.rs`, the registration, which names every kind's spec
+/// and compile.
+const ACTION_COMPILE_TIME: &[&str] = &[
+    "actions/*/spec",
+    "actions/*/compile",
+    "connections/*/spec",
+    "connections/*/compile",
+    "actions/mod",
+    "prompts/spec",
+    "prompts/compile",
+    "resources/spec",
+    "resources/compile",
+];
 /// Every file under `src/`.
 const EVERY_FILE: &[&str] = &[""];
 
@@ -60,7 +84,7 @@ const WHY_5: &str = "library layers return typed errors (thiserror, or messages 
 const RULES: &[Rule] = &[
     //        id   title                                              files bound     exempt                           paths they may not name                                                                      why
     Rule::new("1", "execution never names spec or compile",           EXECUTION,      ACTION_COMPILE_TIME,             &["crate::spec", "crate::compile", "crate::actions::_::spec", "crate::actions::_::compile", "crate::connections::_::spec", "crate::connections::_::compile"], WHY_1),
-    Rule::new("1", "execution never names spec or compile",           &["actions/*", "connections/*"], ACTION_COMPILE_TIME, &["~::spec", "~::compile"],                                                                  WHY_1),
+    Rule::new("1", "execution never names spec or compile",           &["actions/*", "connections/*", "prompts", "resources"], ACTION_COMPILE_TIME, &["~::spec", "~::compile"],                                       WHY_1),
     Rule::new("2", "only src/server/ names rmcp",                     EVERY_FILE,     &["server"],                     &["rmcp"],                                                                                   WHY_2),
     Rule::new("3", "only src/reload/ names notify",                   EVERY_FILE,     &["reload"],                     &["notify", "notify_debouncer_full"],                                                        WHY_3),
     Rule::new("4", "only telemetry/observability name OpenTelemetry", EVERY_FILE,     &["telemetry", "observability"], &["opentelemetry*", "tracing_opentelemetry"],                                                WHY_4_OTEL),

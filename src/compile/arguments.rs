@@ -195,7 +195,8 @@ impl Compiler<'_> {
         match action_spec.count() {
             1 => {}
             0 => {
-                self.push(doc, Code::ActionCount, pointer, format!("`complete` holds no action; give one of {} (and optionally `jq`)", one_of(KINDS)));
+                let kinds: Vec<&str> = KINDS.iter().copied().filter(|k| *k != "watch").collect();
+                self.push(doc, Code::ActionCount, pointer, format!("`complete` holds no action; give one of {} (and optionally `jq`)", one_of(&kinds)));
                 return None;
             }
             _ => {

@@ -341,9 +341,11 @@ fn resource_template(
     let owner = format!("resource_template:{}", spec.name);
     let arguments = c.arguments(doc, "input", &spec.input, conns, &owner);
     let props: Vec<String> = spec.input.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
+    let mut unknown_variables = false;
     if let Some(t) = &parsed {
         for var in t.variables() {
             if !props.contains(var) {
+                unknown_variables = true;
                 let off = spec.uri_template.find(&format!("{{{var}}}")).map_or(0, |o| o + 1);
                 let pos = c.offset_pos(doc, "/uri_template", &spec.uri_template, off);
                 let near = crate::util::did_you_mean(var, props.iter().map(String::as_str)).map(str::to_owned);
@@ -359,13 +361,14 @@ fn resource_template(
     let action = compile_action(c, doc, &spec.action, conns, &mut uses);
     let declared = Declared { key: "input", schema: &spec.input, extra: &[], warn_optional: false };
     let (read, contexts) = c.check_reads(doc, &uses, &declared, "/action");
-    let variables: &[String] = parsed.as_ref().map_or(&[], UriTemplate::variables);
-    if action.is_some() {
+    // What the URI cannot set is said once the template is right (a misspelt variable is
+    // reported above, with the property it probably means).
+    if let (Some(t), true, false) = (&parsed, action.is_some(), unknown_variables) {
         for p in &props {
             let mut ptr = "/input/properties/".to_owned();
             push_escaped(&mut ptr, p);
             let has_default = spec.input.get("properties").and_then(|ps| ps.get(p)).and_then(|s| s.get("default")).is_some();
-            if !variables.contains(p) && !has_default {
+            if !t.variables().contains(p) && !has_default {
                 c.push_key(doc, Code::UnusedInput, &ptr, format!("input property `{p}` is not a variable of `uri_template` and has no default: nothing sets it")).help =
                     Some(format!("add `{{{p}}}` to `uri_template`, give it a `default`, or remove it"));
             } else if !read.contains(p) {
