@@ -65,8 +65,8 @@ const ACTION_COMPILE_TIME: &[&str] = &[
 /// Every file under `src/`.
 const EVERY_FILE: &[&str] = &[""];
 
-const WHY_1: &str = "execution (catalog, backends/connections, runtime, server, telemetry/observability and each action's \
-                     execution files) sees only the compiled catalog and self-contained rendered requests; it never \
+const WHY_1: &str = "execution (catalog, backends/connections, runtime, completions, server, telemetry/observability and \
+                     the execution files of each action and document kind) sees only the compiled catalog and self-contained rendered requests; it never \
                      reaches back into spec parsing or the compile step, so those can change shape freely and a reload \
                      can never leave a call depending on compile-time state";
 const WHY_2: &str = "rmcp is the MCP SDK: keeping it inside src/server/ means protocol revisions and SDK upgrades touch one \
