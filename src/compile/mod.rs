@@ -431,6 +431,31 @@ mod tests {
         assert!(t.validator.is_built() && t.output_validator.as_ref().is_some_and(LazyValidator::is_built));
     }
 
+    /// A resource's file is part of the catalog's hash: an edited file is a new catalog, an
+    /// unchanged one (spec files and file alike) is `unchanged` for a reload.
+    #[test]
+    fn resource_files_are_part_of_the_hash() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("tools.d");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        std::fs::write(root.join("runbook.md"), "first\n").expect("write");
+        std::fs::write(root.join("r.yaml"), "kind: resource\nuri: runbook://one\nname: one\nfile: runbook.md\n").expect("write");
+        let roots = [root.clone()];
+        let first = compile_dirs(&roots, None).catalog.expect("catalog");
+        let files_only = content_hash(&spec::load(&roots).0);
+        assert_ne!(first.hash(), files_only, "the file is hashed too");
+        let again = compile_dirs(&roots, Some(first.hash()));
+        assert!(again.unchanged && again.catalog.is_none(), "same files: nothing to do");
+        std::fs::write(root.join("runbook.md"), "second\n").expect("write");
+        let edited = compile_dirs(&roots, Some(first.hash()));
+        let edited = edited.catalog.expect("a new catalog");
+        assert_ne!(edited.hash(), first.hash());
+        match &edited.resource("runbook://one").expect("resource").body {
+            crate::resources::Body::Text(t) => assert_eq!(&**t, "second\n"),
+            other => panic!("text expected, got {other:?}"),
+        }
+    }
+
     /// Files parsed and tools compiled on several threads give the same catalog and
     /// diagnostics, in the same order, as one thread does.
     #[test]
