@@ -91,7 +91,9 @@ pub async fn complete(
             }
             let answer = answer_value(outcome.structured, outcome.text);
             let listed = match jq {
-                Some(filter) => jq_worker::run_value(filter, &answer).await.map_err(|e| CompleteError::Failed(format!("the completion's `jq` failed: {e}")))?,
+                Some(filter) => jq_worker::run_value(filter, &answer)
+                    .await
+                    .map_err(|e| CompleteError::Failed(format!("the completion's `jq` failed: {e}")))?,
                 None => answer,
             };
             strings(listed).map_err(|found| {

@@ -99,7 +99,8 @@ pub(crate) fn prepare(
     for (name, ctxs) in contexts {
         if let Some(value) = args.get(name) {
             for ctx in ctxs {
-                ctx.check(value).map_err(|m| ArgError::new(Some(name), format!("argument `{name}` is refused for {}: {m}", ctx.describe())))?;
+                ctx.check(value)
+                    .map_err(|m| ArgError::new(Some(name), format!("argument `{name}` is refused for {}: {m}", ctx.describe())))?;
             }
         }
     }

@@ -283,8 +283,11 @@ impl Catalog {
     }
 
     /// The most specific resource template that matches `uri`, with the variables' values.
-    pub fn match_template(&self, uri: &str) -> Option<(&Arc<CompiledResourceTemplate>, Vec<(String, String)>)> {
-        self.template_order.iter().filter_map(|&i| self.resource_templates.get(i)).find_map(|t| t.template.matches(uri).map(|vars| (t, vars)))
+    pub fn match_template(&self, uri: &str) -> Option<(&Arc<CompiledResourceTemplate>, crate::resources::uri_template::Bindings)> {
+        self.template_order
+            .iter()
+            .filter_map(|&i| self.resource_templates.get(i))
+            .find_map(|t| t.template.matches(uri).map(|vars| (t, vars)))
     }
 
     /// Tools sorted by name.

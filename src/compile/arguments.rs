@@ -83,7 +83,8 @@ impl Compiler<'_> {
         for v in undeclared {
             let near = did_you_mean(v, props.iter().map(String::as_str)).map(str::to_owned);
             let pos = self.find_var(doc, start, v);
-            let mut d = self.loc(doc.file).diag(Code::UndeclaredVariable, pos, format!("template reads `{v}`, which `{key}` does not declare"));
+            let mut d =
+                self.loc(doc.file).diag(Code::UndeclaredVariable, pos, format!("template reads `{v}`, which `{key}` does not declare"));
             d.help = Some(match near {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!("add `{v}` to `{key}.properties`"),
@@ -123,7 +124,14 @@ impl Compiler<'_> {
     /// each property's completions. `owner` names the hidden tools of `complete` actions
     /// (`prompt:triage`). The contexts are left empty for the caller, which knows the
     /// templates. `None` after an error (reported).
-    pub(crate) fn arguments(&mut self, doc: &Document, key: &str, schema: &JsonObject, conns: &Connections, owner: &str) -> Option<Arguments> {
+    pub(crate) fn arguments(
+        &mut self,
+        doc: &Document,
+        key: &str,
+        schema: &JsonObject,
+        conns: &Connections,
+        owner: &str,
+    ) -> Option<Arguments> {
         let errors_before = self.error_count();
         let built = self.arguments_schema(doc, key, schema);
         let props = schema.get("properties").and_then(Value::as_object);
@@ -196,7 +204,12 @@ impl Compiler<'_> {
             1 => {}
             0 => {
                 let kinds: Vec<&str> = KINDS.iter().copied().filter(|k| *k != "watch").collect();
-                self.push(doc, Code::ActionCount, pointer, format!("`complete` holds no action; give one of {} (and optionally `jq`)", one_of(&kinds)));
+                self.push(
+                    doc,
+                    Code::ActionCount,
+                    pointer,
+                    format!("`complete` holds no action; give one of {} (and optionally `jq`)", one_of(&kinds)),
+                );
                 return None;
             }
             _ => {
@@ -205,8 +218,13 @@ impl Compiler<'_> {
             }
         }
         if action_spec.watch.is_some() {
-            self.push(doc, Code::InvalidValue, &format!("{pointer}/watch"), "a completion cannot be a `watch`: it answers while someone types")
-                .help = Some("use an `http` action (or `steps`) that lists the values".to_owned());
+            self.push(
+                doc,
+                Code::InvalidValue,
+                &format!("{pointer}/watch"),
+                "a completion cannot be a `watch`: it answers while someone types",
+            )
+            .help = Some("use an `http` action (or `steps`) that lists the values".to_owned());
             return None;
         }
         let mut ok = true;
@@ -289,10 +307,7 @@ fn complete_input(owner: &JsonObject) -> JsonObject {
         }
         props.insert(name.clone(), prop);
     }
-    props.insert(
-        crate::completions::TYPED.to_owned(),
-        serde_json::json!({"type": "string", "description": "The text typed so far."}),
-    );
+    props.insert(crate::completions::TYPED.to_owned(), serde_json::json!({"type": "string", "description": "The text typed so far."}));
     let mut input = JsonObject::new();
     input.insert("type".to_owned(), Value::from("object"));
     input.insert("properties".to_owned(), Value::Object(props));

@@ -29,20 +29,30 @@ fn change(subject: &str, side: SideName, source: &str, severity: Severity, kind:
 }
 
 /// Added and removed things of one kind, by name: `(name, source)` of each side.
-fn added_removed(
-    what: &str,
-    (added, removed): (Kind, Kind),
-    old: &[(&str, &str)],
-    new: &[(&str, &str)],
-    out: &mut Vec<Change>,
-) {
+fn added_removed(what: &str, (added, removed): (Kind, Kind), old: &[(&str, &str)], new: &[(&str, &str)], out: &mut Vec<Change>) {
     for (name, source) in old.iter().filter(|(n, _)| !new.iter().any(|(m, _)| m == n)) {
         let subject = format!("{what}:{name}");
-        out.push(change(&subject, SideName::Old, source, Severity::Breaking, removed, "", Message::new().text(format!("{} removed", words(what)))));
+        out.push(change(
+            &subject,
+            SideName::Old,
+            source,
+            Severity::Breaking,
+            removed,
+            "",
+            Message::new().text(format!("{} removed", words(what))),
+        ));
     }
     for (name, source) in new.iter().filter(|(n, _)| !old.iter().any(|(m, _)| m == n)) {
         let subject = format!("{what}:{name}");
-        out.push(change(&subject, SideName::New, source, Severity::NonBreaking, added, "", Message::new().text(format!("{} added", words(what)))));
+        out.push(change(
+            &subject,
+            SideName::New,
+            source,
+            Severity::NonBreaking,
+            added,
+            "",
+            Message::new().text(format!("{} added", words(what))),
+        ));
     }
 }
 
@@ -61,16 +71,21 @@ fn prompts(old: &Catalog, new: &Catalog, prints: (&Prints<'_>, &Prints<'_>), out
         let push = |out: &mut Vec<Change>, severity, kind, pointer: &str, message| {
             out.push(change(&subject, SideName::New, &after.source, severity, kind, pointer, message));
         };
-        let (a, b) = (serde_json::Value::Object((*before.arguments.schema).clone()), serde_json::Value::Object((*after.arguments.schema).clone()));
+        let (a, b) =
+            (serde_json::Value::Object((*before.arguments.schema).clone()), serde_json::Value::Object((*after.arguments.schema).clone()));
         for c in schema::compare(&a, &b, Direction::Input, "/arguments") {
             push(out, c.severity, c.kind, &c.pointer, c.message);
         }
         if prints.0.debug(&before.messages) != prints.1.debug(&after.messages) {
             push(out, Severity::NonBreaking, Kind::ContentChanged, "/messages", Message::new().text("messages changed"));
         }
-        words_changed(before.description.as_deref(), after.description.as_deref(), before.title.as_deref(), after.title.as_deref(), &mut |s, k, p, m| {
-            push(out, s, k, p, m)
-        });
+        words_changed(
+            before.description.as_deref(),
+            after.description.as_deref(),
+            before.title.as_deref(),
+            after.title.as_deref(),
+            &mut |s, k, p, m| push(out, s, k, p, m),
+        );
     }
 }
 
@@ -90,7 +105,12 @@ fn resources(old: &Catalog, new: &Catalog, prints: (&Prints<'_>, &Prints<'_>), o
                 Severity::Breaking,
                 Kind::UriChanged,
                 "/uri",
-                Message::new().text("URI changed from ").code(&before.uri).text(" to ").code(&after.uri).text(": clients that read the old one fail"),
+                Message::new()
+                    .text("URI changed from ")
+                    .code(&before.uri)
+                    .text(" to ")
+                    .code(&after.uri)
+                    .text(": clients that read the old one fail"),
             );
         }
         let body = |prints: &Prints<'_>, b: &Body| match b {
@@ -101,9 +121,13 @@ fn resources(old: &Catalog, new: &Catalog, prints: (&Prints<'_>, &Prints<'_>), o
         if body(prints.0, &before.body) != body(prints.1, &after.body) || before.mime_type != after.mime_type {
             push(out, Severity::NonBreaking, Kind::ContentChanged, "", Message::new().text("contents (or their MIME type) changed"));
         }
-        words_changed(before.description.as_deref(), after.description.as_deref(), before.title.as_deref(), after.title.as_deref(), &mut |s, k, p, m| {
-            push(out, s, k, p, m)
-        });
+        words_changed(
+            before.description.as_deref(),
+            after.description.as_deref(),
+            before.title.as_deref(),
+            after.title.as_deref(),
+            &mut |s, k, p, m| push(out, s, k, p, m),
+        );
     }
 }
 
@@ -125,20 +149,31 @@ fn templates(old: &Catalog, new: &Catalog, prints: (&Prints<'_>, &Prints<'_>), o
                 Severity::Breaking,
                 Kind::UriChanged,
                 "/uri_template",
-                Message::new().text("URI template changed from ").code(a).text(" to ").code(b).text(": URIs clients built from the old one may fail"),
+                Message::new()
+                    .text("URI template changed from ")
+                    .code(a)
+                    .text(" to ")
+                    .code(b)
+                    .text(": URIs clients built from the old one may fail"),
             );
         }
-        let (x, y) = (serde_json::Value::Object((*before.arguments.schema).clone()), serde_json::Value::Object((*after.arguments.schema).clone()));
+        let (x, y) =
+            (serde_json::Value::Object((*before.arguments.schema).clone()), serde_json::Value::Object((*after.arguments.schema).clone()));
         for c in schema::compare(&x, &y, Direction::Input, "/input") {
             push(out, c.severity, c.kind, &c.pointer, c.message);
         }
-        let action = |p: &Prints<'_>, t: &crate::catalog::CompiledTool| format!("{} {:?} {}", p.action(&t.action).text, t.timeout, t.max_bytes);
+        let action =
+            |p: &Prints<'_>, t: &crate::catalog::CompiledTool| format!("{} {:?} {}", p.action(&t.action).text, t.timeout, t.max_bytes);
         if action(prints.0, &before.tool) != action(prints.1, &after.tool) || before.mime_type != after.mime_type {
             push(out, Severity::NonBreaking, Kind::ContentChanged, "/action", Message::new().text("its action (or MIME type) changed"));
         }
-        words_changed(before.description.as_deref(), after.description.as_deref(), before.title.as_deref(), after.title.as_deref(), &mut |s, k, p, m| {
-            push(out, s, k, p, m)
-        });
+        words_changed(
+            before.description.as_deref(),
+            after.description.as_deref(),
+            before.title.as_deref(),
+            after.title.as_deref(),
+            &mut |s, k, p, m| push(out, s, k, p, m),
+        );
     }
 }
 

@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::spec::{MessageSpec, PromptSpec, RoleSpec};
 use super::{CompiledPrompt, Message, MessageBody, Role};
 use crate::actions::Connections;
-use crate::catalog::template::Escape;
 use crate::catalog::JsonObject;
+use crate::catalog::template::Escape;
 use crate::compile::Compiler;
 use crate::compile::arguments::Declared;
 use crate::compile::context::TemplateUse;
@@ -113,7 +113,12 @@ fn message(
             let pointer = format!("{base}/resource");
             let template = c.template(doc, &pointer, uri, Escape::Url, uses)?;
             if !is_template(uri) && !known.names(uri) {
-                let d = c.push(doc, Code::UnknownResource, &pointer, format!("no resource has the URI `{uri}`, and no resource template matches it"));
+                let d = c.push(
+                    doc,
+                    Code::UnknownResource,
+                    &pointer,
+                    format!("no resource has the URI `{uri}`, and no resource template matches it"),
+                );
                 d.help = Some(match crate::util::did_you_mean(uri, known.uris.iter().map(String::as_str)) {
                     Some(near) => format!("did you mean `{near}`?"),
                     None => "define it in a `kind: resource` (or `resource_template`) document".to_owned(),

@@ -28,9 +28,12 @@ use crate::spec::{Document, Spec};
 pub(crate) struct Compiled {
     pub(crate) resources: Vec<Arc<CompiledResource>>,
     pub(crate) templates: Vec<Arc<CompiledResourceTemplate>>,
-    /// Each `file` read: its path as shown and its contents.
-    pub(crate) files: Vec<(String, Arc<[u8]>)>,
+    /// Each `file` read.
+    pub(crate) files: Vec<ReadFile>,
 }
+
+/// A resource's `file` as read: its path as diagnostics show it, and its contents.
+pub(crate) type ReadFile = (String, Arc<[u8]>);
 
 /// Compiles every resource and resource template of `docs`, in document order.
 pub(crate) fn compile_all(c: &mut Compiler<'_>, docs: &[&Document], conns: &Connections) -> Compiled {
@@ -83,7 +86,14 @@ fn unique_name(c: &mut Compiler<'_>, doc: &Document, name: &str, what: &str, see
 
 /// Reports a URI (or a template's shape) that another resource (or template) has already;
 /// `shown` is the URI or template as written.
-fn unique_uri(c: &mut Compiler<'_>, doc: &Document, pointer: &str, key: String, shown: &str, seen: &mut HashMap<String, (usize, Pos, String)>) {
+fn unique_uri(
+    c: &mut Compiler<'_>,
+    doc: &Document,
+    pointer: &str,
+    key: String,
+    shown: &str,
+    seen: &mut HashMap<String, (usize, Pos, String)>,
+) {
     let pos = doc.pointers.node(pointer);
     if let Some((file, first, first_shown)) = seen.get(&key) {
         let here = c.place(doc.file, pos);
@@ -133,9 +143,11 @@ fn parse_template(c: &mut Compiler<'_>, doc: &Document, source: &str) -> Option<
         }
         Err(e) => {
             let pos = c.offset_pos(doc, "/uri_template", source, e.offset);
-            let d = c
-                .loc(doc.file)
-                .diag(Code::InvalidUriTemplate, pos, format!("`uri_template` is not an RFC 6570 level 1 template: {}", e.message));
+            let d = c.loc(doc.file).diag(
+                Code::InvalidUriTemplate,
+                pos,
+                format!("`uri_template` is not an RFC 6570 level 1 template: {}", e.message),
+            );
             c.diags.push(d);
             None
         }
@@ -143,7 +155,12 @@ fn parse_template(c: &mut Compiler<'_>, doc: &Document, source: &str) -> Option<
 }
 
 /// Compiles one resource; `None` after an error (reported). With it, the file it read.
-fn resource(c: &mut Compiler<'_>, doc: &Document, spec: &ResourceSpec, conns: &Connections) -> Option<(CompiledResource, Option<(String, Arc<[u8]>)>)> {
+fn resource(
+    c: &mut Compiler<'_>,
+    doc: &Document,
+    spec: &ResourceSpec,
+    conns: &Connections,
+) -> Option<(CompiledResource, Option<ReadFile>)> {
     let errors_before = c.diags.iter().filter(|d| d.is_error()).count();
     let given: Vec<&str> = [("text", spec.text.is_some()), ("file", spec.file.is_some()), ("action", spec.action.is_some())]
         .iter()
@@ -166,14 +183,27 @@ fn resource(c: &mut Compiler<'_>, doc: &Document, spec: &ResourceSpec, conns: &C
         }
         _ => {
             let second = given[1];
-            c.push_key(doc, Code::ContentCount, &format!("/{second}"), format!("a resource holds one of `text`, `file` or `action`; this one holds {}", given.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")));
+            c.push_key(
+                doc,
+                Code::ContentCount,
+                &format!("/{second}"),
+                format!(
+                    "a resource holds one of `text`, `file` or `action`; this one holds {}",
+                    given.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+                ),
+            );
             None
         }
     };
     if spec.action.is_none() {
         for key in ["timeout", "max_bytes"] {
             if doc.json.get(key).is_some() {
-                c.push_key(doc, Code::InvalidValue, &format!("/{key}"), format!("`{key}` applies to a resource read through an `action`; this one has none"));
+                c.push_key(
+                    doc,
+                    Code::InvalidValue,
+                    &format!("/{key}"),
+                    format!("`{key}` applies to a resource read through an `action`; this one has none"),
+                );
             }
         }
     }
@@ -206,8 +236,13 @@ fn resource_file(c: &mut Compiler<'_>, doc: &Document, file: &str) -> Option<(Bo
     let spec_dir = Path::new(&c.files[doc.file].name).parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let path = Path::new(file);
     if path.is_absolute() || path.components().any(|p| matches!(p, Component::Prefix(_))) {
-        c.push(doc, Code::ResourceOutsideDir, "/file", format!("`file` `{file}` is an absolute path; it must be relative to the spec file's directory")).help =
-            Some("put the file beside the spec (or below it) and name it relative to the spec file".to_owned());
+        c.push(
+            doc,
+            Code::ResourceOutsideDir,
+            "/file",
+            format!("`file` `{file}` is an absolute path; it must be relative to the spec file's directory"),
+        )
+        .help = Some("put the file beside the spec (or below it) and name it relative to the spec file".to_owned());
         return None;
     }
     if !stays_inside(path) {
@@ -225,8 +260,13 @@ fn resource_file(c: &mut Compiler<'_>, doc: &Document, file: &str) -> Option<(Bo
     };
     let (dir, target): (PathBuf, PathBuf) = resolved;
     if !target.starts_with(&dir) {
-        c.push(doc, Code::ResourceOutsideDir, "/file", format!("`file` `{file}` is a symlink (or is under one) that leads outside the spec file's directory")).help =
-            Some("copy the file into the spec file's directory instead of linking to it".to_owned());
+        c.push(
+            doc,
+            Code::ResourceOutsideDir,
+            "/file",
+            format!("`file` `{file}` is a symlink (or is under one) that leads outside the spec file's directory"),
+        )
+        .help = Some("copy the file into the spec file's directory instead of linking to it".to_owned());
         return None;
     }
     let max = crate::spec::load::max_spec_bytes();
@@ -245,8 +285,13 @@ fn resource_file(c: &mut Compiler<'_>, doc: &Document, file: &str) -> Option<(Bo
         }
     };
     if bytes.len() as u64 > max {
-        c.push(doc, Code::FileTooLarge, "/file", format!("`file` `{file}` is larger than {max} bytes, the most toolwright reads from one file")).help =
-            Some("serve it through an `action` instead (or raise TOOLWRIGHT_MAX_SPEC_BYTES)".to_owned());
+        c.push(
+            doc,
+            Code::FileTooLarge,
+            "/file",
+            format!("`file` `{file}` is larger than {max} bytes, the most toolwright reads from one file"),
+        )
+        .help = Some("serve it through an `action` instead (or raise TOOLWRIGHT_MAX_SPEC_BYTES)".to_owned());
         return None;
     }
     let guessed = mime_guess::from_path(path).first().map(|m| m.essence_str().to_owned());
@@ -317,12 +362,22 @@ fn limits(c: &mut Compiler<'_>, doc: &Document, timeout: Option<&str>, max_bytes
 }
 
 /// Compiles the one action of an `action:` block at `/action`.
-fn compile_action(c: &mut Compiler<'_>, doc: &Document, action: &ActionSpec, conns: &Connections, uses: &mut Vec<TemplateUse>) -> Option<crate::actions::Action> {
+fn compile_action(
+    c: &mut Compiler<'_>,
+    doc: &Document,
+    action: &ActionSpec,
+    conns: &Connections,
+    uses: &mut Vec<TemplateUse>,
+) -> Option<crate::actions::Action> {
     c.inline_secrets(doc, "/action", doc.json.get("action").unwrap_or(&Value::Null));
     match action.count() {
         1 => action.compile(c, doc, "/action", conns, uses),
         n => {
-            let msg = if n == 0 { format!("`action` is empty; give one of {}", one_of(KINDS)) } else { "`action` holds more than one action; keep exactly one".to_owned() };
+            let msg = if n == 0 {
+                format!("`action` is empty; give one of {}", one_of(KINDS))
+            } else {
+                "`action` holds more than one action; keep exactly one".to_owned()
+            };
             c.push(doc, Code::ActionCount, "/action", msg);
             None
         }
@@ -340,7 +395,8 @@ fn resource_template(
     let errors_before = c.diags.iter().filter(|d| d.is_error()).count();
     let owner = format!("resource_template:{}", spec.name);
     let arguments = c.arguments(doc, "input", &spec.input, conns, &owner);
-    let props: Vec<String> = spec.input.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
+    let props: Vec<String> =
+        spec.input.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
     let mut unknown_variables = false;
     if let Some(t) = &parsed {
         for var in t.variables() {
@@ -349,10 +405,13 @@ fn resource_template(
                 let off = spec.uri_template.find(&format!("{{{var}}}")).map_or(0, |o| o + 1);
                 let pos = c.offset_pos(doc, "/uri_template", &spec.uri_template, off);
                 let near = crate::util::did_you_mean(var, props.iter().map(String::as_str)).map(str::to_owned);
-                let d = c.loc(doc.file).diag(Code::UnknownUriVariable, pos, format!("`uri_template` has the variable `{var}`, which `input` does not declare")).with_help(match near {
-                    Some(n) => format!("did you mean `{n}`?"),
-                    None => format!("add `{var}` to `input.properties`"),
-                });
+                let d = c
+                    .loc(doc.file)
+                    .diag(Code::UnknownUriVariable, pos, format!("`uri_template` has the variable `{var}`, which `input` does not declare"))
+                    .with_help(match near {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => format!("add `{var}` to `input.properties`"),
+                    });
                 c.diags.push(d);
             }
         }
@@ -369,8 +428,13 @@ fn resource_template(
             push_escaped(&mut ptr, p);
             let has_default = spec.input.get("properties").and_then(|ps| ps.get(p)).and_then(|s| s.get("default")).is_some();
             if !t.variables().contains(p) && !has_default {
-                c.push_key(doc, Code::UnusedInput, &ptr, format!("input property `{p}` is not a variable of `uri_template` and has no default: nothing sets it")).help =
-                    Some(format!("add `{{{p}}}` to `uri_template`, give it a `default`, or remove it"));
+                c.push_key(
+                    doc,
+                    Code::UnusedInput,
+                    &ptr,
+                    format!("input property `{p}` is not a variable of `uri_template` and has no default: nothing sets it"),
+                )
+                .help = Some(format!("add `{{{p}}}` to `uri_template`, give it a `default`, or remove it"));
             } else if !read.contains(p) {
                 c.push_key(doc, Code::UnusedInput, &ptr, format!("input property `{p}` is not read by any template")).help =
                     Some("remove it, or use it in the action".to_owned());

@@ -72,7 +72,9 @@ pub async fn read(loaded: &Loaded, uri: &str, cancel: &CancellationToken) -> Res
     if let Some(resource) = catalog.resource(uri) {
         let mime = resource.mime_type.clone();
         return match &resource.body {
-            Body::Text(text) => Ok(Contents::Text { uri: uri.to_owned(), mime_type: mime.unwrap_or_else(|| TEXT.to_owned()), text: text.to_string() }),
+            Body::Text(text) => {
+                Ok(Contents::Text { uri: uri.to_owned(), mime_type: mime.unwrap_or_else(|| TEXT.to_owned()), text: text.to_string() })
+            }
             Body::Blob(data) => Ok(Contents::Blob {
                 uri: uri.to_owned(),
                 mime_type: mime.unwrap_or_else(|| "application/octet-stream".to_owned()),

@@ -10,6 +10,9 @@
 use percent_encoding::percent_decode_str;
 use regex::Regex;
 
+/// The variables a URI bound, in the template's order: `(name, value)`, values percent-decoded.
+pub type Bindings = Vec<(String, String)>;
+
 /// A parsed level 1 URI template.
 #[derive(Clone, Debug)]
 pub struct UriTemplate {
@@ -72,7 +75,9 @@ impl UriTemplate {
             if last_was_variable {
                 return Err(TemplateError {
                     offset: at,
-                    message: format!("`{{{name}}}` follows another variable directly: no URI could tell where one value ends; put literal text between them"),
+                    message: format!(
+                        "`{{{name}}}` follows another variable directly: no URI could tell where one value ends; put literal text between them"
+                    ),
                 });
             }
             if variables.iter().any(|v| v == name) {
@@ -117,7 +122,7 @@ impl UriTemplate {
 
     /// The variables' values when `uri` matches, percent-decoded; `None` when it does not
     /// match (or a value does not decode to UTF-8).
-    pub fn matches(&self, uri: &str) -> Option<Vec<(String, String)>> {
+    pub fn matches(&self, uri: &str) -> Option<Bindings> {
         let caps = self.pattern.captures(uri)?;
         let mut out = Vec::with_capacity(self.variables.len());
         for (i, name) in self.variables.iter().enumerate() {
@@ -136,17 +141,19 @@ fn check_variable(name: &str) -> Result<(), String> {
         return Err("`{}` names no variable".to_owned());
     }
     if let Some(op) = name.chars().next().filter(|c| "+#./;?&=,!@|".contains(*c)) {
-        return Err(format!("`{{{name}}}` uses the operator `{op}` of a higher level; a resource template is RFC 6570 level 1: `{{name}}` only"));
+        return Err(format!(
+            "`{{{name}}}` uses the operator `{op}` of a higher level; a resource template is RFC 6570 level 1: `{{name}}` only"
+        ));
     }
     if name.contains(',') {
         return Err(format!("`{{{name}}}` lists several variables; write one per `{{}}`, with literal text between them"));
     }
     if name.ends_with('*') || name.contains(':') {
-        return Err(format!("`{{{name}}}` has a modifier (`*` or `:n`) of level 4; a resource template is RFC 6570 level 1: `{{name}}` only"));
+        return Err(format!(
+            "`{{{name}}}` has a modifier (`*` or `:n`) of level 4; a resource template is RFC 6570 level 1: `{{name}}` only"
+        ));
     }
-    let valid = name.split('.').all(|part| {
-        !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '%')
-    });
+    let valid = name.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '%'));
     if !valid {
         return Err(format!("`{name}` is not a variable name: letters, digits and `_`"));
     }

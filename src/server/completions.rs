@@ -1,8 +1,8 @@
 //! `completion/complete` for prompt arguments (`ref/prompt`) and resource template variables
 //! (`ref/resource`, whose `uri` is the template as listed), through `completions::complete`.
 
-use rmcp::model::{CompleteRequestParams, CompleteResult, CompletionInfo, Reference};
 use rmcp::ErrorData as McpError;
+use rmcp::model::{CompleteRequestParams, CompleteResult, CompletionInfo, Reference};
 use tokio_util::sync::CancellationToken;
 
 use crate::completions::{self, CompleteError};
@@ -10,7 +10,11 @@ use crate::runtime::Loaded;
 
 /// `completion/complete`: an unknown prompt, template or argument is invalid params (-32602),
 /// a failed `complete` action an internal error.
-pub(super) async fn complete(loaded: &Loaded, request: CompleteRequestParams, cancel: &CancellationToken) -> Result<CompleteResult, McpError> {
+pub(super) async fn complete(
+    loaded: &Loaded,
+    request: CompleteRequestParams,
+    cancel: &CancellationToken,
+) -> Result<CompleteResult, McpError> {
     let catalog = &loaded.catalog;
     let (arguments, owner) = match &request.r#ref {
         Reference::Prompt(p) => match catalog.prompt(&p.name) {
@@ -21,7 +25,9 @@ pub(super) async fn complete(loaded: &Loaded, request: CompleteRequestParams, ca
             Some(template) => (&template.arguments, format!("resource template `{}`", r.uri)),
             None => return Err(McpError::invalid_params(format!("no resource template is `{}`", r.uri), None)),
         },
-        other => return Err(McpError::invalid_params(format!("completions of a `{}` reference are not served", other.reference_type()), None)),
+        other => {
+            return Err(McpError::invalid_params(format!("completions of a `{}` reference are not served", other.reference_type()), None));
+        }
     };
     let context = request.context.and_then(|c| c.arguments).unwrap_or_default();
     let found = completions::complete(loaded, arguments, &owner, &request.argument.name, &request.argument.value, context, cancel)

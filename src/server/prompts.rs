@@ -1,11 +1,10 @@
 //! `prompts/list` and `prompts/get` over the catalog in force: the catalog's prompts as MCP
 //! prompts, and their messages rendered by `prompts::get` as MCP prompt messages.
 
-use rmcp::model::{
-    ContentBlock, EmbeddedResource, GetPromptRequestParams, GetPromptResult, ListPromptsResult, Prompt, PromptArgument, PromptMessage,
-    Role,
-};
 use rmcp::ErrorData as McpError;
+use rmcp::model::{
+    ContentBlock, EmbeddedResource, GetPromptRequestParams, GetPromptResult, ListPromptsResult, Prompt, PromptArgument, PromptMessage, Role,
+};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 

@@ -2,8 +2,8 @@
 //! A read through an action runs the backend, so it gets an audit line as a tool call does.
 
 use base64::Engine as _;
-use rmcp::model::{ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
 use rmcp::ErrorData as McpError;
+use rmcp::model::{ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -73,7 +73,12 @@ pub(super) fn read_error(e: ReadError) -> McpError {
 }
 
 /// `resources/read`, with an audit line (caller, URI, outcome, duration) when the read ran an action.
-pub(super) async fn read(loaded: &Loaded, uri: &str, caller: impl FnOnce() -> String, cancel: &CancellationToken) -> Result<ReadResourceResult, McpError> {
+pub(super) async fn read(
+    loaded: &Loaded,
+    uri: &str,
+    caller: impl FnOnce() -> String,
+    cancel: &CancellationToken,
+) -> Result<ReadResourceResult, McpError> {
     let through_action =
         loaded.catalog.resource(uri).map_or_else(|| loaded.catalog.match_template(uri).is_some(), |r| matches!(r.body, Body::Action(_)));
     let started = std::time::Instant::now();

@@ -147,8 +147,12 @@ fn yaml_help(message: &str) -> Option<String> {
 fn check_document(file: usize, root: Node, loc: &Locator<'_>, diags: &mut Vec<Diagnostic>) -> Option<Document> {
     if !matches!(root.value, NodeValue::Map(_)) {
         diags.push(
-            loc.diag(Code::WrongType, root.pos, format!("expected a mapping (a document of kind {}), found {}", kinds_list(), root.value.type_name()))
-                .with_help("each YAML document starts with its `kind`, such as `kind: tool` or `kind: connection`"),
+            loc.diag(
+                Code::WrongType,
+                root.pos,
+                format!("expected a mapping (a document of kind {}), found {}", kinds_list(), root.value.type_name()),
+            )
+            .with_help("each YAML document starts with its `kind`, such as `kind: tool` or `kind: connection`"),
         );
         return None;
     }
