@@ -456,6 +456,29 @@ mod tests {
         }
     }
 
+    /// A Kubernetes ConfigMap mount: every file a symlink into `..data`, itself a symlink to a
+    /// timestamped directory. A resource file read through them stays under the spec's directory.
+    #[cfg(unix)]
+    #[test]
+    fn resource_files_of_a_configmap_mount_are_inside() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("tools.d");
+        let stamped = root.join("..2026_01_01_00_00_00.1");
+        std::fs::create_dir_all(&stamped).expect("mkdir");
+        std::fs::write(stamped.join("runbook.md"), "from the ConfigMap\n").expect("write");
+        std::fs::write(stamped.join("r.yaml"), "kind: resource\nuri: runbook://one\nname: one\nfile: runbook.md\n").expect("write");
+        std::os::unix::fs::symlink("..2026_01_01_00_00_00.1", root.join("..data")).expect("symlink");
+        for name in ["runbook.md", "r.yaml"] {
+            std::os::unix::fs::symlink(format!("..data/{name}"), root.join(name)).expect("symlink");
+        }
+        let compiled = compile_dirs(&[root], None);
+        assert!(compiled.diagnostics.is_empty(), "{:?}", compiled.diagnostics);
+        let catalog = compiled.catalog.expect("catalog");
+        assert!(
+            matches!(&catalog.resource("runbook://one").expect("resource").body, crate::resources::Body::Text(t) if &**t == "from the ConfigMap\n")
+        );
+    }
+
     /// Files parsed and tools compiled on several threads give the same catalog and
     /// diagnostics, in the same order, as one thread does.
     #[test]
