@@ -33,16 +33,40 @@ use std::path::{Path, PathBuf};
 // The rules.
 // ---------------------------------------------------------------------------------------------
 
-/// Execution: what runs a call. It sees only the compiled catalog and rendered requests.
-const EXECUTION: &[&str] = &["catalog", "backend", "connections", "server", "observability", "runtime", "telemetry", "actions/*"];
-/// The compile-time files of an action or connection kind's folder (the rest of the folder is
-/// execution), and `actions/mod.rs`, the registration, which names every kind's spec and compile.
-const ACTION_COMPILE_TIME: &[&str] = &["actions/*/spec", "actions/*/compile", "connections/*/spec", "connections/*/compile", "actions/mod"];
+/// Execution: what runs a call. It sees only the compiled catalog and rendered requests. The
+/// folders of the document kinds (`prompts`, `resources`) and `completions` are execution too.
+const EXECUTION: &[&str] = &[
+    "catalog",
+    "backend",
+    "connections",
+    "server",
+    "observability",
+    "runtime",
+    "telemetry",
+    "actions/*",
+    "prompts",
+    "resources",
+    "completions",
+];
+/// The compile-time files of an action, connection or document kind's folder (the rest of the
+/// folder is execution), and `actions/mod.rs`, the registration, which names every kind's spec
+/// and compile.
+const ACTION_COMPILE_TIME: &[&str] = &[
+    "actions/*/spec",
+    "actions/*/compile",
+    "connections/*/spec",
+    "connections/*/compile",
+    "actions/mod",
+    "prompts/spec",
+    "prompts/compile",
+    "resources/spec",
+    "resources/compile",
+];
 /// Every file under `src/`.
 const EVERY_FILE: &[&str] = &[""];
 
-const WHY_1: &str = "execution (catalog, backends/connections, runtime, server, telemetry/observability and each action's \
-                     execution files) sees only the compiled catalog and self-contained rendered requests; it never \
+const WHY_1: &str = "execution (catalog, backends/connections, runtime, completions, server, telemetry/observability and \
+                     the execution files of each action and document kind) sees only the compiled catalog and self-contained rendered requests; it never \
                      reaches back into spec parsing or the compile step, so those can change shape freely and a reload \
                      can never leave a call depending on compile-time state";
 const WHY_2: &str = "rmcp is the MCP SDK: keeping it inside src/server/ means protocol revisions and SDK upgrades touch one \
@@ -60,7 +84,7 @@ const WHY_5: &str = "library layers return typed errors (thiserror, or messages 
 const RULES: &[Rule] = &[
     //        id   title                                              files bound     exempt                           paths they may not name                                                                      why
     Rule::new("1", "execution never names spec or compile",           EXECUTION,      ACTION_COMPILE_TIME,             &["crate::spec", "crate::compile", "crate::actions::_::spec", "crate::actions::_::compile", "crate::connections::_::spec", "crate::connections::_::compile"], WHY_1),
-    Rule::new("1", "execution never names spec or compile",           &["actions/*", "connections/*"], ACTION_COMPILE_TIME, &["~::spec", "~::compile"],                                                                  WHY_1),
+    Rule::new("1", "execution never names spec or compile",           &["actions/*", "connections/*", "prompts", "resources"], ACTION_COMPILE_TIME, &["~::spec", "~::compile"],                                       WHY_1),
     Rule::new("2", "only src/server/ names rmcp",                     EVERY_FILE,     &["server"],                     &["rmcp"],                                                                                   WHY_2),
     Rule::new("3", "only src/reload/ names notify",                   EVERY_FILE,     &["reload"],                     &["notify", "notify_debouncer_full"],                                                        WHY_3),
     Rule::new("4", "only telemetry/observability name OpenTelemetry", EVERY_FILE,     &["telemetry", "observability"], &["opentelemetry*", "tracing_opentelemetry"],                                                WHY_4_OTEL),

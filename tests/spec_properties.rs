@@ -235,6 +235,16 @@ const FIELD_NAMES: &[&str] = &[
     "$defs",
     "oneOf",
     "const",
+    "arguments",
+    "messages",
+    "role",
+    "text",
+    "resource",
+    "uri",
+    "uri_template",
+    "file",
+    "mime_type",
+    "complete",
 ];
 
 /// Plain scalars that mean something to the spec format or to YAML.
@@ -336,7 +346,7 @@ fn yaml_value() -> impl Strategy<Value = Yaml> {
 /// A document: usually a mapping that starts with a real `kind` and name, so the checks
 /// after the structural ones run too.
 fn document() -> impl Strategy<Value = Yaml> {
-    let kind = prop::sample::select(&["tool", "connection", "tool", "other"][..]);
+    let kind = prop::sample::select(&["tool", "connection", "tool", "other", "prompt", "resource", "resource_template"][..]);
     (kind, prop::collection::vec((key(), yaml_value()), 0..8), any::<bool>()).prop_map(|(kind, mut entries, named)| {
         if named {
             entries.insert(0, ("name".to_owned(), Yaml::Scalar("t".to_owned(), false)));
@@ -601,9 +611,109 @@ fn connection_document() -> impl Strategy<Value = Yaml> {
     })
 }
 
+/// A property schema of prompt arguments or template variables, sometimes with `complete`.
+fn argument_schema() -> BoxedStrategy<Yaml> {
+    let complete = prop_oneof![
+        3 => (http_action(), prop::option::of(prop::sample::select(&["[.items[].name]", ".[", "."][..]).prop_map(|s| Yaml::Scalar(s.to_owned(), true))))
+            .prop_map(|(action, jq)| match action {
+                Yaml::Map(mut entries) => {
+                    entries.extend(jq.map(|jq| ("jq".to_owned(), jq)));
+                    Yaml::Map(entries)
+                }
+                other => other,
+            }),
+        1 => yaml_value(),
+    ];
+    (property_schema(), prop::option::of(complete.boxed()))
+        .prop_map(|(schema, complete)| match schema {
+            Yaml::Map(mut entries) => {
+                entries.extend(complete.map(|c| ("complete".to_owned(), c)));
+                Yaml::Map(entries)
+            }
+            other => other,
+        })
+        .boxed()
+}
+
+fn arguments_schema() -> impl Strategy<Value = Yaml> {
+    (
+        prop::collection::vec((prop::sample::select(ARG_NAMES), argument_schema()), 0..4),
+        prop::option::of(prop::collection::vec(prop::sample::select(ARG_NAMES), 0..3)),
+    )
+        .prop_map(|(props, required)| {
+            map(vec![
+                ("type", Some(plain("object"))),
+                ("properties", Some(pairs(props))),
+                ("required", required.map(|r| Yaml::Seq(r.into_iter().map(plain).collect()))),
+            ])
+        })
+}
+
+/// A URI, a URI template, or a text that is neither.
+fn uri() -> impl Strategy<Value = Yaml> {
+    prop::sample::select(
+        &[
+            "runbook://a",
+            "deps://{service}",
+            "deps://{service}/{n}",
+            "x://{+p}",
+            "not a uri",
+            "a://{x}{y}",
+            "{",
+            "runbook://a/{{ service }}",
+        ][..],
+    )
+    .prop_map(|s| Yaml::Scalar(s.to_owned(), true))
+}
+
+/// A prompt, resource or resource template with roughly the right shape. (Boxed, as its parts
+/// are: unboxed, the value tree of this strategy is built in stack frames too large for a test
+/// thread in a debug build.)
+fn surface_document() -> BoxedStrategy<Yaml> {
+    let message = (prop::sample::select(&["user", "assistant", "system"][..]), prop::option::of(template_value()), prop::option::of(uri()))
+        .prop_map(|(role, text, resource)| map(vec![("role", Some(plain(role))), ("text", text), ("resource", resource)]));
+    let prompt = (prop::option::of(arguments_schema()), prop::collection::vec(message, 0..4)).prop_map(|(arguments, messages)| {
+        map(vec![
+            ("kind", Some(plain("prompt"))),
+            ("name", Some(plain("p"))),
+            ("arguments", arguments),
+            ("messages", Some(Yaml::Seq(messages))),
+        ])
+    });
+    let resource = (
+        uri(),
+        prop::option::of(scalar()),
+        prop::option::of(prop::sample::select(&["notes.md", "../x", "/etc/hostname", "missing.txt", "."][..]).prop_map(plain)),
+        prop::option::of(http_action()),
+    )
+        .prop_map(|(uri, text, file, action)| {
+            map(vec![
+                ("kind", Some(plain("resource"))),
+                ("name", Some(plain("r"))),
+                ("uri", Some(uri)),
+                ("text", text),
+                ("file", file),
+                ("action", action),
+            ])
+        });
+    let template = (uri(), arguments_schema(), http_action()).prop_map(|(uri, input, action)| {
+        map(vec![
+            ("kind", Some(plain("resource_template"))),
+            ("name", Some(plain("t"))),
+            ("uri_template", Some(uri)),
+            ("input", Some(input)),
+            ("action", Some(action)),
+        ])
+    });
+    prop_oneof![prompt.boxed(), resource.boxed(), template.boxed()].boxed()
+}
+
 #[test]
 fn arbitrary_yaml_shapes_never_panic() {
-    let any_document = prop_oneof![2 => document(), 3 => tool_document(), 1 => connection_document()];
+    // Boxed: the value tree of the union, unboxed, needs more stack than a test thread has in a debug build.
+    let any_document =
+        prop_oneof![2 => document().boxed(), 3 => tool_document().boxed(), 1 => connection_document().boxed(), 2 => surface_document()]
+            .boxed();
     proptest!(config(0x7002), |(docs in prop::collection::vec(any_document, 1..4))| {
         lint_files(&[("spec.yaml".to_owned(), to_yaml(&docs).into_bytes())])?;
     });

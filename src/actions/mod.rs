@@ -120,7 +120,8 @@ pub(crate) type Connections = HashMap<String, Arc<Connection>>;
 /// folder provides `compile::compile`, `<Action>::render`, `<Request>::to_json`,
 /// `<Request>::execute`, `<Request>::span` and `<Request>::GRACE`. It also generates
 /// [`StepSpec`], a step of a `steps` action: an id and `output`/`when` beside one action of
-/// any kind (written out field by field: serde's `flatten` would lose `deny_unknown_fields`).
+/// any kind, and [`CompleteSpec`], a property's `complete:` (one action beside `jq`), both
+/// written out field by field: serde's `flatten` would lose `deny_unknown_fields`.
 macro_rules! action_kinds {
     ($(#[$spec_doc:meta])* ; $( $(#[$doc:meta])* $key:ident => $variant:ident($module:ident, $spec:ident, $action:ident, $request:ident) ),+ $(,)?) => {
         $(#[$spec_doc])*
@@ -168,6 +169,30 @@ macro_rules! action_kinds {
 
         impl StepSpec {
             /// The step's action block.
+            pub fn action(&self) -> ActionSpec {
+                ActionSpec { $( $key: self.$key.clone(), )+ confirm: None }
+            }
+        }
+
+        /// Where a prompt argument's or a URI template variable's completions come from: one
+        /// action of any kind but `watch` written beside an optional `jq`, whose answer is the
+        /// list of values (`complete:` on a property of `arguments` or `input`).
+        #[derive(Clone, Debug, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct CompleteSpec {
+            /// A jq filter over the action's answer that gives the values: a list of strings
+            /// (or the strings it outputs one by one). Default: the answer itself.
+            #[serde(default)]
+            pub jq: Option<String>,
+            $(
+                $(#[$doc])*
+                #[serde(default)]
+                pub $key: Option<$module::spec::$spec>,
+            )+
+        }
+
+        impl CompleteSpec {
+            /// The completion's action block.
             pub fn action(&self) -> ActionSpec {
                 ActionSpec { $( $key: self.$key.clone(), )+ confirm: None }
             }

@@ -1,11 +1,13 @@
 //! The compiled catalog and everything that runs on it at call time: argument preparation
-//! (`args`), rendering with contextual escaping (`template`, `render`), time windows
-//! (`window`), compiled jq (`jq`) and secret resolution (`template`).
+//! (`args`, and `arguments` for prompts and resource templates), rendering with contextual
+//! escaping (`template`, `render`), time windows (`window`), compiled jq (`jq`) and secret
+//! resolution (`template`).
 //!
 //! Architecture invariant: nothing here reads a spec or runs the compiler. `compile` builds a
 //! [`Catalog`]; `runtime`, `server`, `actions` and `connections` only read it.
 
 pub mod args;
+pub mod arguments;
 pub mod jq;
 pub mod jq_worker;
 pub mod render;
@@ -24,6 +26,8 @@ pub use template::{Escape, SecretMode, Template};
 
 use crate::actions::Action;
 use crate::connections::Connection;
+use crate::prompts::CompiledPrompt;
+use crate::resources::{CompiledResource, CompiledResourceTemplate};
 
 /// A JSON object, as in `input`, `output.schema` and example `args`.
 pub type JsonObject = serde_json::Map<String, serde_json::Value>;
@@ -175,11 +179,37 @@ pub struct Catalog {
     pub(crate) connections: HashMap<String, Arc<Connection>>,
     pub(crate) env: Arc<Environment<'static>>,
     pub(crate) hash: String,
+    /// Prompts sorted by name.
+    pub(crate) prompts: Vec<Arc<CompiledPrompt>>,
+    /// Resources sorted by URI.
+    pub(crate) resources: Vec<Arc<CompiledResource>>,
+    /// Resource templates sorted by name.
+    pub(crate) resource_templates: Vec<Arc<CompiledResourceTemplate>>,
+    /// Indexes into `resource_templates` in the order a URI is matched against them: most
+    /// literal text first (the most specific), then by template.
+    pub(crate) template_order: Vec<usize>,
+}
+
+/// The prompts, resources and resource templates of a catalog, as the compile hands them over.
+#[derive(Default)]
+pub struct Surface {
+    /// Prompts.
+    pub prompts: Vec<Arc<CompiledPrompt>>,
+    /// Resources.
+    pub resources: Vec<Arc<CompiledResource>>,
+    /// Resource templates.
+    pub resource_templates: Vec<Arc<CompiledResourceTemplate>>,
 }
 
 impl std::fmt::Debug for Catalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Catalog").field("tools", &self.tools.len()).field("hash", &self.hash).finish()
+        f.debug_struct("Catalog")
+            .field("tools", &self.tools.len())
+            .field("prompts", &self.prompts.len())
+            .field("resources", &self.resources.len())
+            .field("resource_templates", &self.resource_templates.len())
+            .field("hash", &self.hash)
+            .finish()
     }
 }
 
@@ -195,7 +225,73 @@ impl Catalog {
         for (i, t) in tools.iter().enumerate() {
             by_name.entry(t.name.clone()).or_insert(i);
         }
-        Catalog { tools, by_name, connections, env: Arc::new(env), hash }
+        Catalog {
+            tools,
+            by_name,
+            connections,
+            env: Arc::new(env),
+            hash,
+            prompts: Vec::new(),
+            resources: Vec::new(),
+            resource_templates: Vec::new(),
+            template_order: Vec::new(),
+        }
+    }
+
+    /// This catalog with `surface`'s prompts, resources and resource templates (each sorted here).
+    pub fn with_surface(mut self, surface: Surface) -> Catalog {
+        let Surface { mut prompts, mut resources, mut resource_templates } = surface;
+        prompts.sort_by(|a, b| a.name.cmp(&b.name));
+        resources.sort_by(|a, b| a.uri.cmp(&b.uri));
+        resource_templates.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut order: Vec<usize> = (0..resource_templates.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&resource_templates[a].template, &resource_templates[b].template);
+            b.literal_chars().cmp(&a.literal_chars()).then_with(|| a.source().cmp(b.source()))
+        });
+        self.prompts = prompts;
+        self.resources = resources;
+        self.resource_templates = resource_templates;
+        self.template_order = order;
+        self
+    }
+
+    /// Prompts sorted by name.
+    pub fn prompts(&self) -> &[Arc<CompiledPrompt>] {
+        &self.prompts
+    }
+
+    /// A prompt by name.
+    pub fn prompt(&self, name: &str) -> Option<&Arc<CompiledPrompt>> {
+        self.prompts.binary_search_by(|p| p.name.as_str().cmp(name)).ok().and_then(|i| self.prompts.get(i))
+    }
+
+    /// Resources sorted by URI.
+    pub fn resources(&self) -> &[Arc<CompiledResource>] {
+        &self.resources
+    }
+
+    /// The resource at exactly `uri`.
+    pub fn resource(&self, uri: &str) -> Option<&Arc<CompiledResource>> {
+        self.resources.binary_search_by(|r| r.uri.as_str().cmp(uri)).ok().and_then(|i| self.resources.get(i))
+    }
+
+    /// Resource templates sorted by name.
+    pub fn resource_templates(&self) -> &[Arc<CompiledResourceTemplate>] {
+        &self.resource_templates
+    }
+
+    /// The resource template written exactly `uri_template` (a completion's reference).
+    pub fn resource_template(&self, uri_template: &str) -> Option<&Arc<CompiledResourceTemplate>> {
+        self.resource_templates.iter().find(|t| t.template.source() == uri_template)
+    }
+
+    /// The most specific resource template that matches `uri`, with the variables' values.
+    pub fn match_template(&self, uri: &str) -> Option<(&Arc<CompiledResourceTemplate>, crate::resources::uri_template::Bindings)> {
+        self.template_order
+            .iter()
+            .filter_map(|&i| self.resource_templates.get(i))
+            .find_map(|t| t.template.matches(uri).map(|vars| (t, vars)))
     }
 
     /// Tools sorted by name.
@@ -228,6 +324,10 @@ impl Catalog {
             connections: self.connections.clone(),
             env: self.env.clone(),
             hash: self.hash.clone(),
+            prompts: Vec::new(),
+            resources: Vec::new(),
+            resource_templates: Vec::new(),
+            template_order: Vec::new(),
         }
     }
 

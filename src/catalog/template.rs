@@ -50,6 +50,9 @@ pub enum Escape {
     BodyValue,
     /// Operator text such as a duration, a timestamp or a metric name.
     Plain,
+    /// The text of a prompt's message, read by a model: values as text (strings as they are,
+    /// anything else as JSON), control characters other than tab and line breaks refused.
+    Text,
 }
 
 impl Escape {
@@ -66,6 +69,7 @@ impl Escape {
             Escape::BodyString => 'b',
             Escape::BodyValue => 'j',
             Escape::Plain => 't',
+            Escape::Text => 'm',
         }
     }
 
@@ -82,6 +86,7 @@ impl Escape {
             'b' => Escape::BodyString,
             'j' => Escape::BodyValue,
             't' => Escape::Plain,
+            'm' => Escape::Text,
             _ => return None,
         })
     }
@@ -98,6 +103,7 @@ impl Escape {
             Escape::Header => "a header",
             Escape::BodyString | Escape::BodyValue => "the request body",
             Escape::Plain => "the request",
+            Escape::Text => "a prompt message",
         }
     }
 
@@ -119,7 +125,7 @@ impl Escape {
                 J::Array(_) | J::Object(_) => Err("a list inside a list cannot go into a query parameter".to_owned()),
                 _ => Ok(()),
             }),
-            J::Array(_) | J::Object(_) if !matches!(self, Escape::BodyValue | Escape::BodyString | Escape::Plain) => {
+            J::Array(_) | J::Object(_) if !matches!(self, Escape::BodyValue | Escape::BodyString | Escape::Plain | Escape::Text) => {
                 Err(format!("a {} cannot go into {}", if value.is_array() { "list" } else { "object" }, self.describe()))
             }
             _ => Ok(()),
@@ -171,6 +177,10 @@ impl Escape {
             },
             Escape::Plain => match control {
                 Some(c) => Err(format!("{} is not allowed here", describe_char(c))),
+                None => Ok(()),
+            },
+            Escape::Text => match s.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+                Some(c) => Err(format!("{} is not allowed in a prompt message", describe_char(c))),
                 None => Ok(()),
             },
             Escape::QueryParam | Escape::QueryValues | Escape::BodyString | Escape::BodyValue => Ok(()),
@@ -544,7 +554,7 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    const CTXS: [Escape; 11] = [
+    const CTXS: [Escape; 12] = [
         Escape::LogsQuery,
         Escape::LogGroup,
         Escape::Dimension,
@@ -556,6 +566,7 @@ mod tests {
         Escape::BodyValue,
         Escape::Plain,
         Escape::QueryValues,
+        Escape::Text,
     ];
 
     /// What minijinja makes of `source` in `ctx`: the text, or the error's kind and detail.

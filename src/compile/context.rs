@@ -271,6 +271,30 @@ impl<'a> Compiler<'a> {
     }
 }
 
+impl Compiler<'_> {
+    /// The first place from the node at `start` (`/action`, `/messages`, ...) onwards that
+    /// mentions a variable inside a template, or that node.
+    pub(crate) fn find_var(&self, doc: &Document, start: &str, var: &str) -> Pos {
+        let re = Regex::new(&format!(r"\b{}\b", regex::escape(var))).ok();
+        let from = doc.pointers.node(start);
+        let index = &self.indexes[doc.file];
+        if let Some(re) = re {
+            let mut line = from.line;
+            while let Some(text) = index.line(line) {
+                if let Some(m) = re.find_iter(text).find(|m| text[..m.start()].contains("{{") || text[..m.start()].contains("{%")) {
+                    let col = text[..m.start()].chars().count();
+                    return Pos { line, column: u32::try_from(col).unwrap_or(0) + 1, len: u32::try_from(var.chars().count()).unwrap_or(1) };
+                }
+                line += 1;
+                if line > from.line + 10_000 {
+                    break;
+                }
+            }
+        }
+        from
+    }
+}
+
 /// Byte offset of the start of a 1-based line in a template source.
 fn line_offset(source: &str, line: usize) -> usize {
     source.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum()

@@ -6,12 +6,15 @@
 //!   threads, the catalog's template environment, examples rendered once the catalog exists);
 //! - `context.rs`: the compiler's state and the helpers every step uses (diagnostics,
 //!   templates, durations, connection references);
-//! - `connections.rs`, `tools.rs`, `schemas.rs`, `examples.rs`, `window.rs`, `secrets.rs`:
+//! - `connections.rs`, `tools.rs`, `schemas.rs`, `examples.rs`, `window.rs`, `secrets.rs`,
+//!   `arguments.rs` (what templates read; the arguments of prompts and resource templates):
 //!   one concern each; each action and connection kind compiles in its own folder
-//!   (`actions/<kind>/compile.rs`, `connections/<kind>/compile.rs`).
+//!   (`actions/<kind>/compile.rs`, `connections/<kind>/compile.rs`), and so do the document
+//!   kinds that have one (`prompts/compile.rs`, `resources/compile.rs`).
 //!
 //! Architecture invariant: no network I/O and no panic on any input.
 
+pub(crate) mod arguments;
 mod connections;
 pub(crate) mod context;
 pub(crate) mod examples;
@@ -29,7 +32,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::actions::Connections;
-use crate::catalog::{Catalog, CompiledTool, template};
+use crate::catalog::{Catalog, CompiledTool, Surface, template};
 use crate::diag::{self, Code, Diagnostic, LineIndex};
 use crate::spec::model::ToolSpec;
 use crate::spec::yaml::Pos;
@@ -117,6 +120,14 @@ pub fn compile_dirs(roots: &[PathBuf], in_force: Option<&str>) -> Compiled {
     if compiled.diagnostics.iter().any(Diagnostic::is_error) || (in_force.is_some() && files.is_empty()) {
         compiled.catalog = None;
     }
+    // A catalog whose resources read files hashes them too, so the spec files alone never match
+    // the hash in force above: a compile that gives the same catalog changed nothing either.
+    if let (Some(hash), Some(catalog)) = (in_force, &compiled.catalog)
+        && catalog.hash() == hash
+    {
+        compiled.catalog = None;
+        compiled.unchanged = true;
+    }
     compiled
 }
 
@@ -144,6 +155,25 @@ pub fn content_hash(files: &[SourceFile]) -> String {
         h.update([0]);
         h.update((f.text.len() as u64).to_le_bytes());
         h.update(f.text.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The catalog's hash: [`content_hash`] of the spec files, and when resources read files
+/// (`file:`), over that hash and each of those files too, so that a reload sees an edited one.
+fn catalog_hash(files: &[SourceFile], read: &[(String, Arc<[u8]>)]) -> String {
+    let specs = content_hash(files);
+    if read.is_empty() {
+        return specs;
+    }
+    let mut h = Sha256::new();
+    h.update(specs.as_bytes());
+    for (name, bytes) in read {
+        h.update([0]);
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -258,6 +288,10 @@ fn compile_with(files: &[SourceFile], serial: bool) -> Compiled {
         }
     }
 
+    // Resources before prompts: a prompt's message may name a resource.
+    let resources = crate::resources::compile::compile_all(&mut c, &docs, &connections);
+    let prompts = crate::prompts::compile::compile_all(&mut c, &docs, &connections);
+
     // The catalog's environment: every template again, each compiled and checked once above.
     let mut env = template::environment();
     for (name, source) in std::mem::take(&mut c.templates) {
@@ -269,7 +303,9 @@ fn compile_with(files: &[SourceFile], serial: bool) -> Compiled {
     let mut tools_sorted: Vec<(Arc<CompiledTool>, usize, Vec<ExampleArgs>)> =
         tools.into_iter().map(|(t, di, examples)| (Arc::new(t), di, examples)).collect();
     tools_sorted.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-    let catalog = Catalog::new(tools_sorted.iter().map(|(t, _, _)| t.clone()).collect(), connections, env, content_hash(files));
+    let surface = Surface { prompts, resources: resources.resources, resource_templates: resources.templates };
+    let hash = catalog_hash(files, &resources.files);
+    let catalog = Catalog::new(tools_sorted.iter().map(|(t, _, _)| t.clone()).collect(), connections, env, hash).with_surface(surface);
     for (tool, di, examples) in &tools_sorted {
         let doc = &docs[*di];
         render_examples(&catalog, tool, doc, examples, &files[doc.file].name, &indexes[doc.file], &mut diags);
@@ -404,6 +440,54 @@ mod tests {
         assert_eq!(output, [true, false]);
         let t = catalog.tool("t").expect("tool");
         assert!(t.validator.is_built() && t.output_validator.as_ref().is_some_and(LazyValidator::is_built));
+    }
+
+    /// A resource's file is part of the catalog's hash: an edited file is a new catalog, an
+    /// unchanged one (spec files and file alike) is `unchanged` for a reload.
+    #[test]
+    fn resource_files_are_part_of_the_hash() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("tools.d");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        std::fs::write(root.join("runbook.md"), "first\n").expect("write");
+        std::fs::write(root.join("r.yaml"), "kind: resource\nuri: runbook://one\nname: one\nfile: runbook.md\n").expect("write");
+        let roots = [root.clone()];
+        let first = compile_dirs(&roots, None).catalog.expect("catalog");
+        let files_only = content_hash(&spec::load(&roots).0);
+        assert_ne!(first.hash(), files_only, "the file is hashed too");
+        let again = compile_dirs(&roots, Some(first.hash()));
+        assert!(again.unchanged && again.catalog.is_none(), "same files: nothing to do");
+        std::fs::write(root.join("runbook.md"), "second\n").expect("write");
+        let edited = compile_dirs(&roots, Some(first.hash()));
+        let edited = edited.catalog.expect("a new catalog");
+        assert_ne!(edited.hash(), first.hash());
+        match &edited.resource("runbook://one").expect("resource").body {
+            crate::resources::Body::Text(t) => assert_eq!(&**t, "second\n"),
+            other => panic!("text expected, got {other:?}"),
+        }
+    }
+
+    /// A Kubernetes ConfigMap mount: every file a symlink into `..data`, itself a symlink to a
+    /// timestamped directory. A resource file read through them stays under the spec's directory.
+    #[cfg(unix)]
+    #[test]
+    fn resource_files_of_a_configmap_mount_are_inside() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("tools.d");
+        let stamped = root.join("..2026_01_01_00_00_00.1");
+        std::fs::create_dir_all(&stamped).expect("mkdir");
+        std::fs::write(stamped.join("runbook.md"), "from the ConfigMap\n").expect("write");
+        std::fs::write(stamped.join("r.yaml"), "kind: resource\nuri: runbook://one\nname: one\nfile: runbook.md\n").expect("write");
+        std::os::unix::fs::symlink("..2026_01_01_00_00_00.1", root.join("..data")).expect("symlink");
+        for name in ["runbook.md", "r.yaml"] {
+            std::os::unix::fs::symlink(format!("..data/{name}"), root.join(name)).expect("symlink");
+        }
+        let compiled = compile_dirs(&[root], None);
+        assert!(compiled.diagnostics.is_empty(), "{:?}", compiled.diagnostics);
+        let catalog = compiled.catalog.expect("catalog");
+        assert!(
+            matches!(&catalog.resource("runbook://one").expect("resource").body, crate::resources::Body::Text(t) if &**t == "from the ConfigMap\n")
+        );
     }
 
     /// Files parsed and tools compiled on several threads give the same catalog and

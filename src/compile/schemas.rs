@@ -1,5 +1,6 @@
-//! Checks of a tool's `input` and `output.schema`: valid JSON Schema 2020-12, an object at
-//! the root, `required` names declared properties, defaults valid for their property.
+//! Checks of a tool's `input` and `output.schema` (and of the arguments schemas of prompts and
+//! resource templates): valid JSON Schema 2020-12, an object at the root, `required` names
+//! declared properties, defaults valid for their property.
 
 use serde_json::Value;
 
@@ -12,17 +13,24 @@ use crate::util::did_you_mean;
 
 impl Compiler<'_> {
     pub(crate) fn input_schema(&mut self, doc: &Document, input: &JsonObject) -> Option<jsonschema::Validator> {
+        self.arguments_schema(doc, "input", input)
+    }
+
+    /// The checks of [`Compiler::input_schema`] on the arguments schema at the document's key
+    /// `key` (a tool's or resource template's `input`, a prompt's `arguments`).
+    pub(crate) fn arguments_schema(&mut self, doc: &Document, key: &str, input: &JsonObject) -> Option<jsonschema::Validator> {
         let schema = Value::Object(input.clone());
         let mut ok = true;
         if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
-            let p = format!("/input{}", e.instance_path().as_str());
-            self.push(doc, Code::InvalidInputSchema, &p, format!("`input` is not a valid JSON Schema: {e}"));
+            let p = format!("/{key}{}", e.instance_path().as_str());
+            self.push(doc, Code::InvalidInputSchema, &p, format!("`{key}` is not a valid JSON Schema: {e}"));
             return None;
         }
         if input.get("type").and_then(Value::as_str) != Some("object") {
-            let p = if input.contains_key("type") { "/input/type" } else { "/input" };
-            self.push(doc, Code::InputNotObject, p, "the root of `input` must be `type: object`").help =
-                Some("tool arguments are an object: `type: object` with `properties`".to_owned());
+            let p = if input.contains_key("type") { format!("/{key}/type") } else { format!("/{key}") };
+            let what = if key == "input" && matches!(doc.spec, crate::spec::Spec::Tool(_)) { "tool arguments" } else { "arguments" };
+            self.push(doc, Code::InputNotObject, &p, format!("the root of `{key}` must be `type: object`")).help =
+                Some(format!("{what} are an object: `type: object` with `properties`"));
             ok = false;
         }
         let props = input.get("properties").and_then(Value::as_object);
@@ -35,7 +43,7 @@ impl Compiler<'_> {
                     let d = self.push(
                         doc,
                         Code::RequiredNotDeclared,
-                        &format!("/input/required/{i}"),
+                        &format!("/{key}/required/{i}"),
                         format!("`required` names `{name}`, which `properties` does not declare"),
                     );
                     if let Some(n) = near {
@@ -48,8 +56,8 @@ impl Compiler<'_> {
         let validator = match SchemaUse::Input.build(&schema) {
             Ok(v) => v,
             Err(e) => {
-                let p = format!("/input{}", e.instance_path().as_str());
-                self.push(doc, Code::InvalidInputSchema, &p, format!("`input` does not compile: {e}"));
+                let p = format!("/{key}{}", e.instance_path().as_str());
+                self.push(doc, Code::InvalidInputSchema, &p, format!("`{key}` does not compile: {e}"));
                 return None;
             }
         };
@@ -64,7 +72,7 @@ impl Compiler<'_> {
                     if !defaults.contains_key(&arg) {
                         continue;
                     }
-                    let mut p = "/input/properties/".to_owned();
+                    let mut p = format!("/{key}/properties/");
                     push_escaped(&mut p, &arg);
                     p.push_str("/default");
                     self.push(doc, Code::InvalidDefault, &p, format!("the default of `{arg}` is not valid for it: {err}"));

@@ -1,23 +1,19 @@
 //! One tool: its description, schemas, timeout, action, the variables its templates read
 //! (each declared in `input`, each declared one read), limits and scopes.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use regex::Regex;
 use serde_json::Value;
 
 use super::Compiler;
 use super::context::TemplateUse;
 use crate::actions::{Connections, KINDS};
-use crate::catalog::template::{self, Escape};
 use crate::catalog::{Annotations, CompiledTool, LazyValidator, SchemaUse, TASK_TOOLS, TaskSettings};
 use crate::diag::Code;
 use crate::spec::Document;
 use crate::spec::model::{TaskSpec, ToolSpec};
-use crate::spec::yaml::{Pos, push_escaped};
-use crate::util::did_you_mean;
+use crate::spec::yaml::push_escaped;
 
 /// The deadline of a call when the tool sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,7 +56,8 @@ impl Compiler<'_> {
             None => Some(None),
         };
         let mut uses: Vec<TemplateUse> = Vec::new();
-        let confirm = spec.confirm.as_ref().map(|c| self.template(doc, "/confirm/message", &c.message, Escape::Plain, &mut uses));
+        let confirm =
+            spec.confirm.as_ref().map(|c| self.template(doc, "/confirm/message", &c.message, crate::catalog::Escape::Plain, &mut uses));
         if spec.action.confirm.is_some() {
             self.push_key(doc, Code::InvalidValue, "/action/confirm", "`confirm` inside the tool's `action` is not read here").help = Some(
                 "write `confirm: {message: ...}` on the tool, beside `action:` (inside `action` it belongs to `on_fail` blocks)".to_owned(),
@@ -80,56 +77,10 @@ impl Compiler<'_> {
         };
 
         // Variables: every one read must be declared; every declared one should be read.
+        let declared = super::arguments::Declared { key: "input", schema: &spec.input, extra: &[], warn_optional: true };
+        let (read, arg_contexts) = self.check_reads(doc, &uses, &declared, "/action");
         let props: Vec<String> =
             spec.input.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
-        let mut read: BTreeSet<&str> = BTreeSet::new();
-        let mut arg_contexts: BTreeMap<String, BTreeSet<Escape>> = BTreeMap::new();
-        // A name of minijinja's globals (`secret`, `range`, `namespace`, ...) is an argument
-        // when `input` declares it, and the global otherwise.
-        let declared_or_not_global = |v: &String| props.contains(v) || !template::GLOBALS.contains(&v.as_str());
-        for u in &uses {
-            for v in u.vars.iter().filter(|v| declared_or_not_global(v)) {
-                read.insert(v);
-                if props.contains(v) {
-                    arg_contexts.entry(v.clone()).or_default().insert(u.ctx);
-                }
-            }
-        }
-        for v in &read {
-            if !props.iter().any(|p| p == v) {
-                let near = did_you_mean(v, props.iter().map(String::as_str)).map(str::to_owned);
-                let pos = self.find_var(doc, &uses, v);
-                let mut d =
-                    self.loc(doc.file).diag(Code::UndeclaredVariable, pos, format!("template reads `{v}`, which `input` does not declare"));
-                d.help = Some(match near {
-                    Some(n) => format!("did you mean `{n}`?"),
-                    None => format!("add `{v}` to `input.properties`"),
-                });
-                self.diags.push(d);
-            }
-        }
-        // An optional property without a default that a template reads unguarded makes every
-        // call without it fail ("undefined"); say so now rather than at call time.
-        let required: Vec<&str> =
-            spec.input.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-        let has_default = |p: &str| spec.input.get("properties").and_then(|ps| ps.get(p)).and_then(|s| s.get("default")).is_some();
-        let mut warned: BTreeSet<&str> = BTreeSet::new();
-        for u in uses.iter().filter(|u| !u.guarded) {
-            for v in u.vars.iter().filter(|v| props.contains(v)) {
-                if !required.contains(&v.as_str()) && !has_default(v) && warned.insert(v) {
-                    let pos = self.find_var(doc, &uses, v);
-                    let d = self
-                        .loc(doc.file)
-                        .diag(
-                            Code::OptionalWithoutDefault,
-                            pos,
-                            format!("template reads `{v}`, which is optional and has no default: a call without it fails"),
-                        )
-                        .with_help(format!("give `{v}` a `default`, add it to `required`, or guard it: `{{{{ {v} | default('') }}}}`"));
-                    self.diags.push(d);
-                }
-            }
-        }
         if action.is_some() {
             for p in &props {
                 if !read.contains(p.as_str()) {
@@ -163,7 +114,7 @@ impl Compiler<'_> {
             validator: validator?,
             output_validator,
             defaults,
-            arg_contexts: arg_contexts.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect(),
+            arg_contexts,
             max_bytes: spec
                 .output
                 .as_ref()
@@ -221,33 +172,10 @@ impl Compiler<'_> {
         }
         ok.then_some(Some(TaskSettings { after, ttl, poll_interval, required: spec.required.unwrap_or(false) }))
     }
-
-    /// The first place in the document's action that mentions a variable.
-    /// Searches from the first template that reads it (the action, or `confirm`).
-    fn find_var(&self, doc: &Document, uses: &[TemplateUse], var: &str) -> Pos {
-        let re = Regex::new(&format!(r"\b{}\b", regex::escape(var))).ok();
-        let from = uses.iter().find(|u| u.vars.contains(var)).map_or("/action", |u| u.pointer.as_str());
-        let action = doc.pointers.node(from);
-        let index = &self.indexes[doc.file];
-        if let Some(re) = re {
-            let mut line = action.line;
-            while let Some(text) = index.line(line) {
-                if let Some(m) = re.find_iter(text).find(|m| text[..m.start()].contains("{{") || text[..m.start()].contains("{%")) {
-                    let col = text[..m.start()].chars().count();
-                    return Pos { line, column: u32::try_from(col).unwrap_or(0) + 1, len: u32::try_from(var.chars().count()).unwrap_or(1) };
-                }
-                line += 1;
-                if line > action.line + 10_000 {
-                    break;
-                }
-            }
-        }
-        action
-    }
 }
 
 /// `a`, `b` or `c`, each in backticks.
-fn one_of(names: &[&str]) -> String {
+pub(crate) fn one_of(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     match quoted.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),

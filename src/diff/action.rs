@@ -49,6 +49,12 @@ impl<'a> Prints<'a> {
         ActionPrint { kind: action.kind(), connection, text }
     }
 
+    /// Any compiled value (a prompt's messages), comparable across catalogs: its `Debug` text
+    /// with named templates replaced by their source.
+    pub(super) fn debug<T: std::fmt::Debug>(&self, value: &T) -> String {
+        self.with_sources(&format!("{value:#?}"))
+    }
+
     /// The settings of the connection of that name, comparable across catalogs (`None` when
     /// the catalog has no such connection).
     pub(super) fn connection(&self, name: &str) -> Option<String> {

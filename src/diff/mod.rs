@@ -6,6 +6,8 @@
 //!   schemas, annotations, scopes and settings;
 //! - `schema.rs`: the JSON Schema comparison (which changes narrow or widen what is accepted);
 //! - `action.rs`: what an action sends, as comparable text (kind, connection, templates);
+//! - `surface.rs`: the prompts, resources and resource templates: added, removed, and what their
+//!   callers depend on (arguments, URIs);
 //! - `side.rs`: a side as given on the command line (a directory or `git:REV[:PATH]`), read and
 //!   compiled with [`crate::compile::compile_dirs`], the compile of `lint`;
 //! - `report.rs`: one report per output format (text, json, github, markdown).
@@ -19,6 +21,7 @@ mod action;
 pub mod report;
 pub mod schema;
 pub mod side;
+mod surface;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -124,6 +127,22 @@ pub enum Kind {
     TitleChanged,
     /// `timeout`, `output.max_bytes` or `limits` changed.
     LimitsChanged,
+    /// A prompt only the new catalog has.
+    PromptAdded,
+    /// A prompt only the old catalog has.
+    PromptRemoved,
+    /// A resource only the new catalog has.
+    ResourceAdded,
+    /// A resource only the old catalog has.
+    ResourceRemoved,
+    /// A resource template only the new catalog has.
+    ResourceTemplateAdded,
+    /// A resource template only the old catalog has.
+    ResourceTemplateRemoved,
+    /// A resource's URI or a template's `uri_template` changed.
+    UriChanged,
+    /// A prompt's messages, a resource's contents or a template's action changed.
+    ContentChanged,
 }
 
 impl Kind {
@@ -166,6 +185,14 @@ impl Kind {
         Kind::DescriptionChanged,
         Kind::TitleChanged,
         Kind::LimitsChanged,
+        Kind::PromptAdded,
+        Kind::PromptRemoved,
+        Kind::ResourceAdded,
+        Kind::ResourceRemoved,
+        Kind::ResourceTemplateAdded,
+        Kind::ResourceTemplateRemoved,
+        Kind::UriChanged,
+        Kind::ContentChanged,
     ];
 
     /// The kind's code, such as `required-property-added`.
@@ -208,6 +235,14 @@ impl Kind {
             Kind::DescriptionChanged => "description-changed",
             Kind::TitleChanged => "title-changed",
             Kind::LimitsChanged => "limits-changed",
+            Kind::PromptAdded => "prompt-added",
+            Kind::PromptRemoved => "prompt-removed",
+            Kind::ResourceAdded => "resource-added",
+            Kind::ResourceRemoved => "resource-removed",
+            Kind::ResourceTemplateAdded => "resource-template-added",
+            Kind::ResourceTemplateRemoved => "resource-template-removed",
+            Kind::UriChanged => "uri-changed",
+            Kind::ContentChanged => "content-changed",
         }
     }
 }
@@ -354,7 +389,12 @@ pub struct Source {
 
 impl Source {
     fn of(side: SideName, tool: &CompiledTool) -> Option<Source> {
-        let (file, line) = tool.source.rsplit_once(':')?;
+        Source::at(side, &tool.source)
+    }
+
+    /// The place a compiled tool, prompt or resource names as `file:line`.
+    fn at(side: SideName, source: &str) -> Option<Source> {
+        let (file, line) = source.rsplit_once(':')?;
         Some(Source { side, file: file.to_owned(), line: line.parse().ok()? })
     }
 }
@@ -472,6 +512,7 @@ pub fn diff(old: Catalogue<'_>, new: Catalogue<'_>) -> Report {
             compare_tool(before, after, (&old_prints, &new_prints), &mut changes);
         }
     }
+    surface::diff(old.catalog, new.catalog, (&old_prints, &new_prints), &mut changes);
     // Breaking first, then other changes; within each, by tool, in the order found.
     changes.sort_by(|a, b| (a.severity == Severity::Breaking).cmp(&(b.severity == Severity::Breaking)).reverse().then(a.tool.cmp(&b.tool)));
     Report { changes }

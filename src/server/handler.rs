@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CancelTaskParams, CustomRequest, CustomResult, ErrorCode, GetTaskParams, GetTaskResult,
-    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool,
-    UpdateTaskParams,
+    CallToolRequestParams, CallToolResponse, CancelTaskParams, CompleteRequestParams, CompleteResult, CustomRequest, CustomResult,
+    ErrorCode, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
+    ReadResourceResponse, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool, UpdateTaskParams,
 };
 use rmcp::service::SubscriptionContext;
 use rmcp::service::{NotificationContext, RequestContext};
@@ -122,18 +123,73 @@ impl ServerHandler for Handler {
         Ok(())
     }
 
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(super::prompts::list(&self.shared.runtime().current().catalog))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let loaded = self.shared.runtime().current();
+        super::prompts::get(&loaded, request, &context.ct).await.map(Into::into)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(super::resources::list(&self.shared.runtime().current().catalog))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(super::resources::list_templates(&self.shared.runtime().current().catalog))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let loaded = self.shared.runtime().current();
+        let parts = context.extensions.get::<::http::request::Parts>();
+        super::resources::read(&loaded, &request.uri, || super::state::caller_of(parts), &context.ct).await.map(Into::into)
+    }
+
+    async fn complete(&self, request: CompleteRequestParams, context: RequestContext<RoleServer>) -> Result<CompleteResult, McpError> {
+        let loaded = self.shared.runtime().current();
+        super::completions::complete(&loaded, request, &context.ct).await
+    }
+
     fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
-        // Only the tool list ever changes here.
-        Some(if requested.tools_list_changed == Some(true) {
-            SubscriptionFilter::builder().tools_list_changed().build()
-        } else {
-            SubscriptionFilter::new()
-        })
+        // The three lists change on reloads; single resources are not watched.
+        let mut accepted = SubscriptionFilter::builder();
+        if requested.tools_list_changed == Some(true) {
+            accepted = accepted.tools_list_changed();
+        }
+        if requested.prompts_list_changed == Some(true) {
+            accepted = accepted.prompts_list_changed();
+        }
+        if requested.resources_list_changed == Some(true) {
+            accepted = accepted.resources_list_changed();
+        }
+        Some(accepted.build())
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
         let mut changes = self.shared.changes.subscribe();
-        changes.mark_unchanged();
+        let mut seen = *changes.borrow_and_update();
+        let accepted = context.accepted().clone();
         loop {
             tokio::select! {
                 () = context.cancelled() => return Ok(()),
@@ -141,9 +197,26 @@ impl ServerHandler for Handler {
                     if changed.is_err() {
                         return Ok(());
                     }
-                    if context.sink().notify_tool_list_changed().await.is_err() {
+                    let now = *changes.borrow_and_update();
+                    let sink = context.sink();
+                    // Each list the subscription accepted and a reload changed since the last
+                    // wake-up (several reloads between two wake-ups make one notification).
+                    let sent = async {
+                        if accepted.tools_list_changed == Some(true) && now.tools != seen.tools {
+                            sink.notify_tool_list_changed().await?;
+                        }
+                        if accepted.prompts_list_changed == Some(true) && now.prompts != seen.prompts {
+                            sink.notify_prompt_list_changed().await?;
+                        }
+                        if accepted.resources_list_changed == Some(true) && now.resources != seen.resources {
+                            sink.notify_resource_list_changed().await?;
+                        }
+                        Ok::<(), rmcp::service::SubscriptionSendError>(())
+                    };
+                    if sent.await.is_err() {
                         return Ok(());
                     }
+                    seen = now;
                 }
             }
         }
@@ -164,7 +237,12 @@ impl ServerHandler for Handler {
         let revision_2026 = header_2026 || is_2026_request(params.as_ref());
         Err(match method.as_str() {
             "tools/call" => invalid_params::<CallToolRequestParams>(method, params),
-            "tools/list" => invalid_params::<PaginatedRequestParams>(method, params),
+            "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => {
+                invalid_params::<PaginatedRequestParams>(method, params)
+            }
+            "prompts/get" => invalid_params::<GetPromptRequestParams>(method, params),
+            "resources/read" => invalid_params::<ReadResourceRequestParams>(method, params),
+            "completion/complete" => invalid_params::<CompleteRequestParams>(method, params),
             "logging/setLevel" if !revision_2026 => invalid_params::<SetLevelRequestParams>(method, params),
             _ => McpError::new(ErrorCode::METHOD_NOT_FOUND, method, None),
         })

@@ -8,25 +8,32 @@
 //! 1. `events.rs` (SSE event store), `tidy.rs` (periodic memory release), `guard.rs` (the
 //!    Host/Origin allow lists of every revealing endpoint), `auth/` (bearer
 //!    tokens, JWTs, scopes, session owners, the axum middleware; see its own order);
-//! 2. `state.rs`: [`ServerState`], the state every session shares, and the one `tools/call` path
-//!    (uses `auth/`);
-//! 3. `tasks.rs`: calls of `task:` tools, the built-in task tools, `tasks/get` and
+//! 2. `resources.rs` (`resources/list`, `resources/templates/list`, `resources/read`), then
+//!    `prompts.rs` (`prompts/list`, `prompts/get`; uses `resources.rs`) and `completions.rs`
+//!    (`completion/complete`), each over the catalog in force;
+//! 3. `state.rs`: [`ServerState`], the state every session shares, and the one `tools/call` path
+//!    (uses `auth/`, and the listings of `prompts.rs` and `resources.rs` to tell sessions which
+//!    lists a reload changed);
+//! 4. `tasks.rs`: calls of `task:` tools, the built-in task tools, `tasks/get` and
 //!    `tasks/cancel` (uses `state.rs`, `auth/`);
-//! 4. `handler.rs`: the rmcp [`Handler`] (uses `tasks.rs`, `state.rs`, `auth/`);
-//! 5. `stdio.rs` (uses `handler.rs`, `state.rs`, `tidy.rs`) and `fast.rs`, the HTTP fast path
+//! 5. `handler.rs`: the rmcp [`Handler`] (uses `tasks.rs`, `state.rs`, `auth/`, and the files of 2);
+//! 6. `stdio.rs` (uses `handler.rs`, `state.rs`, `tidy.rs`) and `fast.rs`, the HTTP fast path
 //!    (uses `state.rs`, `auth/`);
-//! 6. `http.rs`: the Streamable HTTP transport (uses all of the above).
+//! 7. `http.rs`: the Streamable HTTP transport (uses all of the above).
 
 // Logging is deprecated in 2026-07-28 but still part of the 2025 revisions we serve (and of the
 // conformance suite), so we implement `logging/setLevel`.
 #![allow(deprecated)]
 
 pub mod auth;
+mod completions;
 mod events;
 mod fast;
 mod guard;
 mod handler;
 pub mod http;
+mod prompts;
+mod resources;
 mod state;
 mod stdio;
 mod tasks;

@@ -107,6 +107,15 @@ impl ToolList {
     }
 }
 
+/// Counters of the changes of each list: the catalog's generation for tools (every reload
+/// changes it), and for prompts and resources how many reloads changed their listing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct ListVersions {
+    pub(super) tools: u64,
+    pub(super) prompts: u64,
+    pub(super) resources: u64,
+}
+
 /// State shared by every session: the runtime, the MCP tool list cache and the peers
 /// that asked to hear about list changes.
 pub struct ServerState {
@@ -115,8 +124,8 @@ pub struct ServerState {
     pub(super) peers: Mutex<Vec<Peer<RoleServer>>>,
     pub(super) log_level: Mutex<LoggingLevel>,
     pub(super) info: ServerConfig,
-    /// The generation of the catalog in force; `subscriptions/listen` waits on it.
-    pub(super) changes: tokio::sync::watch::Sender<u64>,
+    /// Which lists the reloads changed; `subscriptions/listen` waits on it.
+    pub(super) changes: tokio::sync::watch::Sender<ListVersions>,
     /// HTTP authentication, when configured (set once, before serving).
     auth: std::sync::OnceLock<Arc<auth::Auth>>,
     /// Whether audit lines carry argument values (not only names).
@@ -133,8 +142,11 @@ impl ServerState {
         let list = ToolList::new(loaded.generation, Arc::new(tool_list_of(&loaded.catalog)));
         let capabilities = ServerCapabilities::builder()
             .enable_logging()
+            .enable_completions()
             .enable_prompts()
+            .enable_prompts_list_changed()
             .enable_resources()
+            .enable_resources_list_changed()
             .enable_tools()
             .enable_tool_list_changed()
             .enable_tasks()
@@ -149,7 +161,7 @@ impl ServerState {
             peers: Mutex::new(Vec::new()),
             log_level: Mutex::new(LoggingLevel::Info),
             info,
-            changes: tokio::sync::watch::Sender::new(loaded.generation),
+            changes: tokio::sync::watch::Sender::new(ListVersions { tools: loaded.generation, prompts: 0, resources: 0 }),
             auth: std::sync::OnceLock::new(),
             audit_values: Default::default(),
             tasks: Arc::new(Tasks::new(crate::tasks::DEFAULT_MAX_TASKS, runtime_metrics)),
@@ -230,11 +242,19 @@ impl ServerState {
         Ok(slot.get_or_init(|| json).clone())
     }
 
-    /// Swaps in a new catalog and tells every connected session that the list changed.
+    /// Swaps in a new catalog and tells every connected session that the tool list changed,
+    /// and the prompt and resource lists when they did.
     pub async fn swap(&self, catalog: Catalog) -> Result<u64, String> {
+        let before = self.runtime.current();
         let loaded = self.runtime.swap(catalog)?;
         let _ = self.tools(&loaded);
-        self.changes.send_replace(loaded.generation);
+        let prompts_changed = super::prompts::listing(&before.catalog) != super::prompts::listing(&loaded.catalog);
+        let resources_changed = super::resources::listing(&before.catalog) != super::resources::listing(&loaded.catalog);
+        self.changes.send_modify(|v| {
+            v.tools = loaded.generation;
+            v.prompts += u64::from(prompts_changed);
+            v.resources += u64::from(resources_changed);
+        });
         let peers: Vec<Peer<RoleServer>> = match self.peers.lock() {
             Ok(mut p) => {
                 p.retain(|peer| !peer.is_transport_closed());
@@ -244,6 +264,12 @@ impl ServerState {
         };
         for peer in peers {
             let _ = peer.notify_tool_list_changed().await;
+            if prompts_changed {
+                let _ = peer.notify_prompt_list_changed().await;
+            }
+            if resources_changed {
+                let _ = peer.notify_resource_list_changed().await;
+            }
         }
         Ok(loaded.generation)
     }
@@ -251,7 +277,7 @@ impl ServerState {
 
 /// Who made a request, for audit lines: the authenticated identity's name when the HTTP
 /// transport has one, else the transport's own word for an unauthenticated caller.
-fn caller_of(parts: Option<&::http::request::Parts>) -> String {
+pub(super) fn caller_of(parts: Option<&::http::request::Parts>) -> String {
     match parts {
         Some(parts) => parts.extensions.get::<CallerName>().map_or_else(|| "anonymous-http".to_owned(), |c| c.0.clone()),
         None => "stdio".to_owned(),

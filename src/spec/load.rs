@@ -86,7 +86,7 @@ pub fn load(roots: &[PathBuf]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
 pub const MAX_SPEC_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The cap in force: `TOOLWRIGHT_MAX_SPEC_BYTES` when it is a positive number, else [`MAX_SPEC_BYTES`].
-fn max_spec_bytes() -> u64 {
+pub(crate) fn max_spec_bytes() -> u64 {
     std::env::var("TOOLWRIGHT_MAX_SPEC_BYTES").ok().and_then(|v| v.trim().parse().ok()).filter(|n| *n > 0).unwrap_or(MAX_SPEC_BYTES)
 }
 

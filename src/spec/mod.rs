@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::diag::{Code, Diagnostic, LineIndex, Span};
 pub use load::{SourceFile, load};
-use model::{ConnectionSpec, ToolSpec};
+use model::{ConnectionSpec, PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSpec};
 use yaml::{Node, NodeValue, Parsed, PointerMap, Pos};
 
 /// A document's meaning once its structure is known to be right.
@@ -23,6 +23,47 @@ pub enum Spec {
     Tool(Box<ToolSpec>),
     /// `kind: connection`.
     Connection(Box<ConnectionSpec>),
+    /// `kind: prompt`.
+    Prompt(Box<PromptSpec>),
+    /// `kind: resource`.
+    Resource(Box<ResourceSpec>),
+    /// `kind: resource_template`.
+    ResourceTemplate(Box<ResourceTemplateSpec>),
+}
+
+/// The document kinds: the word after `kind:` and the name of its type (its definition in the
+/// format schema), in the order messages list them. A kind is a row here, a variant of
+/// [`Spec`] with its arm in [`Spec::from_json`], and its type in `format_schema`'s list.
+pub const KINDS: &[(&str, &str)] = &[
+    ("tool", "ToolSpec"),
+    ("connection", "ConnectionSpec"),
+    ("prompt", "PromptSpec"),
+    ("resource", "ResourceSpec"),
+    ("resource_template", "ResourceTemplateSpec"),
+];
+
+impl Spec {
+    /// The typed document of the kind whose type is `def`, from JSON the format check accepted.
+    fn from_json(def: &str, json: &Value) -> Result<Spec, serde_json::Error> {
+        use serde::Deserialize as _;
+        Ok(match def {
+            "ToolSpec" => Spec::Tool(Box::new(ToolSpec::deserialize(json)?)),
+            "ConnectionSpec" => Spec::Connection(Box::new(ConnectionSpec::deserialize(json)?)),
+            "PromptSpec" => Spec::Prompt(Box::new(PromptSpec::deserialize(json)?)),
+            "ResourceSpec" => Spec::Resource(Box::new(ResourceSpec::deserialize(json)?)),
+            "ResourceTemplateSpec" => Spec::ResourceTemplate(Box::new(ResourceTemplateSpec::deserialize(json)?)),
+            other => return Err(serde::de::Error::custom(format!("no document kind has the type `{other}`"))),
+        })
+    }
+}
+
+/// `` `tool`, `connection`, ... or `resource_template` ``: the kinds, for messages.
+fn kinds_list() -> String {
+    let names: Vec<String> = KINDS.iter().map(|(k, _)| format!("`{k}`")).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
 }
 
 /// One checked document with what is needed to point into its source.
@@ -106,28 +147,35 @@ fn yaml_help(message: &str) -> Option<String> {
 fn check_document(file: usize, root: Node, loc: &Locator<'_>, diags: &mut Vec<Diagnostic>) -> Option<Document> {
     if !matches!(root.value, NodeValue::Map(_)) {
         diags.push(
-            loc.diag(Code::WrongType, root.pos, format!("expected a mapping (a tool or a connection), found {}", root.value.type_name()))
-                .with_help("each YAML document starts with `kind: tool` or `kind: connection`"),
+            loc.diag(
+                Code::WrongType,
+                root.pos,
+                format!("expected a mapping (a document of kind {}), found {}", kinds_list(), root.value.type_name()),
+            )
+            .with_help("each YAML document starts with its `kind`, such as `kind: tool` or `kind: connection`"),
         );
         return None;
     }
     let kind = match root.get("kind") {
         None => {
             diags.push(
-                loc.diag(Code::UnknownKind, root.pos, "missing `kind`; expected `tool` or `connection`")
-                    .with_help("add `kind: tool` or `kind: connection` at the top of the document"),
+                loc.diag(Code::UnknownKind, root.pos, format!("missing `kind`; expected {}", kinds_list()))
+                    .with_help("add `kind: tool` (or another kind) at the top of the document"),
             );
             return None;
         }
-        Some(k) => match k.as_str() {
-            Some("tool") => "ToolSpec",
-            Some("connection") => "ConnectionSpec",
-            _ => {
+        Some(k) => match KINDS.iter().find(|(word, _)| k.as_str() == Some(word)) {
+            Some((_, def)) => *def,
+            None => {
                 let shown = match &k.value {
                     NodeValue::Str(s) => format!("`{s}`"),
                     other => other.type_name().to_owned(),
                 };
-                diags.push(loc.diag(Code::UnknownKind, k.pos, format!("unknown kind {shown}; expected `tool` or `connection`")));
+                let mut d = loc.diag(Code::UnknownKind, k.pos, format!("unknown kind {shown}; expected {}", kinds_list()));
+                if let Some(near) = k.as_str().and_then(|s| crate::util::did_you_mean(s, KINDS.iter().map(|(w, _)| *w))) {
+                    d = d.with_help(format!("did you mean `{near}`?"));
+                }
+                diags.push(d);
                 return None;
             }
         },
@@ -138,7 +186,10 @@ fn check_document(file: usize, root: Node, loc: &Locator<'_>, diags: &mut Vec<Di
         diags.push(loc.diag(Code::InvalidValue, pointers.node(""), "internal error: the spec format schema does not compile"));
         return None;
     };
-    let validator = if kind == "ToolSpec" { &structure.tool } else { &structure.connection };
+    let Some(validator) = structure.validator(kind) else {
+        diags.push(loc.diag(Code::InvalidValue, pointers.node(""), format!("internal error: no schema for `{kind}`")));
+        return None;
+    };
     let mut json = json;
     let mut unknown: Vec<(String, String)> = Vec::new();
     let mut other_errors = false;
@@ -166,13 +217,7 @@ fn check_document(file: usize, root: Node, loc: &Locator<'_>, diags: &mut Vec<Di
             return None;
         }
     }
-    use serde::Deserialize as _;
-    let spec = if kind == "ToolSpec" {
-        ToolSpec::deserialize(&json).map(|t| Spec::Tool(Box::new(t)))
-    } else {
-        ConnectionSpec::deserialize(&json).map(|c| Spec::Connection(Box::new(c)))
-    };
-    match spec {
+    match Spec::from_json(kind, &json) {
         Ok(spec) => Some(Document { file, spec, json, pointers }),
         Err(e) => {
             // The schema and the types are generated from one source; reaching this is a bug.

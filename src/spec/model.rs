@@ -1,5 +1,7 @@
 //! The spec format as Rust types (`Spec`): what a document means once its
-//! structure has been checked. The JSON Schema of the format (`toolwright schema`)
+//! structure has been checked. The kinds `tool` and `connection` are here; each other kind
+//! (`prompt`, `resource`, `resource_template`) is in its own folder's `spec.rs` and
+//! re-exported here. The JSON Schema of the format (`toolwright schema`)
 //! is generated from these types, so the two cannot drift apart.
 //!
 //! Field names are a contract (docs/spec.md): extend them, never rename them.
@@ -7,10 +9,12 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-pub use crate::actions::{ActionSpec, ConfirmSpec};
+pub use crate::actions::{ActionSpec, CompleteSpec, ConfirmSpec};
 pub use crate::catalog::JsonObject;
 pub use crate::connections::aws::spec::AwsConnectionSpec;
 pub use crate::connections::http::spec::HttpConnectionSpec;
+pub use crate::prompts::spec::PromptSpec;
+pub use crate::resources::spec::{ResourceSpec, ResourceTemplateSpec};
 pub use crate::testing::spec::ToolTestSpec;
 
 /// The `kind` of a tool document.

@@ -5,24 +5,50 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-use super::model::{ConnectionSpec, ToolSpec};
+use super::KINDS;
+use super::model::{CompleteSpec, ConnectionSpec, PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSpec};
 
 /// The published schema (`toolwright schema`, `schemas/toolwright.schema.json`).
 pub fn format_schema() -> Value {
     let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
-    let tool = generator.subschema_for::<ToolSpec>();
-    let connection = generator.subschema_for::<ConnectionSpec>();
+    // One per document kind, in the order of `KINDS`.
+    let kinds = [
+        generator.subschema_for::<ToolSpec>(),
+        generator.subschema_for::<ConnectionSpec>(),
+        generator.subschema_for::<PromptSpec>(),
+        generator.subschema_for::<ResourceSpec>(),
+        generator.subschema_for::<ResourceTemplateSpec>(),
+    ];
     let defs: serde_json::Map<String, Value> = generator.take_definitions(true);
     let mut schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://toolwright.dev/schemas/toolwright.schema.json",
         "title": "toolwright spec",
-        "description": "One YAML document of tools.d/: a `kind: tool` or a `kind: connection`.",
-        "oneOf": [tool.to_value(), connection.to_value()],
+        "description": "One YAML document of tools.d/: a `kind: tool`, `connection`, `prompt`, `resource` or `resource_template`.",
+        "oneOf": kinds.into_iter().map(schemars::Schema::to_value).collect::<Vec<_>>(),
         "$defs": defs,
     });
     drop_null(&mut schema);
     schema
+}
+
+/// The schema of a prompt's `arguments` and a resource template's `input`: a JSON Schema
+/// object (any keywords, as a tool's `input`), whose properties may hold `complete`, checked
+/// here like any other block of the format.
+pub fn arguments_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let complete = generator.subschema_for::<CompleteSpec>();
+    schemars::json_schema!({
+        "type": "object",
+        "description": "A JSON Schema 2020-12 object; each property may say where its completions come from with `complete`.",
+        "properties": {
+            "properties": {
+                "type": "object",
+                "additionalProperties": {
+                    "properties": { "complete": complete }
+                }
+            }
+        }
+    })
 }
 
 /// schemars lets `Option` fields be `null`; in a spec an absent key is the way to say
@@ -61,10 +87,10 @@ fn drop_null(v: &mut Value) {
     }
 }
 
-/// Validators for one document kind: the format schema with its root pointed at one definition.
+/// Validators of the document kinds: the format schema with its root pointed at each kind's definition.
 pub(crate) struct Structure {
-    pub tool: jsonschema::Validator,
-    pub connection: jsonschema::Validator,
+    /// By the kind's type name (the second column of `KINDS`).
+    kinds: Vec<(&'static str, jsonschema::Validator)>,
     pub schema: Value,
 }
 
@@ -74,14 +100,22 @@ pub(crate) fn structure() -> Option<&'static Structure> {
     CELL.get_or_init(|| {
         let schema = format_schema();
         let defs = schema.get("$defs").cloned().unwrap_or(Value::Null);
-        let tool = jsonschema::draft202012::new(&json!({"$ref": "#/$defs/ToolSpec", "$defs": defs})).ok()?;
-        let connection = jsonschema::draft202012::new(&json!({"$ref": "#/$defs/ConnectionSpec", "$defs": defs})).ok()?;
-        Some(Structure { tool, connection, schema })
+        let mut kinds = Vec::with_capacity(KINDS.len());
+        for (_, def) in KINDS {
+            let validator = jsonschema::draft202012::new(&json!({"$ref": format!("#/$defs/{def}"), "$defs": defs})).ok()?;
+            kinds.push((*def, validator));
+        }
+        Some(Structure { kinds, schema })
     })
     .as_ref()
 }
 
 impl Structure {
+    /// The validator of the documents whose type is `def`.
+    pub fn validator(&self, def: &str) -> Option<&jsonschema::Validator> {
+        self.kinds.iter().find(|(d, _)| *d == def).map(|(_, v)| v)
+    }
+
     /// The subschema that describes the value at `instance_path` of a document of
     /// the given root definition, following `$ref`, `properties`, `items` and maps.
     pub fn schema_at(&self, root_def: &str, instance_path: &str) -> Option<&Value> {

@@ -1,0 +1,78 @@
+//! `prompts/get`: a prompt's messages for the caller's arguments. The arguments are read as
+//! their declared types, defaulted and validated (as a tool's are), each text template is
+//! rendered with text escaping at the time of the request, and each resource a message names
+//! is read as `resources/read` would read it.
+
+use std::time::SystemTime;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::{CompiledPrompt, MessageBody, Role};
+use crate::catalog::SecretMode;
+use crate::catalog::render::Renderer;
+use crate::catalog::template::with_secret_mode;
+use crate::resources::read::{self, Contents, ReadError};
+use crate::runtime::Loaded;
+
+/// One rendered message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rendered {
+    /// Who speaks it.
+    pub role: Role,
+    /// What it holds.
+    pub content: Content,
+}
+
+/// What a rendered message holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Content {
+    /// Text.
+    Text(String),
+    /// A resource's contents.
+    Resource(Contents),
+}
+
+/// Why a prompt gave no messages.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GetError {
+    /// The arguments do not fit the prompt's `arguments` (or a value is refused where it lands).
+    #[error("{0}")]
+    InvalidArguments(String),
+    /// A resource a message names could not be read.
+    #[error("{0}")]
+    Resource(ReadError),
+}
+
+/// Renders `prompt`'s messages for `given` (MCP sends strings; each is read as its argument's
+/// declared type). Resources are read from the catalog of `loaded`, under `cancel`.
+pub async fn get<K: AsRef<str>>(
+    loaded: &Loaded,
+    prompt: &CompiledPrompt,
+    given: impl IntoIterator<Item = (K, Value)>,
+    cancel: &CancellationToken,
+) -> Result<Vec<Rendered>, GetError> {
+    let args = prompt.arguments.prepare(given).map_err(|e| GetError::InvalidArguments(e.message))?;
+    // Every template renders first, at one instant, before any resource is read: a wrong
+    // argument costs no backend call.
+    let renderer = Renderer::new(&loaded.catalog, &args, SystemTime::now());
+    let texts: Vec<String> = with_secret_mode(SecretMode::Placeholder, || {
+        prompt
+            .messages
+            .iter()
+            .map(|m| match &m.body {
+                MessageBody::Text(t) | MessageBody::Resource(t) => renderer.text(t),
+            })
+            .collect::<Result<_, _>>()
+    })
+    .map_err(|e| GetError::InvalidArguments(e.message))?;
+    let mut out = Vec::with_capacity(texts.len());
+    for (message, text) in prompt.messages.iter().zip(texts) {
+        let content = match message.body {
+            MessageBody::Text(_) => Content::Text(text),
+            MessageBody::Resource(_) => Content::Resource(read::read(loaded, &text, cancel).await.map_err(GetError::Resource)?),
+        };
+        out.push(Rendered { role: message.role, content });
+    }
+    Ok(out)
+}
