@@ -251,7 +251,7 @@ pub async fn call(
     cancel: &CancellationToken,
     progress: Option<ProgressFn>,
 ) -> Outcome {
-    call_with(loaded, tool, args, cancel, Hooks { progress, ask: None }).await
+    call_with(loaded, tool, args, cancel, Hooks { progress, ask: None, log: None }).await
 }
 
 /// What a call may do besides running its action: send progress, and ask the user to
@@ -262,6 +262,8 @@ pub struct Hooks {
     pub progress: Option<ProgressFn>,
     /// Asks the user for approval, when the client can be asked.
     pub ask: Option<AskFn>,
+    /// Sends log messages about what the call does, when the client set a level.
+    pub log: Option<crate::actions::LogFn>,
 }
 
 /// [`call`] with both hooks.
@@ -329,6 +331,7 @@ async fn run_call(loaded: &Loaded, tool: &CompiledTool, args: Option<&JsonObject
     };
     let mut ctx = CallContext::new(cancel.clone(), tool.timeout, hooks.progress);
     ctx.ask = hooks.ask;
+    ctx.log = hooks.log;
     if let Some(confirm) = &tool.confirm {
         let message = match crate::catalog::render::Renderer::new(&loaded.catalog, &args, now).text(confirm) {
             Ok(m) => m,

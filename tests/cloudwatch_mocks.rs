@@ -36,6 +36,7 @@ fn context(timeout: Duration) -> (CallContext, Progress) {
             sink.lock().expect("progress lock").push((p, total, message));
         })),
         ask: None,
+        log: None,
     };
     (ctx, seen)
 }

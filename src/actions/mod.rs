@@ -49,12 +49,22 @@ pub struct CallContext {
     pub progress: Option<ProgressFn>,
     /// Asks the user to approve an action (`confirm:`), when the client can be asked.
     pub ask: Option<AskFn>,
+    /// Sends a log message to the client (`notifications/message`), when it set a level.
+    pub log: Option<LogFn>,
 }
 
 impl CallContext {
     /// A context whose deadline is `timeout` from now.
     pub fn new(cancel: tokio_util::sync::CancellationToken, timeout: Duration, progress: Option<ProgressFn>) -> Self {
-        CallContext { cancel, deadline: tokio::time::Instant::now() + timeout, timeout, progress, ask: None }
+        CallContext { cancel, deadline: tokio::time::Instant::now() + timeout, timeout, progress, ask: None, log: None }
+    }
+
+    /// Tells the client what the call does, when it asked for log messages. Messages name
+    /// requests and steps, never argument values or secrets.
+    pub fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
+        if let Some(log) = &self.log {
+            log(level, message());
+        }
     }
 
     /// Asks the user to approve what `what` names with `message` (a `confirm:` gate); `Err`
@@ -85,6 +95,20 @@ impl CallContext {
         }
     }
 }
+
+/// The level of a log message sent to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Details: each request sent and answered.
+    Debug,
+    /// What the call does: steps, checks, pages.
+    Info,
+    /// Something went wrong but the call goes on (a failed check that is retried).
+    Warning,
+}
+
+/// Sends one log message at a level.
+pub type LogFn = Arc<dyn Fn(LogLevel, String) + Send + Sync>;
 
 /// The user's answer to an approval request.
 #[derive(Clone, Debug, PartialEq, Eq)]

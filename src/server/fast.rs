@@ -230,7 +230,11 @@ fn version_fits(fast: &FastPath, headers: &HeaderMap, meta: &RequestMetaObject, 
         return None;
     }
     // Progress goes out as notifications before the result, which rmcp streams.
-    if meta.contains_key("progressToken") || headers.keys().any(|k| k.as_str().starts_with("mcp-param-")) {
+    // So do log messages (a 2026-07-28 request's `logLevel`).
+    if meta.contains_key("progressToken")
+        || meta.contains_key("io.modelcontextprotocol/logLevel")
+        || headers.keys().any(|k| k.as_str().starts_with("mcp-param-"))
+    {
         return None;
     }
     Some(modern)
@@ -277,7 +281,7 @@ async fn answer(
     let task = tokio::spawn({
         let shared = shared.clone();
         async move {
-            let site = CallSite { parts: Some(&parts), meta: &meta, id: &id, ct: &ct, progress: None, ask: None };
+            let site = CallSite { parts: Some(&parts), meta: &meta, id: &id, ct: &ct, progress: None, ask: None, log: None };
             let result = shared.call_tool(&params, site).await;
             let message = match result {
                 Ok(result) => {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CancelTaskParams, CompleteRequestParams, CompleteResult, CustomRequest, CustomResult,
+    CallToolRequestParams, CallToolResponse, LoggingLevel, LoggingMessageNotificationParam, CancelTaskParams, CompleteRequestParams, CompleteResult, CustomRequest, CustomResult,
     ErrorCode, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, ListPromptsResult, ListResourceTemplatesResult,
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
     ReadResourceResponse, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool, UpdateTaskParams,
@@ -21,6 +21,20 @@ fn invalid_params<T: serde::de::DeserializeOwned>(method: String, params: Option
     match serde_json::from_value::<T>(params.unwrap_or(serde_json::Value::Null)) {
         Err(e) => McpError::invalid_params(format!("invalid params for `{method}`: {e}"), None),
         Ok(_) => McpError::new(ErrorCode::METHOD_NOT_FOUND, method, None),
+    }
+}
+
+/// The order of log levels (rmcp's `LoggingLevel` has none).
+fn rank(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
     }
 }
 
@@ -93,6 +107,29 @@ impl ServerHandler for Handler {
             .supported_elicitation_modes()
             .contains(&rmcp::service::ElicitationMode::Form)
             .then(|| super::tasks::peer_ask(context.peer.clone()));
+        // Log messages go out when the client asked for them: a 2026-07-28 request's `logLevel`,
+        // else the level a 2025 client set with `logging/setLevel`.
+        let threshold = context.meta.log_level().or_else(|| self.shared.log_level.lock().ok().and_then(|l| *l));
+        let log = threshold.map(|threshold| {
+            let peer = context.peer.clone();
+            let send: crate::actions::LogFn = Arc::new(move |level: crate::actions::LogLevel, message: String| {
+                let level = match level {
+                    crate::actions::LogLevel::Debug => LoggingLevel::Debug,
+                    crate::actions::LogLevel::Info => LoggingLevel::Info,
+                    crate::actions::LogLevel::Warning => LoggingLevel::Warning,
+                };
+                if rank(level) < rank(threshold) {
+                    return;
+                }
+                let mut param = LoggingMessageNotificationParam::new(level, serde_json::Value::String(message));
+                param.logger = Some("toolwright".to_owned());
+                let peer = peer.clone();
+                tokio::spawn(async move {
+                    let _ = peer.notify_logging_message(param).await;
+                });
+            });
+            send
+        });
         let site = CallSite {
             parts: context.extensions.get::<::http::request::Parts>(),
             meta: &context.meta,
@@ -100,6 +137,7 @@ impl ServerHandler for Handler {
             ct: &context.ct,
             progress,
             ask,
+            log,
         };
         self.shared.call_tool_response(&request, site, supports_tasks).await
     }
@@ -118,7 +156,7 @@ impl ServerHandler for Handler {
 
     async fn set_level(&self, request: SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), McpError> {
         if let Ok(mut level) = self.shared.log_level.lock() {
-            *level = request.level;
+            *level = Some(request.level);
         }
         Ok(())
     }

@@ -122,7 +122,8 @@ pub struct ServerState {
     runtime: Arc<Runtime>,
     list: arc_swap::ArcSwap<ToolList>,
     pub(super) peers: Mutex<Vec<Peer<RoleServer>>>,
-    pub(super) log_level: Mutex<LoggingLevel>,
+    /// The level a 2025 client set with `logging/setLevel` (none: no log messages).
+    pub(super) log_level: Mutex<Option<LoggingLevel>>,
     pub(super) info: ServerConfig,
     /// Which lists the reloads changed; `subscriptions/listen` waits on it.
     pub(super) changes: tokio::sync::watch::Sender<ListVersions>,
@@ -159,7 +160,7 @@ impl ServerState {
             runtime,
             list: arc_swap::ArcSwap::from_pointee(list),
             peers: Mutex::new(Vec::new()),
-            log_level: Mutex::new(LoggingLevel::Info),
+            log_level: Mutex::new(None),
             info,
             changes: tokio::sync::watch::Sender::new(ListVersions { tools: loaded.generation, prompts: 0, resources: 0 }),
             auth: std::sync::OnceLock::new(),
@@ -320,6 +321,8 @@ pub(super) struct CallSite<'a> {
     pub(super) progress: Option<crate::actions::ProgressFn>,
     /// Asks the user to approve a `confirm:` gate, when the client can be asked.
     pub(super) ask: Option<crate::actions::AskFn>,
+    /// Sends `notifications/message` at or above the level the client set.
+    pub(super) log: Option<crate::actions::LogFn>,
 }
 
 impl ServerState {
@@ -344,7 +347,7 @@ impl ServerState {
         let started = std::time::Instant::now();
         let result = match tool {
             Ok(tool) => {
-                let hooks = runtime::Hooks { progress: site.progress, ask: site.ask };
+                let hooks = runtime::Hooks { progress: site.progress, ask: site.ask, log: site.log };
                 let call = runtime::call_with(&loaded, tool, request.arguments.as_ref(), site.ct, hooks);
                 Ok(tracing::Instrument::instrument(call, span.clone()).await)
             }

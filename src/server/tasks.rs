@@ -108,10 +108,20 @@ impl ServerState {
         // An MCP Tasks client answers approval questions through tasks/get and tasks/update;
         // any other client is asked as it would be without a task (elicitation), or cannot be.
         let ask = if supports_tasks { Some(task_ask(task.clone())) } else { site.ask.clone() };
+        // Log messages reach the client while it waits inline, as progress does.
+        let log: Option<crate::actions::LogFn> = site.log.clone().map(|forward| {
+            let waiting = waiting.clone();
+            let f: crate::actions::LogFn = Arc::new(move |level, message: String| {
+                if waiting.load(Ordering::Relaxed) {
+                    forward(level, message);
+                }
+            });
+            f
+        });
         let runner = {
             let (task, tasks, args) = (task.clone(), self.tasks_arc(), request.arguments.clone());
             async move {
-                let hooks = runtime::Hooks { progress: Some(progress), ask };
+                let hooks = runtime::Hooks { progress: Some(progress), ask, log };
                 let call = runtime::call_with(&loaded, &tool, args.as_ref(), &task.cancel, hooks);
                 // A bug that panics ends the task as failed (an internal error), never leaves it
                 // working for ever.

@@ -173,10 +173,13 @@ def ops(tmp_path):
 
 
 @asynccontextmanager
-async def stdio_session(toolwright_bin: str, tools_dir: str, answer=None):
+async def stdio_session(toolwright_bin: str, tools_dir: str, answer=None, logs: list | None = None):
     """An SDK session over stdio; `answer(message) -> ElicitResult` makes it a client that takes
     elicitation requests (and records each message), else it declares no elicitation."""
     asked: list[str] = []
+
+    async def on_log(params):
+        logs.append((params.level, params.data))
 
     async def on_elicit(context, params):
         asked.append(params.message)
@@ -188,7 +191,13 @@ async def stdio_session(toolwright_bin: str, tools_dir: str, answer=None):
     async with AsyncExitStack() as stack:
         read, write = await stack.enter_async_context(stdio_client(params))
         session = await stack.enter_async_context(
-            ClientSession(read, write, read_timeout_seconds=REQUEST_TIMEOUT_S, elicitation_callback=on_elicit if answer else None)
+            ClientSession(
+                read,
+                write,
+                read_timeout_seconds=REQUEST_TIMEOUT_S,
+                elicitation_callback=on_elicit if answer else None,
+                logging_callback=on_log if logs is not None else None,
+            )
         )
         await session.initialize()
         yield session, asked
@@ -335,3 +344,31 @@ async def test_a_watch_task_reports_its_checks_and_stops_at_once_when_cancelled(
             checks = backend.seen("GET /errors")
             await anyio.sleep(2.5)
             assert backend.seen("GET /errors") == checks, "no check after a cancel"
+
+
+@pytest.mark.anyio
+async def test_a_client_that_sets_a_log_level_hears_what_the_call_does(toolwright_bin, ops):
+    """notifications/message at the level the client set: the steps, each request sent and
+    answered, each check; a client that set no level hears nothing."""
+    backend, tools = ops
+    backend.error_rate = 0.5
+    with anyio.fail_after(60):
+        logs: list = []
+        async with stdio_session(toolwright_bin, tools, approve, logs) as (session, _asked):
+            await session.set_logging_level("debug")
+            result = await session.call_tool("canary_deploy", {"service": "checkout", "version": "v42"})
+            assert result.is_error is not True, text_of(result)
+            await anyio.sleep(0.3)
+        messages = [str(data) for _level, data in logs]
+        assert "step 1 of 2: deploy" in messages, messages
+        assert f"sending POST {backend.base_url}/deploy" in messages, messages
+        assert any(m.startswith(f"POST {backend.base_url}/deploy answered in ") for m in messages), messages
+        assert any(m.startswith("check 1/6") for m in messages), messages
+        assert all("v42" not in m for m in messages), "no argument values in the log"
+
+        quiet: list = []
+        async with stdio_session(toolwright_bin, tools, approve, quiet) as (session, _asked):
+            await session.set_logging_level("warning")
+            await session.call_tool("canary_deploy", {"service": "checkout", "version": "v43"})
+            await anyio.sleep(0.3)
+        assert quiet == [], quiet

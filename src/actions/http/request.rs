@@ -189,8 +189,36 @@ impl HttpRequest {
     pub async fn execute(
         self,
         clients: &crate::connections::Clients,
-        _ctx: &crate::actions::CallContext,
+        ctx: &crate::actions::CallContext,
     ) -> Result<crate::actions::ToolOutput, String> {
+        use crate::actions::LogLevel;
+        // The log names the method and the URL without its query (where values may be); the
+        // path holds caller values only as percent-encoded segments, never secrets.
+        let shown = ctx.log.is_some().then(|| {
+            let mut u = self.url.clone();
+            u.set_query(None);
+            u.set_fragment(None);
+            format!("{} {}", self.method, u)
+        });
+        if let Some(shown) = &shown {
+            ctx.log(LogLevel::Debug, || format!("sending {shown}"));
+        }
+        let started = std::time::Instant::now();
+        let answer = Box::pin(self.send_to_backend(clients)).await;
+        if let Some(shown) = &shown {
+            let took = started.elapsed().as_millis();
+            match &answer {
+                Ok(_) => ctx.log(LogLevel::Debug, || format!("{shown} answered in {took} ms")),
+                Err(e) => ctx.log(LogLevel::Warning, || {
+                    let cut: String = e.chars().take(200).collect();
+                    format!("{shown} failed after {took} ms: {cut}")
+                }),
+            }
+        }
+        answer
+    }
+
+    async fn send_to_backend(self, clients: &crate::connections::Clients) -> Result<crate::actions::ToolOutput, String> {
         let client = clients.http(self.connection.as_ref())?;
         let mut request = self;
         // A Kubernetes connection's requests were rendered under a placeholder origin: the

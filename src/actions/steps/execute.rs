@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::request::StepsRequest;
 use super::{FAILED_VAR, STEPS_VAR, Step};
-use crate::actions::{CallContext, Request, ToolOutput, output};
+use crate::actions::{CallContext, LogLevel, Request, ToolOutput, output};
 use crate::catalog::jq_worker;
 use crate::connections::Clients;
 
@@ -35,6 +35,7 @@ impl StepsRequest {
         let steps = self.steps.clone();
         for (i, step) in steps.iter().enumerate() {
             let rendered = pre.next().flatten();
+            ctx.log(LogLevel::Info, || format!("step {} of {total}: {}", i + 1, step.id));
             if let Some(progress) = &ctx.progress {
                 #[allow(clippy::cast_precision_loss)]
                 progress(i as f64, Some(total as f64), format!("step {} of {total}: {}", i + 1, step.id));

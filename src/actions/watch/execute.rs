@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::request::WatchRequest;
 use super::show;
-use crate::actions::{Action, CallContext, Request, ToolOutput};
+use crate::actions::{LogLevel, Action, CallContext, Request, ToolOutput};
 use crate::catalog::jq::JqFilter;
 use crate::catalog::jq_worker;
 use crate::connections::Clients;
@@ -56,9 +56,14 @@ impl WatchRequest {
                 () = ctx.cancel.cancelled() => return Err(cancelled(tally.checks)),
             };
             let end = tally.record(at, result);
-            if let Some(progress) = &ctx.progress {
-                #[allow(clippy::cast_precision_loss)]
-                progress(tally.checks as f64, Some(planned as f64), tally.progress_message(planned));
+            if ctx.progress.is_some() || ctx.log.is_some() {
+                let message = tally.progress_message(planned);
+                let level = if message.contains(" failed (") { LogLevel::Warning } else { LogLevel::Info };
+                ctx.log(level, || message.clone());
+                if let Some(progress) = &ctx.progress {
+                    #[allow(clippy::cast_precision_loss)]
+                    progress(tally.checks as f64, Some(planned as f64), message);
+                }
             }
             if let Some(end) = end {
                 break end;
@@ -97,7 +102,7 @@ impl WatchRequest {
         let bound = self.watch.check_bound();
         let own = Instant::now() + bound;
         let deadline = own.min(ctx.deadline);
-        let check_ctx = CallContext { cancel: ctx.cancel.clone(), deadline, timeout: bound, progress: None, ask: None };
+        let check_ctx = CallContext { cancel: ctx.cancel.clone(), deadline, timeout: bound, progress: None, ask: None, log: ctx.log.clone() };
         let out = match Box::pin(request.execute(clients, &check_ctx)).await {
             Ok(out) if out.is_error => return CheckResult { value: None, verdict: Err(out.text) },
             Ok(out) => out,
