@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::request::WatchRequest;
 use super::show;
-use crate::actions::{LogLevel, Action, CallContext, Request, ToolOutput};
+use crate::actions::{Action, CallContext, LogLevel, Request, ToolOutput};
 use crate::catalog::jq::JqFilter;
 use crate::catalog::jq_worker;
 use crate::connections::Clients;
@@ -102,7 +102,8 @@ impl WatchRequest {
         let bound = self.watch.check_bound();
         let own = Instant::now() + bound;
         let deadline = own.min(ctx.deadline);
-        let check_ctx = CallContext { cancel: ctx.cancel.clone(), deadline, timeout: bound, progress: None, ask: None, log: ctx.log.clone() };
+        let check_ctx =
+            CallContext { cancel: ctx.cancel.clone(), deadline, timeout: bound, progress: None, ask: None, log: ctx.log.clone() };
         let out = match Box::pin(request.execute(clients, &check_ctx)).await {
             Ok(out) if out.is_error => return CheckResult { value: None, verdict: Err(out.text) },
             Ok(out) => out,
