@@ -254,9 +254,9 @@ done
   echo "# XFAIL = no failed check, but some listed as expected; SKIPPED = the suite itself skipped every check;"
   echo "# SKIP = the scenario is not in this version; FAIL and ERROR fail the run."
   echo
-  printf '%-15s %-38s %-10s %-6s %6s %6s %10s %8s %6s %8s\n' suite scenario server result passed failed untestable warnings other expected
+  printf '%-15s %-46s %-10s %-6s %6s %6s %10s %8s %6s %8s\n' suite scenario server result passed failed untestable warnings other expected
   while IFS=$'\t' read -r v s t r p f u w o x; do
-    printf '%-15s %-38s %-10s %-6s %6s %6s %10s %8s %6s %8s\n' "$v" "$s" "$t" "$r" "$p" "$f" "$u" "$w" "$o" "$x"
+    printf '%-15s %-46s %-10s %-6s %6s %6s %10s %8s %6s %8s\n' "$v" "$s" "$t" "$r" "$p" "$f" "$u" "$w" "$o" "$x"
   done <"$ROWS"
   echo
   awk -F'\t' '
