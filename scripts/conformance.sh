@@ -3,15 +3,15 @@
 # scenario by scenario, and writes a per-scenario table of pass/fail and check counts to
 # tests/conformance-results.txt. Exits 1 if any scenario fails.
 #
-# Two catalogs are served. The fixture-free scenarios run against the example catalog (tests/fixtures/tools.d).
-# The scenarios that call the suite's fixture tools (CATALOG_SCENARIOS below: every `tasks-*` one) run against
-# the conformance catalog (tests/conformance/tools.d: toolwright specs of those fixtures), served from a copy
-# whose connection points at its backend (tests/conformance/backend.py, started here on a free port).
-# Servers are started only for the scenarios asked for.
+# Two catalogs are served. The scenarios that call the suite's fixture tools, resources and prompts
+# (CATALOG_SCENARIOS below) run against the conformance catalog (tests/conformance/tools.d: toolwright specs of
+# those fixtures), served from a copy whose connection points at its backend (tests/conformance/backend.py,
+# started here on a free port). The fixture-free scenarios run against the example catalog
+# (tests/fixtures/tools.d). Servers are started only for the scenarios asked for.
 #
 # Usage: scripts/conformance.sh [SCENARIO...]
-#        (default: the fixture-free server scenarios below, plus every scenario of each suite version that
-#        matches CATALOG_SCENARIOS; a scenario a version lacks is a SKIP row for that version)
+#        (default: every server scenario of either suite version, as `list --server` names them; a scenario a
+#        version lacks is a SKIP row for that version)
 # Env:   TOOLWRIGHT_BIN   the binary (default $CARGO_TARGET_DIR/debug/toolwright, else target/debug/toolwright)
 #        CONFORMANCE_KEEP=1  keep the work directory (server logs, checks.json files)
 #        CONFORMANCE_TIMEOUT seconds allowed per scenario run (default 120)
@@ -22,16 +22,14 @@ set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VERSIONS=(0.1.16 0.2.0-alpha.12)
-DEFAULT_SCENARIOS=(
-  server-initialize server-session-lifecycle server-stateless ping logging-set-level tools-list
-  dns-rebinding-protection caching http-header-validation http-custom-header-server-validation
-  server-sse-multiple-streams server-sse-polling
-)
 # Scenarios about stateless serving also run against a second server started with --stateless.
 STATELESS_SCENARIOS=(server-stateless)
-# Scenarios (glob patterns) that need the suite's fixture tools: served from tests/conformance/tools.d. Adding
-# fixtures for more scenarios (tools-call-*, resources-*, prompts-*) is adding specs there and a pattern here.
-CATALOG_SCENARIOS=('tasks-*')
+# Scenarios (glob patterns) that need the suite's fixtures (tools, resources, prompts, completions): served from
+# tests/conformance/tools.d. Every other scenario runs against the example catalog.
+CATALOG_SCENARIOS=(
+  'tasks-*' 'tools-call-*' 'json-schema-*' 'elicitation-*' 'resources-*' 'sep-2164-*' 'sep-2640-*' 'prompts-*'
+  'completion-*' 'input-required-result-*'
+)
 RESULTS="$ROOT/tests/conformance-results.txt"
 PER_RUN_TIMEOUT="${CONFORMANCE_TIMEOUT:-120}"
 
@@ -72,10 +70,10 @@ done
 if [[ $# -gt 0 ]]; then
   SCENARIOS=("$@")
 else
-  SCENARIOS=("${DEFAULT_SCENARIOS[@]}")
+  SCENARIOS=()
   for v in "${VERSIONS[@]}"; do
     for s in ${AVAILABLE[$v]}; do
-      if matches_any "$s" "${CATALOG_SCENARIOS[@]}" && ! in_list "$s" "${SCENARIOS[@]}"; then SCENARIOS+=("$s"); fi
+      in_list "$s" "${SCENARIOS[@]}" || SCENARIOS+=("$s")
     done
   done
 fi
@@ -256,9 +254,9 @@ done
   echo "# XFAIL = no failed check, but some listed as expected; SKIPPED = the suite itself skipped every check;"
   echo "# SKIP = the scenario is not in this version; FAIL and ERROR fail the run."
   echo
-  printf '%-15s %-38s %-10s %-6s %6s %6s %10s %8s %6s %8s\n' suite scenario server result passed failed untestable warnings other expected
+  printf '%-15s %-46s %-10s %-6s %6s %6s %10s %8s %6s %8s\n' suite scenario server result passed failed untestable warnings other expected
   while IFS=$'\t' read -r v s t r p f u w o x; do
-    printf '%-15s %-38s %-10s %-6s %6s %6s %10s %8s %6s %8s\n' "$v" "$s" "$t" "$r" "$p" "$f" "$u" "$w" "$o" "$x"
+    printf '%-15s %-46s %-10s %-6s %6s %6s %10s %8s %6s %8s\n' "$v" "$s" "$t" "$r" "$p" "$f" "$u" "$w" "$o" "$x"
   done <"$ROWS"
   echo
   awk -F'\t' '
