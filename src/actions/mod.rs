@@ -14,6 +14,7 @@
 //! `CompiledTool` or the catalog.
 
 pub mod http;
+pub mod later;
 pub mod logs_insights;
 pub mod metrics;
 pub mod output;

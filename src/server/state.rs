@@ -325,6 +325,20 @@ pub(super) struct CallSite<'a> {
     pub(super) log: Option<crate::actions::LogFn>,
 }
 
+impl CallSite<'_> {
+    /// The OpenTelemetry span of a call (disabled, and the closure never run, without
+    /// --otlp-endpoint).
+    pub(super) fn span(&self, request: &CallToolRequestParams) -> tracing::Span {
+        crate::telemetry::tool_call_span(&request.name, || crate::telemetry::Incoming {
+            headers: self.parts.map(|p| &p.headers),
+            meta_traceparent: self.meta.get_traceparent(),
+            meta_tracestate: self.meta.get_tracestate(),
+            request_id: self.id,
+            arguments: request.arguments.as_ref(),
+        })
+    }
+}
+
 impl ServerState {
     /// Runs one `tools/call`: scope check, span, the call, the audit line.
     pub(super) async fn call_tool(&self, request: &CallToolRequestParams, site: CallSite<'_>) -> Result<CallToolResult, McpError> {
@@ -337,13 +351,7 @@ impl ServerState {
             return Err(McpError::invalid_params(hidden.to_string(), None));
         }
         // The OpenTelemetry span of the call (disabled, and the closure never run, without --otlp-endpoint).
-        let span = crate::telemetry::tool_call_span(&request.name, || crate::telemetry::Incoming {
-            headers: site.parts.map(|p| &p.headers),
-            meta_traceparent: site.meta.get_traceparent(),
-            meta_tracestate: site.meta.get_tracestate(),
-            request_id: site.id,
-            arguments: request.arguments.as_ref(),
-        });
+        let span = site.span(request);
         let started = std::time::Instant::now();
         let result = match tool {
             Ok(tool) => {

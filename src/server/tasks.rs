@@ -60,13 +60,7 @@ impl ServerState {
             audit(self, site.parts, request, "rejected", std::time::Duration::ZERO);
             return Err(McpError::missing_required_client_capability(ClientCapabilities::builder().enable_tasks().build()));
         }
-        let span = crate::telemetry::tool_call_span(name, || crate::telemetry::Incoming {
-            headers: site.parts.map(|p| &p.headers),
-            meta_traceparent: site.meta.get_traceparent(),
-            meta_tracestate: site.meta.get_tracestate(),
-            request_id: site.id,
-            arguments: request.arguments.as_ref(),
-        });
+        let span = site.span(request);
         let started = std::time::Instant::now();
         let answer =
             tracing::Instrument::instrument(self.call_as_task(loaded.clone(), tool, request, &site, supports_tasks), span.clone()).await;

@@ -55,7 +55,7 @@ impl StepsRequest {
             }
         }
         let answer = json!({"steps": Value::Object(outputs), "result": last});
-        Ok(output::shape_json(answer, self.max_bytes))
+        Ok(output::shape_json(answer, self.later.max_bytes))
     }
 
     /// One step: `when`, the render (unless done already), the request, `output`.
@@ -75,7 +75,7 @@ impl StepsRequest {
             return Err(timed_out(ctx));
         }
         if let Some(when) = &step.when {
-            let input = json!({"args": Value::Object((*self.args).clone()), STEPS_VAR: Value::Object(outputs.clone())});
+            let input = json!({"args": Value::Object((*self.later.args).clone()), STEPS_VAR: Value::Object(outputs.clone())});
             let verdict = jq_worker::run_value(when, &input).await.map_err(|e| format!("its `when` failed: {e}"))?;
             if matches!(verdict, Value::Null | Value::Bool(false)) {
                 return Ok(None);

@@ -4,14 +4,15 @@
 //! from the templates and connections the request carries (it reads no catalog).
 
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::{STEPS_VAR, Step, StepsAction};
 use crate::actions::Request;
+use crate::actions::later::Later;
 use crate::catalog::render::Renderer;
-use crate::catalog::{ArgError, Catalog, JsonObject, SecretMode};
+use crate::catalog::ArgError;
 
 /// A sequence of steps, ready to run.
 #[derive(Clone, Debug)]
@@ -24,24 +25,15 @@ pub struct StepsRequest {
     pub on_fail: Option<Arc<Step>>,
     /// `on_fail`'s request, when it reads neither `steps` nor `failed`.
     pub on_fail_rendered: Option<Box<Request>>,
-    /// What later renders need: the catalog's templates and connections (no tools).
-    pub templates: Arc<Catalog>,
-    /// The prepared arguments.
-    pub args: Arc<JsonObject>,
-    /// The call's time, seconds since the epoch (every step's clock functions read it).
-    pub now: i64,
-    /// How `secret()` behaves when a later step renders.
-    pub secrets: SecretMode,
-    /// Cap on what the model receives (and on each step's result).
-    pub max_bytes: usize,
+    /// What later renders need (every step renders at the call's time).
+    pub later: Later,
 }
 
 impl PartialEq for StepsRequest {
     fn eq(&self, other: &Self) -> bool {
         self.rendered == other.rendered
             && self.on_fail_rendered == other.on_fail_rendered
-            && self.args == other.args
-            && (self.now, self.secrets, self.max_bytes) == (other.now, other.secrets, other.max_bytes)
+            && self.later == other.later
             && self.to_json() == other.to_json()
     }
 }
@@ -66,11 +58,7 @@ impl StepsAction {
             rendered,
             on_fail: self.on_fail.clone(),
             on_fail_rendered,
-            templates: Arc::new(renderer.catalog.templates_only()),
-            args: Arc::new(renderer.args.clone()),
-            now: renderer.now,
-            secrets: crate::catalog::template::secret_mode(),
-            max_bytes,
+            later: Later::of(renderer, max_bytes),
         })
     }
 }
@@ -88,23 +76,12 @@ impl StepsRequest {
     /// Renders a deferred step with the call's arguments plus `extra` (`steps`, and `failed`
     /// for `on_fail`), in the render's secret mode and at the call's time.
     pub(crate) fn render_later(&self, step: &Step, extra: Vec<(&str, Value)>) -> Result<Request, ArgError> {
-        let mut args = (*self.args).clone();
-        for (k, v) in extra {
-            args.insert(k.to_owned(), v);
-        }
-        let now = UNIX_EPOCH + Duration::from_secs(u64::try_from(self.now).unwrap_or(0));
-        let renderer = Renderer::new(&self.templates, &args, now);
-        crate::catalog::template::with_secret_mode(self.secrets, || step.action.render_with(&renderer, self.max_bytes))
+        self.later.action(&step.action, self.later.call_time(), extra)
     }
 
     /// Renders a text template (a step's `confirm.message`) as [`StepsRequest::render_later`] does.
     pub(crate) fn render_text_later(&self, template: &crate::catalog::Template, extra: Vec<(&str, Value)>) -> Result<String, ArgError> {
-        let mut args = (*self.args).clone();
-        for (k, v) in extra {
-            args.insert(k.to_owned(), v);
-        }
-        let now = UNIX_EPOCH + Duration::from_secs(u64::try_from(self.now).unwrap_or(0));
-        Renderer::new(&self.templates, &args, now).text(template)
+        self.later.text(template, self.later.call_time(), extra)
     }
 
     /// The client span: none of its own; each step's request has its span.

@@ -90,7 +90,7 @@ impl WatchRequest {
             (End::Breached(breach), Some(action)) => Some(self.on_fail(action, breach, clients, ctx).await),
             _ => None,
         };
-        Ok(tally.answer(&end, on_fail, self.max_bytes))
+        Ok(tally.answer(&end, on_fail, self.later.max_bytes))
     }
 
     /// One check: its request under its bound, then `fail_when` and `succeed_when`.

@@ -9,9 +9,10 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use super::{FAILED_VAR, WatchAction, show};
+use crate::actions::later::Later;
 use crate::actions::{Action, Request};
 use crate::catalog::render::Renderer;
-use crate::catalog::{ArgError, Catalog, JsonObject, SecretMode};
+use crate::catalog::ArgError;
 
 /// A watch, ready to run.
 #[derive(Clone, Debug)]
@@ -23,24 +24,15 @@ pub struct WatchRequest {
     /// `on_fail` rendered with the arguments alone, when it does not read `failed`: what
     /// `render` shows (after a breach it is rendered again, at that time).
     pub on_fail_rendered: Option<Box<Request>>,
-    /// What later renders need: the catalog's templates and connections (no tools).
-    pub templates: Arc<Catalog>,
-    /// The prepared arguments (with a sequence's `steps` when the watch is a step).
-    pub args: Arc<JsonObject>,
-    /// The call's time, seconds since the epoch.
-    pub now: i64,
-    /// How `secret()` behaves when a later check renders.
-    pub secrets: SecretMode,
-    /// Cap on what the model receives (and on each check's result).
-    pub max_bytes: usize,
+    /// What later checks need (each renders at its tick's time).
+    pub later: Later,
 }
 
 impl PartialEq for WatchRequest {
     fn eq(&self, other: &Self) -> bool {
         self.first == other.first
             && self.on_fail_rendered == other.on_fail_rendered
-            && self.args == other.args
-            && (self.now, self.secrets, self.max_bytes) == (other.now, other.secrets, other.max_bytes)
+            && self.later == other.later
             && self.to_json() == other.to_json()
     }
 }
@@ -60,11 +52,7 @@ impl WatchAction {
             watch: self.clone(),
             first: Box::new(first),
             on_fail_rendered,
-            templates: Arc::new(renderer.catalog.templates_only()),
-            args: Arc::new(renderer.args.clone()),
-            now: renderer.now,
-            secrets: crate::catalog::template::secret_mode(),
-            max_bytes,
+            later: Later::of(renderer, max_bytes),
         })
     }
 }
@@ -81,12 +69,12 @@ impl WatchRequest {
 
     /// Renders the check at `at` (a tick's time), in the call's secret mode.
     pub(crate) fn render_check(&self, at: SystemTime) -> Result<Request, ArgError> {
-        self.render_at(&self.watch.check, at, None).map_err(|e| within("`check`", e))
+        self.later.action(&self.watch.check, at, Vec::new()).map_err(|e| within("`check`", e))
     }
 
     /// Renders `on_fail` at `at` with the arguments plus `failed` (the breach).
     pub(crate) fn render_on_fail(&self, action: &Action, at: SystemTime, failed: Value) -> Result<Request, ArgError> {
-        self.render_at(action, at, Some(failed)).map_err(|e| within("`on_fail`", e))
+        self.later.action(action, at, vec![(FAILED_VAR, failed)]).map_err(|e| within("`on_fail`", e))
     }
 
     /// Renders `on_fail`'s approval question with the arguments and `failed`.
@@ -96,24 +84,7 @@ impl WatchRequest {
         at: SystemTime,
         failed: Value,
     ) -> Result<String, ArgError> {
-        let mut args = (*self.args).clone();
-        args.insert(FAILED_VAR.to_owned(), failed);
-        Renderer::new(&self.templates, &args, at).text(template)
-    }
-
-    fn render_at(&self, action: &Action, at: SystemTime, failed: Option<Value>) -> Result<Request, ArgError> {
-        let owned;
-        let args = match failed {
-            Some(failed) => {
-                let mut args = (*self.args).clone();
-                args.insert(FAILED_VAR.to_owned(), failed);
-                owned = args;
-                &owned
-            }
-            None => &*self.args,
-        };
-        let renderer = Renderer::new(&self.templates, args, at);
-        crate::catalog::template::with_secret_mode(self.secrets, || action.render_with(&renderer, self.max_bytes))
+        self.later.text(template, at, vec![(FAILED_VAR, failed)])
     }
 
     /// The client span: none of its own; each check's request has its span.
