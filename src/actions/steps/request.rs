@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use super::{STEPS_VAR, Step, StepsAction};
 use crate::actions::Request;
 use crate::actions::later::Later;
-use crate::catalog::render::Renderer;
 use crate::catalog::ArgError;
+use crate::catalog::render::Renderer;
 
 /// A sequence of steps, ready to run.
 #[derive(Clone, Debug)]

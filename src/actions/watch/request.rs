@@ -3,7 +3,6 @@
 //! tick needs to render the check again at its own time (the catalog's templates and
 //! connections, the arguments, the secret mode): executing it reads no catalog.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
@@ -11,8 +10,8 @@ use serde_json::{Value, json};
 use super::{FAILED_VAR, WatchAction, show};
 use crate::actions::later::Later;
 use crate::actions::{Action, Request};
-use crate::catalog::render::Renderer;
 use crate::catalog::ArgError;
+use crate::catalog::render::Renderer;
 
 /// A watch, ready to run.
 #[derive(Clone, Debug)]
@@ -48,12 +47,7 @@ impl WatchAction {
             }
             _ => None,
         };
-        Ok(WatchRequest {
-            watch: self.clone(),
-            first: Box::new(first),
-            on_fail_rendered,
-            later: Later::of(renderer, max_bytes),
-        })
+        Ok(WatchRequest { watch: self.clone(), first: Box::new(first), on_fail_rendered, later: Later::of(renderer, max_bytes) })
     }
 }
 
