@@ -9,8 +9,11 @@
 //! its memory limit, and a crash (stack overflow, allocation failure) ends only the worker. The
 //! call gets a tool error that says which limit was hit; the next run starts a fresh worker.
 //!
-//! Workers are kept between runs (each thread keeps up to two idle ones), so a run costs one
-//! round trip over pipes, not a process start; each worker caches the filters it compiled.
+//! Workers are kept between runs, so a run costs one round trip over pipes, not a process
+//! start; each worker caches the filters it compiled. Each thread runs at most
+//! [`WORKERS_PER_THREAD`] workers and keeps them all when idle: a run that finds every one busy
+//! waits for one rather than starting a process (1,000 watches judging a check each second
+//! would otherwise start and reap a process for most checks).
 //! Limits: [`JqLimits`] (`serve --jq-timeout`, `--jq-max-memory-mib`).
 //!
 //! The protocol on the worker's stdin and stdout, little-endian lengths:
@@ -80,6 +83,18 @@ thread_local! {
     /// thread that started it (the HTTP server runs one loop per thread), so each thread keeps
     /// its own; a worker is never handed to another loop.
     static IDLE: RefCell<Vec<Worker>> = const { RefCell::new(Vec::new()) };
+    /// This thread's count of live workers and the signal that one became free.
+    static POOL: std::sync::Arc<Pool> = std::sync::Arc::new(Pool::default());
+}
+
+/// The most workers a thread runs at once (busy or idle).
+pub const WORKERS_PER_THREAD: usize = 4;
+
+/// A thread's workers: how many are alive, and a signal when one is given back or ends.
+#[derive(Default)]
+struct Pool {
+    live: std::sync::atomic::AtomicUsize,
+    freed: tokio::sync::Notify,
 }
 
 /// Sets the limits of every run (once, at start; later calls are ignored).
@@ -102,10 +117,20 @@ struct Worker {
     child: Child,
     stdin: ChildStdin,
     stdout: ChildStdout,
+    /// The pool of the thread that started it, whose count it leaves when dropped.
+    pool: std::sync::Arc<Pool>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // The child is killed by `kill_on_drop`; the slot is free for another run.
+        self.pool.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.pool.freed.notify_one();
+    }
 }
 
 impl Worker {
-    fn start() -> Result<Worker, String> {
+    fn start(pool: std::sync::Arc<Pool>) -> Result<Worker, String> {
         let program = match PROGRAM.get() {
             Some(p) => p.clone(),
             None => std::env::current_exe().map_err(|e| format!("cannot find the toolwright executable to run jq: {e}"))?,
@@ -122,7 +147,8 @@ impl Worker {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err("the jq worker has no pipes".to_owned());
         };
-        Ok(Worker { child, stdin, stdout })
+        pool.live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Ok(Worker { child, stdin, stdout, pool })
     }
 
     async fn exchange(&mut self, filter: &str, input: &[u8]) -> std::io::Result<(u8, Vec<u8>)> {
@@ -145,21 +171,40 @@ impl Worker {
     }
 }
 
-/// Idle workers a thread keeps.
-const IDLE_PER_THREAD: usize = 2;
-
 fn take_idle() -> Option<Worker> {
     IDLE.with(|idle| idle.borrow_mut().pop())
 }
 
 fn give_back(worker: Worker) {
+    let pool = worker.pool.clone();
     IDLE.with(|idle| {
         let mut idle = idle.borrow_mut();
-        if idle.len() < IDLE_PER_THREAD {
+        if idle.len() < WORKERS_PER_THREAD {
             idle.push(worker);
         }
-        // Otherwise the worker is dropped, which kills it.
+        // Otherwise the worker is dropped, which kills it (a worker started on another
+        // thread of a work-stealing runtime can make a thread hold more than its share).
     });
+    pool.freed.notify_one();
+}
+
+/// A worker of this thread: an idle one, a new one while the thread runs fewer than
+/// [`WORKERS_PER_THREAD`], else the next one given back.
+async fn acquire() -> Result<Worker, JqRunError> {
+    let pool = POOL.with(std::sync::Arc::clone);
+    loop {
+        // Registered before looking, so a worker given back in between is not missed.
+        let freed = pool.freed.notified();
+        tokio::pin!(freed);
+        freed.as_mut().enable();
+        if let Some(worker) = take_idle() {
+            return Ok(worker);
+        }
+        if pool.live.load(std::sync::atomic::Ordering::Acquire) < WORKERS_PER_THREAD {
+            return Worker::start(pool.clone()).map_err(JqRunError::Stopped);
+        }
+        freed.await;
+    }
 }
 
 /// Runs `filter` on the JSON text `input` in a worker process, under the limits in force.
@@ -167,13 +212,21 @@ fn give_back(worker: Worker) {
 pub async fn run(filter: &JqFilter, input: &[u8]) -> Result<Value, JqRunError> {
     // A kept worker may have ended while idle (or its event loop may be gone, in tests that
     // start one runtime after another): a run that fails on one is run again on a fresh one.
-    if let Some(worker) = take_idle() {
-        match run_on(worker, filter, input).await {
-            Err(Failure::Broken) => {}
-            other => return other.map_err(Failure::into_error),
+    // The wait for a free worker counts against the run's time limit, as the run does.
+    let worker = match tokio::time::timeout(limits().timeout, acquire()).await {
+        Ok(w) => w?,
+        Err(_) => {
+            return Err(JqRunError::Stopped(format!(
+                "no jq worker was free within {} (every one of this thread's {WORKERS_PER_THREAD} was busy)",
+                humantime::format_duration(limits().timeout)
+            )));
         }
+    };
+    match run_on(worker, filter, input).await {
+        Err(Failure::Broken) => {}
+        other => return other.map_err(Failure::into_error),
     }
-    let worker = Worker::start().map_err(JqRunError::Stopped)?;
+    let worker = Worker::start(POOL.with(std::sync::Arc::clone)).map_err(JqRunError::Stopped)?;
     run_on(worker, filter, input).await.map_err(Failure::into_error)
 }
 
