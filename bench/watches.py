@@ -477,13 +477,13 @@ def start_watches(port, n, spread):
 CHECK_NO = re.compile(r"check (\d+)/(\d+)")
 
 
-def poll_tasks(port, sample, polls, window_s, burst):
+def poll_tasks(port, sample, polls, window_s, burst, rows, stop_at):
     """`polls` tasks/get requests on the tasks of `sample` in bursts of `burst` back-to-back
-    polls of one task, the bursts spread evenly over window_s. Returns one row per poll."""
+    polls of one task, the bursts spread evenly over window_s; appends one row per poll to
+    `rows` (a failed poll is a row with its error). No poll starts after `stop_at` (monotonic)."""
     bursts = [sample[k % len(sample)] for k in range(math.ceil(polls / burst))]
     gap = window_s / len(bursts)
     t0 = time.monotonic()
-    rows = []
     c = Client(port)
     try:
         left = polls
@@ -492,18 +492,23 @@ def poll_tasks(port, sample, polls, window_s, burst):
             if delay > 0:
                 time.sleep(delay)
             for _ in range(min(burst, left)):
+                if time.monotonic() > stop_at:
+                    return
                 left -= 1
+                sent = time.time()
                 s = time.perf_counter()
-                msg = c.rpc("tasks/get", {"taskId": task["task_id"]}, name=task["task_id"])
+                try:
+                    msg = c.rpc("tasks/get", {"taskId": task["task_id"]}, name=task["task_id"])
+                except (OSError, http.client.HTTPException, ValueError, Failed) as e:
+                    msg = {"error": f"no answer: {e!r}"}
                 ms = (time.perf_counter() - s) * 1000
                 res = msg.get("result") or {}
                 m = CHECK_NO.search(res.get("statusMessage") or "")
-                rows.append({"w": task["w"], "t": time.time(), "ms": ms, "status": res.get("status"),
+                rows.append({"w": task["w"], "burst": k, "sent": sent, "t": time.time(), "ms": ms, "status": res.get("status"),
                              "message": res.get("statusMessage"), "check": int(m.group(1)) if m else None,
                              "error": msg.get("error")})
     finally:
         c.close()
-    return rows
 
 
 def cancel_all(port, tasks):
@@ -525,12 +530,14 @@ def get_all(port, tasks):
 
 
 def perf_profile(a, work, pid):
-    """After the window (so that it does not weigh on the figures): `perf record` of the server and
-    its jq workers for a.perf seconds while the watches go on; the top of `perf report`."""
-    pids = [pid, *descendants(pid)]
+    """After the window (so that it does not weigh on the figures): `perf record` of the server for
+    a.perf seconds while the watches go on, and the top of `perf report`. The jq workers it starts
+    meanwhile are recorded too (perf's inheritance); the ones already running are not (attaching
+    to them races with their ending)."""
+    pids = [pid]
     data = os.path.join(work, "perf.data")
-    say(f"perf record of {len(pids)} processes for {a.perf:g} s ...")
-    rec = subprocess.run(["perf", "record", "-F", "999", "-p", ",".join(map(str, pids)), "-o", data, "--",
+    say(f"perf record of the server for {a.perf:g} s ...")
+    rec = subprocess.run(["perf", "record", "-F", "999", "-p", str(pid), "-o", data, "--",
                           "sleep", f"{a.perf:g}"], capture_output=True, text=True, timeout=a.perf + 60)
     if rec.returncode != 0:
         return {"error": (rec.stderr or rec.stdout)[-600:]}
@@ -589,12 +596,17 @@ def run(a):
     res["catalog"] = catalog(backend_port, watch_for_s)
     tree = Tree(server.pid)
 
-    # Idle: the server answered tools/list; give it a moment, then take its memory.
+    # Idle: the server answered tools/list; give it a moment, then take its memory, and its CPU
+    # over 3 s (what it costs with no watch: the reload watcher, the runtime's timers).
     time.sleep(2.0)
+    i0 = tree.sample()
+    time.sleep(3.0)
     idle = tree.sample()
     res["idle"] = {k: idle[k] for k in ("rss_kib", "pss_kib", "server_rss_kib", "server_hwm_kib", "threads")}
     res["idle"]["children"] = len(idle["children"])
-    say(f"toolwright idle: {idle['rss_kib'] / 1024:.1f} MiB RSS, {idle['threads']} threads, {len(idle['children'])} children")
+    res["idle"]["core_percent"] = (idle["cpu_s"] - i0["cpu_s"]) / (idle["mono"] - i0["mono"]) * 100
+    say(f"toolwright idle: {idle['rss_kib'] / 1024:.1f} MiB RSS, {res['idle']['core_percent']:.2f} core-%, "
+        f"{idle['threads']} threads, {len(idle['children'])} children")
 
     # Start the watches.
     say(f"starting {a.watches} watches over {a.spread:g} s ...")
@@ -621,14 +633,11 @@ def run(a):
     rnd = random.Random(17)
     sample = rnd.sample(tasks, min(a.poll_sample, len(tasks)))
     sampled = {t["w"] for t in sample}
-    polls = []
-    poll_error = []
+    polls = []  # filled by the poller thread; read after it ended
+    stop_polls = time.monotonic() + a.window + 5.0
 
     def poller():
-        try:
-            polls.extend(poll_tasks(port, sample, a.polls, a.window * 0.9, a.poll_burst))
-        except Exception as e:  # noqa: BLE001  (reported after the window)
-            poll_error.append(repr(e))
+        poll_tasks(port, sample, a.polls, a.window * 0.9, a.poll_burst, polls, stop_polls)
 
     say(f"measuring for {a.window:g} s ({a.polls} tasks/get polls on {len(sample)} tasks meanwhile) ...")
     busy0 = machine_busy_s()
@@ -645,11 +654,9 @@ def run(a):
         samples.append(tree.sample())
     s1 = samples[-1]
     busy1 = machine_busy_s()
-    poll_thread.join(timeout=HTTP_TIMEOUT + 5)
+    poll_thread.join(timeout=max(0.0, stop_polls - time.monotonic()) + HTTP_TIMEOUT * 2 + 5)
     if poll_thread.is_alive():
-        raise Failed("the tasks/get poller did not finish")
-    if poll_error:
-        raise Failed(f"tasks/get polling failed: {poll_error[0]}")
+        raise Failed("the tasks/get poller did not end")  # cannot happen: every poll is bounded
     wall = s1["mono"] - s0["mono"]
     cpu = s1["cpu_s"] - s0["cpu_s"]
     core_pct = cpu / wall * 100
@@ -675,6 +682,19 @@ def run(a):
         per_second[k] = per_second.get(k, 0) + 1
     # Polls: every answer must be a working task whose status message moves.
     bad_polls = [p for p in polls if p["error"] or p["status"] != "working"]
+    # During each burst of back-to-back polls of one task (a few ms), that watch's own checks in the
+    # backend's log: its regular check may fall in a burst now and then (at most one: checks are a
+    # second apart), but a tasks/get that reached the backend would add one request per poll.
+    by_burst = {}
+    for p in polls:
+        by_burst.setdefault(p["burst"], []).append(p)
+    log_of = {}
+    for t_, w_, _ in rows:
+        log_of.setdefault(w_, []).append(t_)
+    in_bursts = []
+    for ps in by_burst.values():
+        lo, hi, w_ = min(p["sent"] for p in ps), max(p["t"] for p in ps) + 0.05, ps[0]["w"]
+        in_bursts.append({"polls": len(ps), "seconds": hi - lo, "checks": sum(1 for t_ in log_of.get(w_, []) if lo <= t_ <= hi)})
     # A task polled over 2 s or more must show a later check number at its last poll than at its first.
     spans = {}
     for p in polls:
@@ -688,6 +708,7 @@ def run(a):
         "cpu_s": cpu,
         "core_percent": core_pct,
         "core_percent_per_100_watches": per_100,
+        "cpu_us_per_check": cpu * 1e6 / len(in_window) if in_window else None,
         "server_threads_cpu_s": s1["server_cpu_s"] - s0["server_cpu_s"],
         "reaped_children_cpu_s": s1["reaped_children_cpu_s"] - s0["reaped_children_cpu_s"],
         "rss_above_idle_mib": {"end": rss_mib[-1], "max": max(rss_mib), "median": statistics.median(rss_mib)},
@@ -695,7 +716,9 @@ def run(a):
         "server_rss_end_kib": s1["server_rss_kib"],
         "server_hwm_end_kib": s1["server_hwm_kib"],
         "threads_end": s1["threads"],
-        "children_end": s1["children"],
+        "children_end": len(s1["children"]),
+        "children_end_rss_kib": sum(k["rss_kib"] for k in s1["children"]),
+        "children_end_first": s1["children"][:8],
         "descendants_seen": len(tree.seen),
         "other_cpu_use": {"machine_busy_s": busy1 - busy0, "cpus": ncpu, "fraction_of_machine": other},
         "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
@@ -730,6 +753,10 @@ def run(a):
                                              "max": max(counts_other) if counts_other else None,
                                              "mean": statistics.mean(counts_other) if counts_other else None},
         "status_message_example": next((p["message"] for p in polls if p["message"]), None),
+        "bursts": len(in_bursts),
+        "burst_seconds_max": max((b["seconds"] for b in in_bursts), default=None),
+        "checks_during_bursts": {"total": sum(b["checks"] for b in in_bursts),
+                                 "max_in_one_burst": max((b["checks"] for b in in_bursts), default=0)},
         "tasks_polled_over_2s": len(spanned),
         "check_numbers_moved": moved,
     }
@@ -786,7 +813,8 @@ def run(a):
 
     # Validity: fail loudly when the row measured something else than N watches checking once a second.
     problems = []
-    if rate < a.min_rate * a.watches:
+    valid_rate = rate >= a.min_rate * a.watches
+    if not valid_rate:
         problems.append(f"the backend saw {rate:.0f} checks/s in the window, below {a.min_rate:.0%} of the {a.watches}/s "
                         "that the watches should make: the row is invalid")
     if non_200:
@@ -796,8 +824,12 @@ def run(a):
     if bad_polls:
         problems.append(f"{len(bad_polls)} tasks/get answers were not a working task: {json.dumps(bad_polls[:2])[:300]}")
     if len(polls) != a.polls:
-        problems.append(f"{len(polls)} tasks/get polls ran, {a.polls} were asked")
-    if counts_other and max(counts_polled) > max(counts_other):
+        problems.append(f"{len(polls)} tasks/get polls ran by 5 s after the window, {a.polls} were asked")
+    max_in_burst = res["tasks_get"]["checks_during_bursts"]["max_in_one_burst"]
+    if max_in_burst > 1:
+        problems.append(f"a polled watch's backend log shows {max_in_burst} requests during one burst of {a.poll_burst} "
+                        "tasks/get polls: tasks/get reached the backend")
+    if valid_rate and counts_other and max(counts_polled) > max(counts_other):
         problems.append(f"a polled watch made {max(counts_polled)} backend requests in the window, more than any unpolled "
                         f"one ({max(counts_other)}): tasks/get reached the backend")
     if moved < len(spanned):
@@ -827,7 +859,7 @@ def run(a):
 
 
 def fnum(v, nd=1):
-    return f"{v:,.{nd}f}"
+    return "n/a" if v is None else f"{v:,.{nd}f}"
 
 
 def markdown(res, out_rel):
@@ -836,6 +868,7 @@ def markdown(res, out_rel):
     cpu_ok, mem_ok = res["goals_met"]["cpu"], res["goals_met"]["memory"]
     rss = w["rss_above_idle_mib"]
     behind = b["rate_ratio"] < res["args"]["min_rate"]
+    untouched = "It never reached the backend" if tg["checks_during_bursts"]["max_in_one_burst"] <= 1 else "**It reached the backend**"
     cpu_shown = (f"{fnum(w['core_percent'], 2)} core-% = {fnum(w['core_percent_per_100_watches'], 3)} core-% per 100 watches"
                  + (f", and the watches fell behind (only {fnum(b['rate_per_s'], 0)} checks/s of {n:,}): the cost of {n:,} "
                     "watches is higher still" if behind else ""))
@@ -866,10 +899,14 @@ def markdown(res, out_rel):
         f"| memory above idle (VmRSS, server + children) | {fnum(rss['max'])} MiB (max over the window; {fnum(rss['end'])} at "
         f"its end) | <= {GOAL_RSS_MIB:g} MiB | {'yes' if mem_ok else '**no**'} |",
         "",
-        f"- Idle before the watches: {fnum(res['idle']['rss_kib'] / 1024)} MiB VmRSS. During the window: "
-        f"{w['threads_end']} threads, {len(w['children_end'])} jq worker process(es) alive at its end, at least "
+        f"- Idle before the watches: {fnum(res['idle']['rss_kib'] / 1024)} MiB VmRSS, "
+        f"{fnum(res['idle']['core_percent'], 2)} core-%. In the window: {fnum(w['cpu_us_per_check'], 0)} µs of CPU per "
+        f"check that reached the backend (the CPU goal allows {fnum(GOAL_CPU_PER_100 * 1e4 / 100, 0)} µs); "
+        f"{w['threads_end']} threads, {w['children_end']} jq worker process(es) alive at its end, at least "
         f"{w['descendants_seen']:,} different ones seen over the run (sampled every second); of the window's "
-        f"{fnum(w['cpu_s'], 2)} CPU seconds, {fnum(w['server_threads_cpu_s'], 2)} were the server's own threads. PSS above "
+        f"{fnum(w['cpu_s'], 2)} CPU seconds, {fnum(w['server_threads_cpu_s'], 2)} were the server's own threads, "
+        f"{fnum(w['reaped_children_cpu_s'], 2)} jq workers that ended within it (started for a run and stopped after it) "
+        f"and the rest the workers still alive. PSS above "
         f"idle: {fnum(w['pss_above_idle_mib']['max'])} MiB at most (VmRSS counts the workers' pages shared with the "
         f"server once per process).",
         f"- The backend logged {b['requests_in_window']:,} checks in the window: {fnum(b['rate_per_s'], 0)}/s for {n:,} "
@@ -877,11 +914,14 @@ def markdown(res, out_rel):
         f"{b['per_watch_counts']['max']} checks each; a run below {res['args']['min_rate'] * 100:.0f}% is invalid).",
         f"- `tasks/get`: {tg['polls']} polls of {tg['tasks_polled']} tasks during the window (p50 "
         f"{fnum(tg['latency_ms']['p50'], 2)} ms, p99 {fnum(tg['latency_ms']['p99'], 2)} ms; {tg['bad_answer_count']} answers "
-        f"not `working`; status message such as `{tg['status_message_example']}`). Each watch checks its own URL: the "
-        f"polled watches made {tg['backend_requests_per_polled_watch']['min']}–"
-        f"{tg['backend_requests_per_polled_watch']['max']} backend requests in the window, the others "
-        f"{tg['backend_requests_per_other_watch']['min']}–{tg['backend_requests_per_other_watch']['max']}, so polling "
-        f"{'added none' if tg['backend_requests_per_polled_watch']['max'] <= tg['backend_requests_per_other_watch']['max'] else 'added requests'}. "
+        f"not `working`; status message such as `{tg['status_message_example']}`). {untouched}: each "
+        f"watch checks its own URL, and during the {tg['bursts']} bursts of back-to-back polls of one task (each within "
+        f"{fnum(tg['burst_seconds_max'] * 1000 if tg['burst_seconds_max'] is not None else None, 0)} ms) that watch's "
+        f"checks in the backend's log came to {tg['checks_during_bursts']['total']} in all, at most "
+        f"{tg['checks_during_bursts']['max_in_one_burst']} in one (its regular check may fall in a burst; a tasks/get "
+        f"that touched the backend would add one per poll); over the window the polled watches made "
+        f"{tg['backend_requests_per_polled_watch']['min']}–{tg['backend_requests_per_polled_watch']['max']} checks, "
+        f"the others {tg['backend_requests_per_other_watch']['min']}–{tg['backend_requests_per_other_watch']['max']}. "
         f"After the cancels, {c['tasks_get_after_cancel']['polls']} more polls read `cancelled` "
         f"{c['tasks_get_after_cancel']['polls'] - c['tasks_get_after_cancel']['not_cancelled']} times, with "
         f"{c['tasks_get_after_cancel']['backend_requests_meanwhile']} backend requests meanwhile.",
@@ -948,9 +988,9 @@ def main(argv=None):
 
     try:
         res = run(a)
-    except Failed as e:
+    except (Failed, OSError, http.client.HTTPException, ValueError) as e:
         harness.CHILDREN.stop_all()
-        print(f"bench/watches.py: FAILED: {e}", file=sys.stderr)
+        print(f"bench/watches.py: FAILED: {e if isinstance(e, Failed) else repr(e)}", file=sys.stderr)
         return 1
     finally:
         harness.CHILDREN.stop_all()
