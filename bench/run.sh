@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmarks of issues 7 and 17, end to end, in one command (not part of CI; about 26 minutes):
+# The benchmarks of issues 7 and 17, end to end, in one command (not part of CI; about 30 minutes):
 #   1. installs what is missing: nginx (Debian), MCP Toolbox 1.12 (npm, through lint.sh), FastMCP 2
 #      (PyPI `fastmcp<3`, bench/.venv-fastmcp), the awslabs CloudWatch MCP server (PyPI, reuses
 #      .venv-awslabs in the repository root when it has it, else bench/.venv-awslabs), MiniStack
@@ -9,7 +9,7 @@
 #   3. bench/mcp/harness.py: tools/call throughput, latency and CPU per call against nginx, start
 #      time, memory, reload latency, and the CloudWatch comparison;
 #   4. bench/watches.py (issue 17): 1,000 concurrent watches, each checking nginx every second as an
-#      MCP Task: the server's CPU and memory, tasks/get without backend requests, cancel;
+#      MCP Task, 3 rounds: the server's CPU and memory, tasks/get without backend requests, cancel;
 #   writes bench/results/<UTC date>.json, bench/results/watches-<UTC timestamp>.json and BENCHMARKS.md
 #   (the harness writes the file, watches.py its section 7).
 #
@@ -154,7 +154,7 @@ run python3 "$BENCH/mcp/harness.py" \
 # 4. The watches (issue 17): section 7 of the same BENCHMARKS.md.
 watches_args=(--markdown "$ROOT/BENCHMARKS.md")
 if [ "$quick" = 1 ]; then
-    watches_args=(--watches 100 --window 5 --settle 2 --polls 20 --poll-sample 5
+    watches_args=(--watches 100 --rounds 1 --window 5 --settle 2 --polls 20 --poll-sample 5
                   --out "$BENCH/results/tmp/smoke-watches-$DATE.json" --markdown "$BENCH/results/tmp/smoke-BENCHMARKS.md")
 fi
 say "bench/watches.py ${watches_args[*]} ..."

@@ -2,40 +2,47 @@
 """The 1,000-watches benchmark of issue 17: what N concurrent watches, each checking a local backend
 every second, cost toolwright in CPU and memory. Usually run through bench/run.sh (after the MCP harness).
 
-    bench/watches.py --toolwright BIN [--nginx BIN] [--watches 1000] [--window 30] [--settle 5]
-                     [--spread 1] [--polls 200] [--out FILE] [--markdown BENCHMARKS.md]
+    bench/watches.py --toolwright BIN [--nginx BIN] [--watches 1000] [--rounds 3] [--window 30]
+                     [--settle 5] [--spread 1] [--polls 200] [--perf SECONDS]
+                     [--out FILE] [--markdown BENCHMARKS.md]
 
-The run, in order (every step bounded; a step that does not hold fails the run loudly):
+Each round, in order, with a fresh nginx and server (every step bounded in time):
   1. nginx (started as bench/mcp/harness.py starts it: its own prefix, 127.0.0.1, 1 worker) serves
      the static JSON `{"error_rate": 0.4}` at /rate/<w> and writes one access-log line per request
      of it (`$msec $request_uri $status`): the backend's own count of the checks, with their times.
   2. `toolwright serve --http 127.0.0.1:PORT --stateless --max-tasks 2N` on a generated catalog of
-     one watch tool: `task: {after: 0s}`, `watch: {every: 1s, for: <the whole run plus a margin>,
-     check: {http: GET /rate/{{ w }}}, fail_when: .error_rate > 2}` (never true). Its idle memory is
-     taken once it answers tools/list.
+     one watch tool: `task: {after: 0s}`, `watch: {every: 1s, for: <the whole round plus a margin>,
+     check: {http: GET /rate/{{ w }}}, fail_when: .error_rate > 2}` (never true). Once it answers
+     tools/list, its idle memory and its idle CPU (over 3 s) are taken.
   3. N watches are started as MCP Tasks (2026-07-28 tools/call requests declaring
      `io.modelcontextprotocol/tasks`; each answer must be a task handle), spread evenly over
      `--spread` seconds, each with its own `w` (so each watch's checks are its own lines in the
-     log), then the run waits `--settle` seconds and reads /status: N tasks must be running.
-  4. The window (`--window` seconds): the server's CPU time (utime + stime, all threads, plus
-     every live descendant's: the jq workers that run `fail_when`, plus cutime + cstime: children
-     that ended and were reaped) as core-percent of the window; its memory (VmRSS of the server
-     plus its descendants, sampled every second) minus the idle figure; the backend's requests
-     in the window (nginx's log), which must come to about N per second. Meanwhile a sample of
-     the tasks is polled with tasks/get (`--polls` polls: `--poll-sample` tasks, each polled in
-     quick bursts spread over the window). tasks/get must be answered from the server's own
-     state: every watch makes one check a second whether it is polled or not, so a polled watch
-     must show no more backend requests in the window than the watches nobody polled.
-  5. Every task is cancelled (tasks/cancel). No check may reach the backend later than 2 s
+     log), then the round waits `--settle` seconds and reads /status: N tasks must be running.
+  4. The window (`--window` seconds): the server's CPU time (utime + stime of all its threads,
+     plus every live descendant's, the jq workers that run `fail_when`, plus its cutime + cstime,
+     the workers that ended and were reaped) as core-percent of the window; its memory (VmRSS of
+     the server plus its descendants, sampled every second) minus the idle figure; the backend's
+     requests in the window (nginx's log), which must come to at least `--min-rate` x N a second,
+     or the round is invalid (it measured less work than N watches make).
+     Meanwhile `--polls` tasks/get requests poll `--poll-sample` of the tasks, in bursts of
+     `--poll-burst` back-to-back polls of one task spread over the window. tasks/get must be
+     answered from the server's own state: during each burst, the polled watch's checks in the
+     backend's log are compared with those of a watch nobody polled over the same interval (the
+     mean over all of them); a tasks/get that reached the backend would add one per poll. A task
+     polled over 2 s or more must show its check number moving in its status message.
+  5. With --perf SECONDS, `perf record` of the server while the watches go on (not in the figures).
+  6. Every task is cancelled (tasks/cancel). No check may reach the backend later than 2 s
      after the last cancel was acknowledged, /status must show no running task, and tasks/get
-     on the cancelled tasks must say `cancelled` without any backend request.
-  6. Everything is stopped. The figures go to --out (JSON; default
-     bench/results/watches-<UTC timestamp>.json) and, with --markdown, the section "## 7. N watches"
-     of that file is written (replaced, or put before "## Goals of issue 7", or appended).
+     on the cancelled tasks must say `cancelled` without any backend request meanwhile.
+  7. Everything is stopped.
+The figures of every round go to --out (JSON; default bench/results/watches-<UTC timestamp>.json)
+and, with --markdown, the section "## 7. N watches" of that file is written (replaced, or put
+before "## Goals of issue 7", or appended), invalid rounds included and marked. The exit status
+is 1 when a round is invalid or the run could not be done.
 
 Only 127.0.0.1 is listened on or contacted. Every child runs in its own process group and is
 stopped on any exit (TERM, then KILL; children also get SIGKILL if this process dies). Standard
-library only (it reuses bench/mcp/harness.py's process handling).
+library only (it reuses bench/mcp/harness.py's process handling); --perf needs perf.
 """
 
 import argparse
@@ -67,7 +74,7 @@ TASKS_EXT = "io.modelcontextprotocol/tasks"
 TOOL = "watch_error_rate"
 BACKEND_JSON = b'{"error_rate": 0.4}\n'
 CLIENT_THREADS = 8  # connections that start, poll and cancel the tasks
-HTTP_TIMEOUT = 15.0  # s for one MCP request
+HTTP_TIMEOUT = 30.0  # s for one MCP request (a server that fell behind answers slowly)
 READY_BUDGET = 30.0  # s for nginx or toolwright to answer
 CANCEL_QUIET = 2.0  # s after the last cancel by which the backend must have seen the last check
 GOAL_CPU_PER_100 = 1.0  # core-% per 100 watches (issue 17)
@@ -560,26 +567,19 @@ def pct(vals, q):
     return vals[min(len(vals) - 1, int(q * len(vals)))] if vals else None
 
 
-def run(a):
+def run_round(a, rnd):
+    """One round: a fresh nginx and server, N watches, the window, the cancels. Returns its figures
+    and the problems that make it invalid (an exception: the run could not be done at all)."""
     now = datetime.datetime.now(datetime.timezone.utc)
-    stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
-    work = os.path.join(BENCH, "results", "tmp", f"watches-{stamp}")
+    work = os.path.join(BENCH, "results", "tmp", f"watches-{now.strftime('%Y-%m-%dT%H%M%SZ')}-r{rnd}")
     os.makedirs(work, exist_ok=True)
     watch_for_s = math.ceil(a.spread + a.settle + a.window + a.perf + 60)
     res = {
-        "benchmark": "concurrent watches (issue 17)",
+        "round": rnd,
         "started_utc": now.isoformat(timespec="seconds"),
-        "machine": harness.machine(),
-        "versions": {
-            "toolwright": harness.cmd_out([a.toolwright, "--version"]),
-            "toolwright_source": a.toolwright_source,
-            "toolwright_bin": a.toolwright,
-            "nginx": harness.cmd_out([a.nginx, "-v"]).replace("nginx version: ", ""),
-        },
-        "args": {k: getattr(a, k) for k in ("watches", "spread", "settle", "window", "polls", "poll_sample", "poll_burst",
-                                            "nginx_workers", "min_rate")},
-        "goals": {"cpu_core_percent_per_100_watches": GOAL_CPU_PER_100, "rss_mib": GOAL_RSS_MIB},
+        "loadavg_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "work_dir": os.path.relpath(work, ROOT),
+        "args_min_rate": a.min_rate,
     }
 
     nginx, backend_port, log_path, nginx_conf = start_nginx(a, work)
@@ -595,6 +595,7 @@ def run(a):
         " ".join(cmd),
     ]
     res["catalog"] = catalog(backend_port, watch_for_s)
+    say(f"round {rnd}: toolwright pid {server.pid} on port {port}, nginx on port {backend_port}")
     tree = Tree(server.pid)
 
     # Idle: the server answered tools/list; give it a moment, then take its memory, and its CPU
@@ -871,78 +872,111 @@ def fnum(v, nd=1):
     return "n/a" if v is None else f"{v:,.{nd}f}"
 
 
+def summarize(rounds):
+    valid = [r for r in rounds if r["valid"]]
+    kept_up = [r for r in rounds if r["backend"]["rate_ratio"] >= r["args_min_rate"]]
+    return {
+        "rounds": len(rounds),
+        "valid_rounds": len(valid),
+        "rounds_that_kept_up": len(kept_up),
+        "core_percent_per_100_valid": [round(r["window"]["core_percent_per_100_watches"], 3) for r in kept_up],
+        "core_percent_per_100_median_of_rounds_that_kept_up": (
+            statistics.median(r["window"]["core_percent_per_100_watches"] for r in kept_up) if kept_up else None),
+        "rss_above_idle_mib_max": max(r["window"]["rss_above_idle_mib"]["max"] for r in rounds),
+        "rss_above_idle_mib_max_of_rounds_that_kept_up": (
+            max(r["window"]["rss_above_idle_mib"]["max"] for r in kept_up) if kept_up else None),
+        "pss_above_idle_mib_max": max(r["window"]["pss_above_idle_mib"]["max"] for r in rounds),
+        "rate_per_s": [round(r["backend"]["rate_per_s"]) for r in rounds],
+        "tasks_get_backend_excess": [round(r["tasks_get"]["checks_during_bursts"]["excess"], 1) for r in rounds],
+        "checks_after_last_cancel": [r["cancel"]["checks_after_last_ack"] for r in rounds],
+    }
+
+
 def markdown(res, out_rel):
-    n = res["args"]["watches"]
-    w, b, tg, c = res["window"], res["backend"], res["tasks_get"], res["cancel"]
-    cpu_ok, mem_ok = res["goals_met"]["cpu"], res["goals_met"]["memory"]
-    rss = w["rss_above_idle_mib"]
-    behind = b["rate_ratio"] < res["args"]["min_rate"]
-    cb = tg["checks_during_bursts"]
-    untouched = "It never reached the backend" if cb["excess"] < cb["polls"] / 2 else "**It reached the backend**"
-    cpu_shown = (f"{fnum(w['core_percent'], 2)} core-% = {fnum(w['core_percent_per_100_watches'], 3)} core-% per 100 watches"
-                 + (f", and the watches fell behind (only {fnum(b['rate_per_s'], 0)} checks/s of {n:,}): the cost of {n:,} "
-                    "watches is higher still" if behind else ""))
+    a = res["args"]
+    n = a["watches"]
+    rounds = res["rounds"]
+    sm = res["summary"]
+    first = rounds[0]
+    other = [r["window"]["other_cpu_use"]["fraction_of_machine"] * 100 for r in rounds]
     lines = [
         f"## 7. {n:,} watches",
         "",
-        f"From `bench/watches.py` on {res['started_utc'].replace('+00:00', '')} UTC (`{out_rel}`, toolwright: "
-        f"{res['versions']['toolwright_source'] or res['versions']['toolwright']}): {n:,} watches started "
-        f"as MCP Tasks (2026-07-28, `io.modelcontextprotocol/tasks`) on one `toolwright serve --http --stateless`, each "
-        f"checking nginx (1 worker, a static `{{\"error_rate\": 0.4}}`) every second and judging the answer with "
-        f"`fail_when: .error_rate > 2` in the jq worker; measured over {w['seconds']:.0f} s after {res['args']['settle']:g} s "
-        f"of settling. CPU is the server's utime + stime (all threads, plus its jq worker processes, live or ended) as a "
-        f"share of one core; memory is VmRSS of the server and its children minus the server's idle VmRSS before the "
-        f"first watch. The figures are absolute (no peer serves watches). The machine is shared: other work used "
-        f"{w['other_cpu_use']['fraction_of_machine'] * 100:.0f}% of its {w['other_cpu_use']['cpus']} CPUs during the window "
-        f"(load average at the end: {res['loadavg_end']}).",
+        f"From `bench/watches.py` on {res['started_utc'].replace('+00:00', '')} UTC (`{out_rel}`; toolwright: "
+        f"{res['versions']['toolwright_source'] or res['versions']['toolwright']}), {len(rounds)} round(s), each with a "
+        f"fresh server: {n:,} watches started as MCP Tasks (2026-07-28 requests declaring `io.modelcontextprotocol/tasks`) "
+        f"over {a['spread']:g} s on one `toolwright serve --http --stateless`, each checking nginx (1 worker, a static "
+        f"`{{\"error_rate\": 0.4}}`, one access-log line per check) every second and judging the answer with "
+        f"`fail_when: .error_rate > 2` in a jq worker process; measured over {a['window']:g} s after {a['settle']:g} s of "
+        f"settling. CPU: the server's utime + stime (all threads) plus its jq workers' (alive, or ended and reaped), "
+        f"as a share of one core. Memory: VmRSS of the server and its children, at most over the window (sampled "
+        f"every second), minus the server's VmRSS before the first watch ({fnum(first['idle']['rss_kib'] / 1024)} MiB). "
+        f"The figures are absolute (no peer serves watches). A round in which the backend saw fewer than "
+        f"{a['min_rate'] * 100:.0f}% of the {n:,} checks a second the watches should make is invalid: it measured "
+        f"less work than {n:,} watches. The machine is shared: other work used {min(other):.0f}–{max(other):.0f}% of its "
+        f"{first['window']['other_cpu_use']['cpus']} CPUs during the windows.",
+        "",
+        "| round | checks/s at the backend | server CPU, core-% | core-% per 100 watches | CPU µs per check | "
+        "memory above idle, MiB (PSS) | jq workers: alive at the end / seen | tasks/get p50 / p99 ms | cancel all, s | valid |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rounds:
+        w, b, tg, c = r["window"], r["backend"], r["tasks_get"], r["cancel"]
+        lines.append(
+            f"| {r['round']} | {fnum(b['rate_per_s'], 0)} ({b['rate_ratio'] * 100:.0f}%) | {fnum(w['core_percent'], 1)} | "
+            f"{fnum(w['core_percent_per_100_watches'], 2)} | {fnum(w['cpu_us_per_check'], 0)} | "
+            f"{fnum(w['rss_above_idle_mib']['max'], 1)} ({fnum(w['pss_above_idle_mib']['max'], 1)}) | "
+            f"{w['children_end']} / {w['descendants_seen']:,} | {fnum(tg['latency_ms']['p50'], 2)} / "
+            f"{fnum(tg['latency_ms']['p99'], 0)} | {fnum(c['seconds_to_cancel_all'], 2)} | "
+            f"{'yes' if r['valid'] else '**no**'} |")
+    kept = sm["core_percent_per_100_valid"]
+    cpu_shown = (f"{', '.join(fnum(x, 2) for x in kept)} core-% per 100 watches in the round(s) that kept up"
+                 if kept else "no round kept up")
+    if sm["rounds_that_kept_up"] < len(rounds):
+        cpu_shown += (f"; {len(rounds) - sm['rounds_that_kept_up']} of {len(rounds)} fell behind "
+                      f"(backend {', '.join(str(x) for x in sm['rate_per_s'])} checks/s)")
+    lines += [
+        "",
+        "| goal (issue 17) | this run | met |",
+        "|---|---|---|",
+        f"| server CPU <= {GOAL_CPU_PER_100:g} core-% per 100 watches ({GOAL_CPU_PER_100 * 100:g} µs per check) | {cpu_shown} | "
+        f"{'yes' if res['goals_met']['cpu'] else '**no**'} |",
+        f"| memory <= {GOAL_RSS_MIB:g} MiB for all the watches | {fnum(sm['rss_above_idle_mib_max'], 1)} MiB at most"
+        + (f" ({fnum(sm['rss_above_idle_mib_max_of_rounds_that_kept_up'], 1)} in the rounds that kept up)"
+           if sm["rss_above_idle_mib_max_of_rounds_that_kept_up"] is not None and sm["rounds_that_kept_up"] < len(rounds) else "")
+        + f" | {'yes' if res['goals_met']['memory'] else '**no**'} |",
         "",
     ]
-    if not res["valid"]:
-        lines += ["**This run is invalid** (`bench/watches.py` failed it):", ""]
-        lines += [f"- {p}" for p in res["problems"]]
-        lines += [""]
+    for r in rounds:
+        for p in r["problems"]:
+            lines.append(f"- Round {r['round']} is invalid: {p}.")
+    tg_polls = sum(r["tasks_get"]["polls"] for r in rounds)
+    excess = [r["tasks_get"]["checks_during_bursts"]["excess"] for r in rounds]
+    bursts = sum(r["tasks_get"]["bursts"] for r in rounds)
+    touched = any(r["tasks_get"]["checks_during_bursts"]["excess"] >= r["tasks_get"]["checks_during_bursts"]["polls"] / 2
+                  for r in rounds)
+    after = [r["cancel"]["tasks_get_after_cancel"] for r in rounds]
     lines += [
-        "| what | this run | goal | met |",
-        "|---|---|---|---|",
-        f"| server CPU, {n:,} watches | {cpu_shown} | <= {GOAL_CPU_PER_100:g} core-% per 100 watches | "
-        f"{'yes' if cpu_ok else '**no**'} |",
-        f"| memory above idle (VmRSS, server + children) | {fnum(rss['max'])} MiB (max over the window; {fnum(rss['end'])} at "
-        f"its end) | <= {GOAL_RSS_MIB:g} MiB | {'yes' if mem_ok else '**no**'} |",
-        "",
-        f"- Idle before the watches: {fnum(res['idle']['rss_kib'] / 1024)} MiB VmRSS, "
-        f"{fnum(res['idle']['core_percent'], 2)} core-%. In the window: {fnum(w['cpu_us_per_check'], 0)} µs of CPU per "
-        f"check that reached the backend (the CPU goal allows {fnum(GOAL_CPU_PER_100 * 1e4 / 100, 0)} µs); "
-        f"{w['threads_end']} threads, {w['children_end']} jq worker process(es) alive at its end, at least "
-        f"{w['descendants_seen']:,} different ones seen over the run (sampled every second); of the window's "
-        f"{fnum(w['cpu_s'], 2)} CPU seconds, {fnum(w['server_threads_cpu_s'], 2)} were the server's own threads, "
-        f"{fnum(w['reaped_children_cpu_s'], 2)} jq workers that ended within it (started for a run and stopped after it) "
-        f"and the rest the workers still alive. PSS above "
-        f"idle: {fnum(w['pss_above_idle_mib']['max'])} MiB at most (VmRSS counts the workers' pages shared with the "
-        f"server once per process).",
-        f"- The backend logged {b['requests_in_window']:,} checks in the window: {fnum(b['rate_per_s'], 0)}/s for {n:,} "
-        f"watches ({b['rate_ratio'] * 100:.1f}%; {b['watches_seen']:,} watches seen, {b['per_watch_counts']['min']}–"
-        f"{b['per_watch_counts']['max']} checks each; a run below {res['args']['min_rate'] * 100:.0f}% is invalid).",
-        f"- `tasks/get`: {tg['polls']} polls of {tg['tasks_polled']} tasks during the window (p50 "
-        f"{fnum(tg['latency_ms']['p50'], 2)} ms, p99 {fnum(tg['latency_ms']['p99'], 2)} ms; {tg['bad_answer_count']} answers "
-        f"not `working`; status message such as `{tg['status_message_example']}`). {untouched}: each "
-        f"watch checks its own URL, and during the {tg['bursts']} bursts of back-to-back polls of one task (each within "
-        f"{fnum(tg['burst_seconds_max'] * 1000 if tg['burst_seconds_max'] is not None else None, 0)} ms) that watch "
-        f"made {cb['polled_watch']} checks in all, a watch nobody polled {fnum(cb['a_watch_nobody_polled'], 1)} in the "
-        f"same intervals (a tasks/get that touched the backend would add one per poll: {cb['polls']}); over the window "
-        f"the polled watches made "
-        f"{tg['backend_requests_per_polled_watch']['min']}–{tg['backend_requests_per_polled_watch']['max']} checks, "
-        f"the others {tg['backend_requests_per_other_watch']['min']}–{tg['backend_requests_per_other_watch']['max']}. "
-        f"After the cancels, {c['tasks_get_after_cancel']['polls']} more polls read `cancelled` "
-        f"{c['tasks_get_after_cancel']['polls'] - c['tasks_get_after_cancel']['not_cancelled']} times, with "
-        f"{c['tasks_get_after_cancel']['backend_requests_meanwhile']} backend requests meanwhile.",
-        f"- Cancel: `tasks/cancel` of all {n:,} took {fnum(c['seconds_to_cancel_all'], 2)} s; "
-        f"{c['checks_after_last_ack']} checks reached the backend after the last acknowledgement"
-        + (f" (the last {fnum(c['last_check_after_last_ack_s'], 3)} s after it)" if c["checks_after_last_ack"] else "")
-        + f", /status then showed {c['running_after']} running; afterwards the server used "
-        f"{fnum(res['after_cancel']['core_percent'], 2)} core-%.",
+        f"- Where the CPU goes (per round): the server's own threads used "
+        f"{', '.join(fnum(r['window']['server_threads_cpu_s'], 2) for r in rounds)} s of the windows' "
+        f"{', '.join(fnum(r['window']['cpu_s'], 2) for r in rounds)} CPU seconds; jq workers that were started for a run "
+        f"and ended within the window, {', '.join(fnum(r['window']['reaped_children_cpu_s'], 2) for r in rounds)} s. "
+        f"The server alone, idle before the watches: {', '.join(fnum(r['idle']['core_percent'], 2) for r in rounds)} core-%.",
+        f"- `tasks/get` {'**reached the backend**' if touched else 'never reached the backend'}: {tg_polls} polls of "
+        f"{a['poll_sample']} tasks per round during the windows, in {bursts} bursts of {a['poll_burst']} back-to-back polls "
+        f"of one task. Each watch checks its own URL: during the bursts, the polled watches' checks minus those of a "
+        f"watch nobody polled over the same intervals came to {', '.join(fnum(x, 1) for x in excess)} per round (a tasks/get "
+        f"that touched the backend would make it the number of polls, "
+        f"{', '.join(str(r['tasks_get']['checks_during_bursts']['polls']) for r in rounds)}). After the cancels, "
+        f"{sum(x['polls'] for x in after)} polls read `cancelled` {sum(x['polls'] - x['not_cancelled'] for x in after)} "
+        f"times, with {sum(x['backend_requests_meanwhile'] for x in after)} backend requests meanwhile.",
+        f"- Cancel: the backend saw {', '.join(str(r['cancel']['checks_after_last_ack']) for r in rounds)} checks after "
+        f"the last `tasks/cancel` was acknowledged (a round fails on any later than {CANCEL_QUIET:g} s after it), and "
+        f"/status then showed {', '.join(str(r['cancel']['running_after']) for r in rounds)} tasks running.",
         "",
         "```sh",
-        f"bench/watches.py --toolwright BIN --watches {n} --window {res['args']['window']:g}   # bench/run.sh runs it after the harness",
+        f"bench/watches.py --toolwright BIN --watches {n} --rounds {len(rounds)} --window {a['window']:g}   "
+        "# bench/run.sh runs it after the harness",
         "```",
         "",
     ]
@@ -975,6 +1009,8 @@ def main(argv=None):
     ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
     ap.add_argument("--nginx-workers", type=int, default=1)
     ap.add_argument("--watches", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds, each with a fresh nginx and server")
+    ap.add_argument("--pause", type=float, default=10.0, help="seconds between rounds")
     ap.add_argument("--spread", type=float, default=1.0, help="seconds over which the watches are started")
     ap.add_argument("--settle", type=float, default=5.0, help="seconds between the last start and the window")
     ap.add_argument("--window", type=float, default=30.0, help="seconds measured")
@@ -988,6 +1024,8 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="JSON results (default bench/results/watches-<UTC timestamp>.json)")
     ap.add_argument("--markdown", default=None, help="a file whose section '## 7. ...' is written (BENCHMARKS.md)")
     a = ap.parse_args(argv)
+    if a.rounds < 1:
+        ap.error("--rounds must be at least 1")
     if a.watches < 2 or a.window <= 0 or a.polls < 1 or a.poll_sample < 1 or a.poll_burst < 1:
         ap.error("--watches must be at least 2, --window positive, --polls, --poll-sample and --poll-burst at least 1")
     a.poll_sample = min(a.poll_sample, a.watches - 1)  # at least one watch nobody polls, to compare with
@@ -996,14 +1034,44 @@ def main(argv=None):
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, harness._on_signal)  # noqa: SLF001  (stops every child, then exits)
 
+    now = datetime.datetime.now(datetime.timezone.utc)
+    res = {
+        "benchmark": "concurrent watches (issue 17)",
+        "started_utc": now.isoformat(timespec="seconds"),
+        "machine": harness.machine(),
+        "versions": {
+            "toolwright": harness.cmd_out([a.toolwright, "--version"]),
+            "toolwright_source": a.toolwright_source,
+            "toolwright_bin": a.toolwright,
+            "nginx": harness.cmd_out([a.nginx, "-v"]).replace("nginx version: ", ""),
+        },
+        "args": {k: getattr(a, k) for k in ("watches", "rounds", "spread", "settle", "window", "polls", "poll_sample",
+                                            "poll_burst", "nginx_workers", "min_rate", "perf")},
+        "goals": {"cpu_core_percent_per_100_watches": GOAL_CPU_PER_100, "rss_mib": GOAL_RSS_MIB},
+        "rounds": [],
+    }
     try:
-        res = run(a)
+        for rnd in range(1, a.rounds + 1):
+            if rnd > 1:
+                time.sleep(a.pause)
+            r = run_round(a, rnd)
+            res["rounds"].append(r)
+            w = r["window"]
+            say(f"round {rnd}: {'valid' if r['valid'] else 'INVALID'}: {w['core_percent']:.2f} core-% "
+                f"({w['core_percent_per_100_watches']:.3f} per 100 watches), memory +{w['rss_above_idle_mib']['max']:.1f} MiB, "
+                f"backend {r['backend']['rate_per_s']:.0f}/s")
     except (Failed, OSError, http.client.HTTPException, ValueError) as e:
         harness.CHILDREN.stop_all()
         print(f"bench/watches.py: FAILED: {e if isinstance(e, Failed) else repr(e)}", file=sys.stderr)
         return 1
     finally:
         harness.CHILDREN.stop_all()
+    res["finished_utc"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    res["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    rounds = res["rounds"]
+    res["valid"] = all(r["valid"] for r in rounds)
+    res["summary"] = summarize(rounds)
+    res["goals_met"] = {"cpu": all(r["goals_met"]["cpu"] for r in rounds), "memory": all(r["goals_met"]["memory"] for r in rounds)}
 
     stamp = res["started_utc"].replace("+00:00", "Z").replace(":", "")
     out = a.out or os.path.join(BENCH, "results", f"watches-{stamp}.json")
@@ -1013,20 +1081,18 @@ def main(argv=None):
         fh.write("\n")
     out_rel = os.path.relpath(os.path.abspath(out), ROOT)
     say(f"wrote {out_rel}")
-    if a.markdown:  # an invalid run too: its section says so, and this script fails
+    if a.markdown:  # invalid rounds too: the section says so, and this script fails
         put_section(a.markdown, markdown(res, out_rel))
         say(f"wrote the section to {a.markdown}")
-    w = res["window"]
-    print(f"  {a.watches} watches: {w['core_percent']:.2f} core-% ({w['core_percent_per_100_watches']:.3f} per 100 watches, "
-          f"goal <= {GOAL_CPU_PER_100:g}: {'met' if res['goals_met']['cpu'] else 'NOT met'}); "
-          f"memory +{w['rss_above_idle_mib']['max']:.1f} MiB (goal <= {GOAL_RSS_MIB:g}: "
-          f"{'met' if res['goals_met']['memory'] else 'NOT met'}); backend {res['backend']['rate_per_s']:.0f}/s",
-          file=sys.stderr)
-    if not res["valid"]:
-        for p in res["problems"]:
-            print(f"bench/watches.py: INVALID: {p}", file=sys.stderr)
-        return 1
-    return 0
+    sm = res["summary"]
+    print(f"  {a.watches} watches, {len(rounds)} rounds ({sm['valid_rounds']} valid): CPU goal "
+          f"{'met' if res['goals_met']['cpu'] else 'NOT met'} (valid rounds: {sm['core_percent_per_100_valid'] or 'none'} "
+          f"core-% per 100 watches); memory goal {'met' if res['goals_met']['memory'] else 'NOT met'} "
+          f"(+{sm['rss_above_idle_mib_max']:.1f} MiB at most)", file=sys.stderr)
+    for r in rounds:
+        for p in r["problems"]:
+            print(f"bench/watches.py: round {r['round']} INVALID: {p}", file=sys.stderr)
+    return 0 if res["valid"] else 1
 
 
 if __name__ == "__main__":
