@@ -47,6 +47,7 @@ library only (it reuses bench/mcp/harness.py's process handling); --perf needs p
 
 import argparse
 import bisect
+import collections
 import concurrent.futures
 import datetime
 import http.client
@@ -76,6 +77,7 @@ BACKEND_JSON = b'{"error_rate": 0.4}\n'
 CLIENT_THREADS = 8  # connections that start, poll and cancel the tasks
 HTTP_TIMEOUT = 30.0  # s for one MCP request (a server that fell behind answers slowly)
 READY_BUDGET = 30.0  # s for nginx or toolwright to answer
+DEFAULT_MAX_FAILED = 3  # a watch's `max_failed_checks` default: failed checks in a row that end it
 CANCEL_QUIET = 2.0  # s after the last cancel by which the backend must have seen the last check
 GOAL_CPU_PER_100 = 1.0  # core-% per 100 watches (issue 17)
 GOAL_RSS_MIB = 20.0  # MiB for all the watches together (issue 17)
@@ -655,6 +657,7 @@ def run_round(a, rnd):
         time.sleep(min(1.0, left))
         samples.append(tree.sample())
     s1 = samples[-1]
+    running_at_end = server_status(port).get("tasks", {}).get("running")  # watches that ended early are not
     busy1 = machine_busy_s()
     poll_thread.join(timeout=max(0.0, stop_polls - time.monotonic()) + HTTP_TIMEOUT * 2 + 5)
     if poll_thread.is_alive():
@@ -725,6 +728,7 @@ def run_round(a, rnd):
         "server_rss_end_kib": s1["server_rss_kib"],
         "server_hwm_end_kib": s1["server_hwm_kib"],
         "threads_end": s1["threads"],
+        "tasks_running_at_end": running_at_end,
         "children_end": len(s1["children"]),
         "children_end_rss_kib": sum(k["rss_kib"] for k in s1["children"]),
         "children_end_first": s1["children"][:8],
@@ -803,6 +807,8 @@ def run_round(a, rnd):
         "checks_after_own_ack": len(late_per_watch),
         "max_s_after_own_ack": max(late_per_watch) if late_per_watch else 0.0,
         "tasks_get_after_cancel": {"polls": len(statuses), "not_cancelled": sum(1 for s in statuses if s != "cancelled"),
+                                   "statuses": dict(collections.Counter(str(s) for s in statuses)),
+                                   "still_working": sum(1 for s in statuses if s not in ("cancelled", "completed", "failed")),
                                    "backend_requests_meanwhile": len(rows2) - n_before,
                                    "seconds": time.time() - g0},
     }
@@ -828,6 +834,9 @@ def run_round(a, rnd):
     if not valid_rate:
         problems.append(f"the backend saw {rate:.0f} checks/s in the window, below {a.min_rate:.0%} of the {a.watches}/s "
                         "that the watches should make: the row is invalid")
+    if running_at_end != a.watches:
+        problems.append(f"{a.watches - running_at_end} watches had ended by the end of the window (/status: "
+                        f"{running_at_end} running; a watch ends when {DEFAULT_MAX_FAILED} checks in a row fail, as checks that time out do)")
     if non_200:
         problems.append(f"{non_200} checks in the window were not answered 200")
     if len(per_watch) != a.watches:
@@ -850,8 +859,11 @@ def run_round(a, rnd):
     if last_check is not None and last_check - t_last_ack > CANCEL_QUIET:
         problems.append(f"a check reached the backend {last_check - t_last_ack:.2f} s after the last cancel (limit {CANCEL_QUIET:g} s)")
     tg = res["cancel"]["tasks_get_after_cancel"]
-    if tg["not_cancelled"] or tg["backend_requests_meanwhile"]:
-        problems.append(f"after the cancels: {tg['not_cancelled']} tasks/get answers were not `cancelled`, "
+    # A watch may have ended on its own before the cancel (`max_failed_checks` when its checks time out):
+    # then it reads `completed`; none may still be working.
+    if tg["still_working"] or tg["backend_requests_meanwhile"]:
+        problems.append(f"after the cancels: {tg['still_working']} tasks/get answers were neither `cancelled` nor ended "
+                        f"({tg['statuses']}), "
                         f"{tg['backend_requests_meanwhile']} backend requests arrived while polling")
     res["problems"] = problems
     res["valid"] = not problems
@@ -969,7 +981,10 @@ def markdown(res, out_rel):
         f"that touched the backend would make it the number of polls, "
         f"{', '.join(str(r['tasks_get']['checks_during_bursts']['polls']) for r in rounds)}). After the cancels, "
         f"{sum(x['polls'] for x in after)} polls read `cancelled` {sum(x['polls'] - x['not_cancelled'] for x in after)} "
-        f"times, with {sum(x['backend_requests_meanwhile'] for x in after)} backend requests meanwhile.",
+        f"times"
+        + (f" (the others: a watch that had ended on its own before, {sum(x['not_cancelled'] for x in after)} times)"
+           if any(x["not_cancelled"] for x in after) else "")
+        + f", with {sum(x['backend_requests_meanwhile'] for x in after)} backend requests meanwhile.",
         f"- Cancel: the backend saw {', '.join(str(r['cancel']['checks_after_last_ack']) for r in rounds)} checks after "
         f"the last `tasks/cancel` was acknowledged (a round fails on any later than {CANCEL_QUIET:g} s after it), and "
         f"/status then showed {', '.join(str(r['cancel']['running_after']) for r in rounds)} tasks running.",
