@@ -969,6 +969,18 @@ def markdown(res, out_rel):
     for r in rounds:
         for p in r["problems"]:
             lines.append(f"- Round {r['round']} is invalid: {p}.")
+    behind = []
+    for r in rounds:
+        per_s = r["backend"]["per_second"]
+        low = next((i for i, x in enumerate(per_s) if x < a["min_rate"] * n), None)
+        if low is None or r["backend"]["rate_ratio"] >= a["min_rate"]:
+            continue
+        alive = [x["children"] for x in r["window"]["samples"]]
+        behind.append(f"in round {r['round']} from second {low} of the window (jq worker processes alive: {alive[0]} at its "
+                      f"start, up to {max(alive)} later)")
+    if behind:
+        lines.append(f"- Falling behind: the backend's checks per second first dropped below {a['min_rate'] * 100:.0f}% of "
+                     f"{n:,} {'; '.join(behind)}. Each second's count is in the JSON (`backend.per_second`).")
     tg_polls = sum(r["tasks_get"]["polls"] for r in rounds)
     excess = [r["tasks_get"]["checks_during_bursts"]["excess"] for r in rounds]
     bursts = sum(r["tasks_get"]["bursts"] for r in rounds)
