@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmarks of issue 7, end to end, in one command (not part of CI; about 25 minutes):
+# The benchmarks of issues 7 and 17, end to end, in one command (not part of CI; about 30 minutes):
 #   1. installs what is missing: nginx (Debian), MCP Toolbox 1.12 (npm, through lint.sh), FastMCP 2
 #      (PyPI `fastmcp<3`, bench/.venv-fastmcp), the awslabs CloudWatch MCP server (PyPI, reuses
 #      .venv-awslabs in the repository root when it has it, else bench/.venv-awslabs), MiniStack
@@ -8,7 +8,10 @@
 #   2. bench/lint.sh: lint of 1,000 and 10,000 specs against Toolbox's load of the same tools;
 #   3. bench/mcp/harness.py: tools/call throughput, latency and CPU per call against nginx, start
 #      time, memory, reload latency, and the CloudWatch comparison;
-#   writes bench/results/<UTC date>.json and BENCHMARKS.md.
+#   4. bench/watches.py (issue 17): 1,000 concurrent watches, each checking nginx every second as an
+#      MCP Task, 3 rounds: the server's CPU and memory, tasks/get without backend requests, cancel;
+#   writes bench/results/<UTC date>.json, bench/results/watches-<UTC timestamp>.json and BENCHMARKS.md
+#   (the harness writes the file, watches.py its section 7).
 #
 #   bench/run.sh [--quick] [harness options, such as --duration 10 --rounds 3]
 #
@@ -147,4 +150,14 @@ run python3 "$BENCH/mcp/harness.py" \
     --awslabs-server "$AWSLABS_VENV/bin/awslabs.cloudwatch-mcp-server" --aws-python "$AWSLABS_VENV/bin/python" \
     --ministack-script "$ROOT/scripts/ministack.sh" \
     --lint-json "$LINT_JSON" "${out[@]}" "${quick_args[@]}" "${harness_args[@]}"
+
+# 4. The watches (issue 17): section 7 of the same BENCHMARKS.md.
+watches_args=(--markdown "$ROOT/BENCHMARKS.md")
+if [ "$quick" = 1 ]; then
+    watches_args=(--watches 100 --rounds 1 --window 5 --settle 2 --polls 20 --poll-sample 5
+                  --out "$BENCH/results/tmp/smoke-watches-$DATE.json" --markdown "$BENCH/results/tmp/smoke-BENCHMARKS.md")
+fi
+say "bench/watches.py ${watches_args[*]} ..."
+run python3 "$BENCH/watches.py" --toolwright "$TOOLWRIGHT" --toolwright-source "$source_note" --nginx "$NGINX" \
+    "${watches_args[@]}"
 say "done"
