@@ -192,6 +192,11 @@ impl HttpRequest {
         ctx: &crate::actions::CallContext,
     ) -> Result<crate::actions::ToolOutput, String> {
         use crate::actions::LogLevel;
+        // Without a client listening to log messages, the request goes out as it is (no timing,
+        // no extra boxed future on the hot path).
+        if ctx.log.is_none() {
+            return self.send_to_backend(clients).await;
+        }
         // The log names the method and the URL without its query (where values may be); the
         // path holds caller values only as percent-encoded segments, never secrets.
         let shown = ctx.log.is_some().then(|| {
