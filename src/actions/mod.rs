@@ -313,9 +313,14 @@ action_kinds! {
 }
 
 impl Action {
-    /// Whether a call may ask the user to approve something: a step with `confirm`.
+    /// Whether a call may ask the user to approve something: a step or an `on_fail` with
+    /// `confirm`, in this action or one nested in it.
     pub fn asks(&self) -> bool {
-        matches!(self, Action::Steps(s) if s.steps.iter().any(|st| st.confirm.is_some()))
+        match self {
+            Action::Steps(s) => s.steps.iter().chain(s.on_fail.as_deref()).any(|st| st.confirm.is_some() || st.action.asks()),
+            Action::Watch(w) => w.on_fail_confirm.is_some(),
+            _ => false,
+        }
     }
 
     /// This action and the actions nested in it (a sequence's steps and its `on_fail`, a watch's

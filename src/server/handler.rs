@@ -99,13 +99,16 @@ impl ServerHandler for Handler {
             });
             send
         });
-        let supports_tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks());
+        // What only some tools need is worked out only for them, off the plain call's path:
+        // whether the client takes MCP Tasks (a `task:` tool) and can be asked (a `confirm` gate).
+        let (task_tool, asks) = {
+            let loaded = self.shared.runtime().current();
+            loaded.catalog.tool(&request.name).map_or((false, false), |t| (t.task.is_some(), t.confirm.is_some() || t.action.asks()))
+        };
+        let supports_tasks = task_tool && context.client_capabilities().is_some_and(|c| c.supports_tasks());
         // Approval gates ask a client that took elicitation requests at initialize (the 2025
         // revisions; 2026-07-28 forbids server-to-client requests).
-        let ask = context
-            .peer
-            .supported_elicitation_modes()
-            .contains(&rmcp::service::ElicitationMode::Form)
+        let ask = (asks && context.peer.supported_elicitation_modes().contains(&rmcp::service::ElicitationMode::Form))
             .then(|| super::tasks::peer_ask(context.peer.clone()));
         // Log messages go out when the client asked for them: a 2026-07-28 request's `logLevel`,
         // else the level a 2025 client set with `logging/setLevel`.
