@@ -82,6 +82,8 @@ pub struct JqFilter {
     source: Arc<str>,
     /// The compiled program.
     program: Arc<Program>,
+    /// Whether the filter is bounded ([`super::jq_bounded`]): a small input runs it in the server.
+    bounded: bool,
 }
 
 // The catalog that holds filters is shared across tokio tasks, so this must keep holding.
@@ -118,7 +120,11 @@ impl JqFilter {
     pub fn compile(source: &str) -> Result<JqFilter, JqCompileError> {
         // jaq is not expected to panic, but a panic must not take the caller down with it.
         match catch_unwind(AssertUnwindSafe(|| compile_program(source))) {
-            Ok(result) => result.map(|program| JqFilter { source: Arc::from(source), program: Arc::new(program) }),
+            Ok(result) => result.map(|program| JqFilter {
+                source: Arc::from(source),
+                program: Arc::new(program),
+                bounded: super::jq_bounded::is_bounded(source),
+            }),
             Err(_) => Err(JqCompileError { message: "internal error in the jq compiler".to_owned(), offset: None }),
         }
     }
@@ -135,6 +141,12 @@ impl JqFilter {
             Ok(result) => result,
             Err(_) => Err("internal error while running the jq filter".to_owned()),
         }
+    }
+
+    /// Whether the filter is bounded (no recursion, no unbounded generator, at most quadratic
+    /// work): see [`super::jq_bounded`].
+    pub fn is_bounded(&self) -> bool {
+        self.bounded
     }
 
     /// Returns the filter source as it was given to [`JqFilter::compile`].

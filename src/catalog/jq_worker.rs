@@ -1,5 +1,7 @@
 //! jq runs that can be stopped: every `response.jq` projection at call time runs in a worker
-//! process (this same binary, started with [`WORKER_ARG`]), never in the server.
+//! process (this same binary, started with [`WORKER_ARG`]), never in the server, unless the
+//! filter is bounded and its input small (see [`super::jq_bounded`]: no recursion, no unbounded
+//! generator, at most quadratic work on at most [`MAX_INLINE_INPUT`] bytes), which runs here.
 //!
 //! jaq evaluates filters by native recursion, has no fuel and no allocation budget, so inside
 //! the server a filter that recurses (`def f: [f]; f`) overflows a thread's stack and aborts the
@@ -33,6 +35,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use super::jq::JqFilter;
+use super::jq_bounded::MAX_INLINE_INPUT;
 
 /// The first argument that makes the binary a jq worker (see [`worker_main`]).
 pub const WORKER_ARG: &str = "__jq-worker";
@@ -210,6 +213,10 @@ async fn acquire() -> Result<Worker, JqRunError> {
 /// Runs `filter` on the JSON text `input` in a worker process, under the limits in force.
 /// One output is returned as is, several as an array, none as null.
 pub async fn run(filter: &JqFilter, input: &[u8]) -> Result<Value, JqRunError> {
+    if filter.is_bounded() && input.len() <= MAX_INLINE_INPUT {
+        let value = serde_json::from_slice::<Value>(input).map_err(|e| JqRunError::NotJson(e.to_string()))?;
+        return run_here(filter, &value);
+    }
     // A kept worker may have ended while idle (or its event loop may be gone, in tests that
     // start one runtime after another): a run that fails on one is run again on a fresh one.
     // The wait for a free worker counts against the run's time limit, as the run does.
@@ -233,8 +240,47 @@ pub async fn run(filter: &JqFilter, input: &[u8]) -> Result<Value, JqRunError> {
 /// Runs `filter` on a JSON value in a worker process (a step's `output` and `when`, a watch's
 /// `fail_when` and `succeed_when`), as [`run`] does; the error is the message for the model.
 pub async fn run_value(filter: &JqFilter, input: &Value) -> Result<Value, String> {
+    if filter.is_bounded() && json_size_within(input, MAX_INLINE_INPUT) {
+        return run_here(filter, input).map_err(|e| e.to_string());
+    }
     let bytes = serde_json::to_vec(input).map_err(|e| format!("internal: {e}"))?;
     Box::pin(run(filter, &bytes)).await.map_err(|e| e.to_string())
+}
+
+/// Runs a bounded filter on a small input in this thread (see [`super::jq_bounded`]), with the
+/// answers and messages a worker would give.
+fn run_here(filter: &JqFilter, input: &Value) -> Result<Value, JqRunError> {
+    let mut outputs =
+        filter.run(input).map_err(|message| JqRunError::Failed(format!("the response projection (jq) failed: {message}")))?;
+    Ok(match outputs.len() {
+        0 => Value::Null,
+        1 => outputs.pop().unwrap_or(Value::Null),
+        _ => Value::Array(outputs),
+    })
+}
+
+/// Whether `value` written as JSON takes at most `limit` bytes (counted roughly from above,
+/// and only as far as the limit: a large value is not walked to its end).
+fn json_size_within(value: &Value, limit: usize) -> bool {
+    fn size(value: &Value, left: &mut usize) -> bool {
+        let own = match value {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 24,
+            // Escapes can double a string; the quotes and a separator are two more bytes.
+            Value::String(s) => 2 * s.len() + 3,
+            Value::Array(items) => 2 + items.len(),
+            Value::Object(entries) => 2 + entries.keys().map(|k| 2 * k.len() + 4).sum::<usize>(),
+        };
+        let Some(rest) = left.checked_sub(own) else { return false };
+        *left = rest;
+        match value {
+            Value::Array(items) => items.iter().all(|item| size(item, left)),
+            Value::Object(entries) => entries.values().all(|item| size(item, left)),
+            _ => true,
+        }
+    }
+    let mut left = limit;
+    size(value, &mut left)
 }
 
 /// Why [`run_on`] gave no value.

@@ -9,6 +9,7 @@
 pub mod args;
 pub mod arguments;
 pub mod jq;
+pub mod jq_bounded;
 pub mod jq_worker;
 pub mod render;
 pub mod template;

@@ -1,5 +1,6 @@
 //! Running a watch: a check every `every` (the next tick `every` after the previous one
-//! started, or at once when a check took longer; checks never overlap) until `for` has
+//! started, or at once when a check took longer; checks never overlap; a tick is moved up to
+//! [`TICK_GRAIN`] later so that many watches share a wake-up) until `for` has
 //! passed, each check rendered at its tick's time, bounded by max(`every`, 10s) and the
 //! call's deadline, and judged by `fail_when` and `succeed_when` in the jq worker. A breach
 //! runs `on_fail` once; a cancellation stops everything at once.
@@ -81,7 +82,7 @@ impl WatchRequest {
                 ));
             }
             tokio::select! {
-                () = tokio::time::sleep_until(next) => {}
+                () = tokio::time::sleep_until(shared_tick(next)) => {}
                 () = ctx.cancel.cancelled() => return Err(cancelled(tally.checks)),
             }
             tick = next;
@@ -164,6 +165,24 @@ impl WatchRequest {
             Err(e) => json!({"ran": true, "error": e}),
         }
     }
+}
+
+/// How far a tick may be moved later so that watches share their wake-ups: a thousand watches
+/// started at different moments would otherwise wake the server a thousand times a second,
+/// one check each; rounded to this grain they wake it at most twenty times, a batch each.
+const TICK_GRAIN: Duration = Duration::from_millis(50);
+
+/// `at`, moved later to the next multiple of [`TICK_GRAIN`] since the first watch of the
+/// process started (at most one grain later; `every` is at least a second). Only the wake-up
+/// moves: the schedule stays `every` apart, so nothing drifts.
+fn shared_tick(at: Instant) -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    let since = at.saturating_duration_since(epoch).as_nanos();
+    let grain = TICK_GRAIN.as_nanos();
+    let rounded = since.div_ceil(grain) * grain;
+    let late = u64::try_from(rounded - since).unwrap_or(0);
+    at + Duration::from_nanos(late)
 }
 
 /// Whether a predicate gives anything but false or null (no output is null).
