@@ -6,7 +6,6 @@
 //! the two built-in tools read the same registry and never touch the backend.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock, CreateTaskResult, DetailedTask,
@@ -88,12 +87,15 @@ impl ServerState {
             Ok(t) => t,
             Err(m) => return TaskAnswer::Inline(Outcome::error(CallOutcome::Overloaded, m)),
         };
-        // Progress goes into the task's status; to the client too while it waits inline.
-        let waiting = Arc::new(AtomicBool::new(true));
+        // Progress goes into the task's status; to the client too while it waits inline. The
+        // client's forwarders are dropped when the task is handed out, so that a task that runs
+        // for hours does not keep the request's stream (and what it holds) alive.
+        let to_client = Arc::new(std::sync::Mutex::new((site.progress.clone(), site.log.clone())));
         let progress: crate::actions::ProgressFn = {
-            let (task, waiting, forward) = (task.clone(), waiting.clone(), site.progress.clone());
+            let (task, to_client) = (task.clone(), to_client.clone());
             Arc::new(move |p: f64, total: Option<f64>, message: String| {
-                if let (true, Some(f)) = (waiting.load(Ordering::Relaxed), &forward) {
+                let forward = to_client.lock().map(|f| f.0.clone()).unwrap_or_default();
+                if let Some(f) = forward {
                     f(p, total, message.clone());
                 }
                 task.progress(p, total, message);
@@ -103,11 +105,12 @@ impl ServerState {
         // any other client is asked as it would be without a task (elicitation), or cannot be.
         let ask = if supports_tasks { Some(task_ask(task.clone())) } else { site.ask.clone() };
         // Log messages reach the client while it waits inline, as progress does.
-        let log: Option<crate::actions::LogFn> = site.log.clone().map(|forward| {
-            let waiting = waiting.clone();
+        let log: Option<crate::actions::LogFn> = site.log.is_some().then(|| {
+            let to_client = to_client.clone();
             let f: crate::actions::LogFn = Arc::new(move |level, message: String| {
-                if waiting.load(Ordering::Relaxed) {
-                    forward(level, message);
+                let forward = to_client.lock().map(|f| f.1.clone()).unwrap_or_default();
+                if let Some(f) = forward {
+                    f(level, message);
                 }
             });
             f
@@ -144,7 +147,9 @@ impl ServerState {
             }
             () = tokio::time::sleep(settings.after) => false,
         };
-        waiting.store(false, Ordering::Relaxed);
+        if let Ok(mut f) = to_client.lock() {
+            *f = (None, None);
+        }
         if ended_inline || !self.tasks().hand_out(&task) {
             self.tasks().forget(&task.id);
             return TaskAnswer::Inline(inline_outcome(&task.snapshot()));
