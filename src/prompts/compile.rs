@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::spec::{MessageSpec, PromptSpec, RoleSpec};
-use super::{CompiledPrompt, Message, MessageBody, Role};
+use super::{Binary, CompiledPrompt, Message, MessageBody, Role};
 use crate::actions::Connections;
 use crate::catalog::JsonObject;
 use crate::catalog::template::Escape;
@@ -18,13 +18,20 @@ use crate::compile::arguments::Declared;
 use crate::compile::context::TemplateUse;
 use crate::diag::Code;
 use crate::resources::UriTemplate;
+use crate::resources::compile::ReadFile;
 use crate::spec::yaml::{Pos, push_escaped};
 use crate::spec::{Document, Spec};
 use crate::util::is_template;
 
 /// Compiles every prompt of `docs`, in document order (its messages may name the resources
 /// that `docs` define).
-pub(crate) fn compile_all(c: &mut Compiler<'_>, docs: &[&Document], conns: &Connections) -> Vec<Arc<CompiledPrompt>> {
+/// The image and audio files its messages read are added to `files` (the catalog's hash covers them).
+pub(crate) fn compile_all(
+    c: &mut Compiler<'_>,
+    docs: &[&Document],
+    conns: &Connections,
+    files: &mut Vec<ReadFile>,
+) -> Vec<Arc<CompiledPrompt>> {
     let known = Known::of(docs);
     let mut out = Vec::new();
     let mut names: HashMap<String, (usize, Pos)> = HashMap::new();
@@ -39,7 +46,7 @@ pub(crate) fn compile_all(c: &mut Compiler<'_>, docs: &[&Document], conns: &Conn
                 }
             }
         }
-        if let Some(p) = prompt(c, doc, spec, conns, &known) {
+        if let Some(p) = prompt(c, doc, spec, conns, &known, files) {
             out.push(Arc::new(p));
         }
     }
@@ -54,14 +61,21 @@ fn no_arguments() -> JsonObject {
 }
 
 /// Compiles one prompt; `None` after an error (reported).
-fn prompt(c: &mut Compiler<'_>, doc: &Document, spec: &PromptSpec, conns: &Connections, known: &Known) -> Option<CompiledPrompt> {
+fn prompt(
+    c: &mut Compiler<'_>,
+    doc: &Document,
+    spec: &PromptSpec,
+    conns: &Connections,
+    known: &Known,
+    files: &mut Vec<ReadFile>,
+) -> Option<CompiledPrompt> {
     let errors_before = c.diags.iter().filter(|d| d.is_error()).count();
     let schema = spec.arguments.clone().unwrap_or_else(no_arguments);
     let arguments = c.arguments(doc, "arguments", &schema, conns, &format!("prompt:{}", spec.name));
     let mut uses: Vec<TemplateUse> = Vec::new();
     let mut messages = Vec::with_capacity(spec.messages.len());
     for (i, m) in spec.messages.iter().enumerate() {
-        if let Some(body) = message(c, doc, i, m, known, &mut uses) {
+        if let Some(body) = message(c, doc, i, m, known, &mut uses, files) {
             let role = match m.role {
                 RoleSpec::User => Role::User,
                 RoleSpec::Assistant => Role::Assistant,
@@ -96,8 +110,10 @@ fn prompt(c: &mut Compiler<'_>, doc: &Document, spec: &PromptSpec, conns: &Conne
     })
 }
 
-/// One message: exactly one of `text` (a template, text escaping) or `resource` (a URI of the
-/// catalog; a template, each value percent-encoded as RFC 6570 expands a variable).
+/// One message: exactly one of `text` (a template, text escaping), `resource` (a URI of the
+/// catalog; a template, each value percent-encoded as RFC 6570 expands a variable), `image` or
+/// `audio` (a file under the spec's directory, read now; its media type from `mime_type` or
+/// its extension).
 fn message(
     c: &mut Compiler<'_>,
     doc: &Document,
@@ -105,11 +121,35 @@ fn message(
     m: &MessageSpec,
     known: &Known,
     uses: &mut Vec<TemplateUse>,
+    files: &mut Vec<ReadFile>,
 ) -> Option<MessageBody> {
     let base = format!("/messages/{i}");
-    match (&m.text, &m.resource) {
-        (Some(text), None) => c.template(doc, &format!("{base}/text"), text, Escape::Text, uses).map(MessageBody::Text),
-        (None, Some(uri)) => {
+    let given: Vec<&str> =
+        [("text", m.text.is_some()), ("resource", m.resource.is_some()), ("image", m.image.is_some()), ("audio", m.audio.is_some())]
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(k, _)| *k)
+            .collect();
+    if given.len() > 1 {
+        c.push_key(
+            doc,
+            Code::ContentCount,
+            &format!("{base}/{}", given[1]),
+            format!(
+                "a message holds one of `text`, `resource`, `image` or `audio`; this one holds {}",
+                given.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+            ),
+        );
+        return None;
+    }
+    if m.mime_type.is_some() && m.image.is_none() && m.audio.is_none() {
+        c.push_key(doc, Code::InvalidValue, &format!("{base}/mime_type"), "`mime_type` goes with a message's `image` or `audio`").help =
+            Some("remove it: a text message is text, and an embedded resource has its resource's type".to_owned());
+        return None;
+    }
+    match (&m.text, &m.resource, &m.image, &m.audio) {
+        (Some(text), ..) => c.template(doc, &format!("{base}/text"), text, Escape::Text, uses).map(MessageBody::Text),
+        (_, Some(uri), ..) => {
             let pointer = format!("{base}/resource");
             let template = c.template(doc, &pointer, uri, Escape::Url, uses)?;
             if !is_template(uri) && !known.names(uri) {
@@ -127,15 +167,61 @@ fn message(
             }
             Some(MessageBody::Resource(template))
         }
-        (None, None) => {
-            c.push(doc, Code::ContentCount, &base, "a message needs `text` or `resource`");
-            None
-        }
-        (Some(_), Some(_)) => {
-            c.push_key(doc, Code::ContentCount, &format!("{base}/resource"), "a message holds `text` or `resource`, not both");
+        (_, _, Some(file), _) => media(c, doc, &base, "image", file, m.mime_type.as_deref(), files).map(MessageBody::Image),
+        (_, _, _, Some(file)) => media(c, doc, &base, "audio", file, m.mime_type.as_deref(), files).map(MessageBody::Audio),
+        (None, None, None, None) => {
+            c.push(doc, Code::ContentCount, &base, "a message needs `text`, `resource`, `image` or `audio`");
             None
         }
     }
+}
+
+/// A message's `image` or `audio` (`key`): the file read under the spec's directory, and its
+/// media type, `mime_type` or the one its extension suggests, which must be of that kind
+/// (`image/...` or `audio/...`).
+fn media(
+    c: &mut Compiler<'_>,
+    doc: &Document,
+    base: &str,
+    key: &str,
+    file: &str,
+    mime_type: Option<&str>,
+    files: &mut Vec<ReadFile>,
+) -> Option<Binary> {
+    let prefix = format!("{key}/");
+    let examples =
+        if key == "image" { "`image/png`, `image/jpeg`, `image/gif` or `image/webp`" } else { "`audio/wav`, `audio/mpeg` or `audio/ogg`" };
+    let mime = match mime_type {
+        Some(m) if m.to_ascii_lowercase().starts_with(&prefix) && m.len() > prefix.len() => Some(m.to_ascii_lowercase()),
+        Some(m) => {
+            c.push(doc, Code::InvalidValue, &format!("{base}/mime_type"), format!("`mime_type` `{m}` is not an {key} type")).help =
+                Some(format!("an `{key}` message's type starts with `{prefix}`, such as {examples}"));
+            return None;
+        }
+        None => match mime_guess::from_path(file).first() {
+            Some(m) if m.type_() == key => Some(m.essence_str().to_owned()),
+            guessed => {
+                let what = guessed.map(|m| format!(" (its extension suggests `{}`)", m.essence_str())).unwrap_or_default();
+                c.push(
+                    doc,
+                    Code::InvalidValue,
+                    &format!("{base}/{key}"),
+                    format!("the {key} type of `{file}` cannot be told from its name{what}"),
+                )
+                .help = Some(format!("give `mime_type`, such as {examples}, or name the file by its type"));
+                None
+            }
+        },
+    };
+    let data = crate::resources::compile::read_spec_file(
+        c,
+        doc,
+        &format!("{base}/{key}"),
+        file,
+        &format!("use a smaller {key} (or raise TOOLWRIGHT_MAX_SPEC_BYTES)"),
+    )?;
+    files.push((crate::resources::compile::file_name(c, doc, file), data.clone()));
+    Some(Binary { mime_type: mime?, data })
 }
 
 /// The URIs of the catalog's resource documents and the templates of its resource template

@@ -11,6 +11,8 @@ pub mod compile;
 pub mod get;
 pub mod spec;
 
+use std::sync::Arc;
+
 use crate::catalog::Template;
 use crate::catalog::arguments::Arguments;
 
@@ -56,4 +58,17 @@ pub enum MessageBody {
     Text(Template),
     /// A resource's URI (each value percent-encoded), read and embedded.
     Resource(Template),
+    /// An image file, read when the catalog was compiled.
+    Image(Binary),
+    /// An audio file, read when the catalog was compiled.
+    Audio(Binary),
+}
+
+/// The bytes of a message's image or audio file, with their media type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binary {
+    /// Such as `image/png`.
+    pub mime_type: String,
+    /// The file's bytes.
+    pub data: Arc<[u8]>,
 }

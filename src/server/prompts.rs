@@ -1,6 +1,7 @@
 //! `prompts/list` and `prompts/get` over the catalog in force: the catalog's prompts as MCP
 //! prompts, and their messages rendered by `prompts::get` as MCP prompt messages.
 
+use base64::Engine as _;
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
     ContentBlock, EmbeddedResource, GetPromptRequestParams, GetPromptResult, ListPromptsResult, Prompt, PromptArgument, PromptMessage, Role,
@@ -73,6 +74,8 @@ pub(super) async fn get(loaded: &Loaded, request: GetPromptRequestParams, cancel
             let content = match m.content {
                 Content::Text(text) => ContentBlock::text(text),
                 Content::Resource(contents) => ContentBlock::Resource(EmbeddedResource::new(resource_contents(contents))),
+                Content::Image(b) => ContentBlock::image(base64::engine::general_purpose::STANDARD.encode(&b.data), b.mime_type),
+                Content::Audio(b) => ContentBlock::audio(base64::engine::general_purpose::STANDARD.encode(&b.data), b.mime_type),
             };
             PromptMessage::new(role, content)
         })
