@@ -49,7 +49,15 @@ async fn image_and_audio_messages_are_served_as_read() {
     let runtime = Runtime::new(catalog).expect("runtime");
     let loaded = runtime.current();
     let prompt = loaded.catalog.prompt("explain_panel").expect("prompt").clone();
-    let got = toolwright::prompts::get::get(&loaded, &prompt, Vec::<(String, Value)>::new(), &CancellationToken::new()).await.expect("get");
+    let got = toolwright::prompts::get::get(
+        &loaded,
+        &prompt,
+        Vec::<(String, Value)>::new(),
+        toolwright::catalog::ALL_VISIBLE,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("get");
     assert_eq!(got.len(), 3);
     assert_eq!(got[0].content, Content::Image(Binary { mime_type: "image/png".into(), data: PNG.into() }));
     assert_eq!(got[1].content, Content::Audio(Binary { mime_type: "audio/wav".into(), data: WAV.into() }));

@@ -106,6 +106,7 @@ fn prompt(
         description: spec.description.clone(),
         arguments,
         messages,
+        scopes: spec.auth.as_ref().map(|a| a.scopes.clone()).unwrap_or_default(),
         source: format!("{}:{}", c.files[doc.file].name, pos.line),
     })
 }

@@ -9,9 +9,9 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::{Binary, CompiledPrompt, MessageBody, Role};
-use crate::catalog::SecretMode;
 use crate::catalog::render::Renderer;
 use crate::catalog::template::with_secret_mode;
+use crate::catalog::{SecretMode, Visible};
 use crate::resources::read::{self, Contents, ReadError};
 use crate::runtime::Loaded;
 
@@ -49,11 +49,13 @@ pub enum GetError {
 }
 
 /// Renders `prompt`'s messages for `given` (MCP sends strings; each is read as its argument's
-/// declared type). Resources are read from the catalog of `loaded`, under `cancel`.
+/// declared type). Resources are read from the catalog of `loaded`, under `cancel`, as the
+/// caller reads them (`visible`: a resource it may not see is not found).
 pub async fn get<K: AsRef<str>>(
     loaded: &Loaded,
     prompt: &CompiledPrompt,
     given: impl IntoIterator<Item = (K, Value)>,
+    visible: Visible<'_>,
     cancel: &CancellationToken,
 ) -> Result<Vec<Rendered>, GetError> {
     let args = prompt.arguments.prepare(given).map_err(|e| GetError::InvalidArguments(e.message))?;
@@ -76,7 +78,9 @@ pub async fn get<K: AsRef<str>>(
         let content = match (&message.body, text) {
             (MessageBody::Image(b), _) => Content::Image(b.clone()),
             (MessageBody::Audio(b), _) => Content::Audio(b.clone()),
-            (MessageBody::Resource(_), Some(uri)) => Content::Resource(read::read(loaded, &uri, cancel).await.map_err(GetError::Resource)?),
+            (MessageBody::Resource(_), Some(uri)) => {
+                Content::Resource(read::read(loaded, &uri, visible, cancel).await.map_err(GetError::Resource)?)
+            }
             (_, text) => Content::Text(text.unwrap_or_default()),
         };
         out.push(Rendered { role: message.role, content });

@@ -29,6 +29,8 @@ pub struct CompiledPrompt {
     pub arguments: Arguments,
     /// The messages, in order.
     pub messages: Vec<Message>,
+    /// Scopes a caller needs, all of them, to see it (`auth.scopes`; under HTTP authentication).
+    pub scopes: Vec<String>,
     /// Where it is defined (`file:line`).
     pub source: String,
 }

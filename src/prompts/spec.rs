@@ -40,6 +40,10 @@ pub struct PromptSpec {
     /// `{role, audio}` (a file of the catalog, read when it is compiled).
     #[schemars(length(min = 1))]
     pub messages: Vec<MessageSpec>,
+    /// Who may see and use it over authenticated HTTP: `{scopes: [...]}`, every one needed;
+    /// to anyone else it does not exist.
+    #[serde(default)]
+    pub auth: Option<crate::spec::model::AuthSpec>,
 }
 
 /// Who speaks a message.

@@ -219,6 +219,7 @@ fn resource(
         description: spec.description.clone(),
         mime_type,
         body: body?,
+        scopes: spec.auth.as_ref().map(|a| a.scopes.clone()).unwrap_or_default(),
         source: format!("{}:{}", c.files[doc.file].name, pos.line),
     };
     Some((resource, read))
@@ -469,6 +470,7 @@ fn resource_template(
         mime_type: spec.mime_type.clone(),
         arguments,
         tool: Arc::new(tool),
+        scopes: spec.auth.as_ref().map(|a| a.scopes.clone()).unwrap_or_default(),
         source: format!("{}:{}", c.files[doc.file].name, pos.line),
     })
 }
