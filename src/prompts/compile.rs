@@ -76,6 +76,9 @@ fn prompt(
     let mut messages = Vec::with_capacity(spec.messages.len());
     for (i, m) in spec.messages.iter().enumerate() {
         if let Some(body) = message(c, doc, i, m, known, &mut uses, files) {
+            if let (MessageBody::Resource(_), Some(uri)) = (&body, &m.resource) {
+                embedded_scopes(c, doc, i, uri, spec, known);
+            }
             let role = match m.role {
                 RoleSpec::User => Role::User,
                 RoleSpec::Assistant => Role::Assistant,
@@ -177,6 +180,30 @@ fn message(
     }
 }
 
+/// `embedded-scopes`: a literal URI a message embeds that the prompt's scopes cannot read.
+fn embedded_scopes(c: &mut Compiler<'_>, doc: &Document, i: usize, uri: &str, spec: &PromptSpec, known: &Known) {
+    if is_template(uri) {
+        return;
+    }
+    let scopes: &[String] = spec.auth.as_ref().map_or(&[], |a| a.scopes.as_slice());
+    let missing: Vec<String> = known.missing_scopes(uri, scopes).iter().map(|s| format!("`{s}`")).collect();
+    if missing.is_empty() {
+        return;
+    }
+    c.push(
+        doc,
+        Code::EmbeddedScopes,
+        &format!("/messages/{i}/resource"),
+        format!(
+            "`{uri}` needs the scope{} {}, which the prompt does not: a caller who sees the prompt without {} gets a not-found error",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" },
+        ),
+    )
+    .help = Some("give the prompt the same scopes (`auth: {scopes: [...]}`), or the resource fewer".to_owned());
+}
+
 /// A message's `image` or `audio` (`key`): the file read under the spec's directory, and its
 /// media type, `mime_type` or the one its extension suggests, which must be of that kind
 /// (`image/...` or `audio/...`).
@@ -230,23 +257,77 @@ fn media(
 struct Known {
     uris: Vec<String>,
     templates: Vec<UriTemplate>,
+    /// The `auth.scopes` of each resource (by URI) and template (in `templates`' order).
+    uri_scopes: Vec<Vec<String>>,
+    template_scopes: Vec<Vec<String>>,
 }
 
 impl Known {
     fn of(docs: &[&Document]) -> Known {
-        let mut known = Known { uris: Vec::new(), templates: Vec::new() };
+        let mut known = Known { uris: Vec::new(), templates: Vec::new(), uri_scopes: Vec::new(), template_scopes: Vec::new() };
+        let scopes = |auth: &Option<crate::spec::model::AuthSpec>| auth.as_ref().map(|a| a.scopes.clone()).unwrap_or_default();
         for doc in docs {
             match &doc.spec {
-                Spec::Resource(r) => known.uris.push(r.uri.clone()),
-                Spec::ResourceTemplate(t) => known.templates.extend(UriTemplate::parse(&t.uri_template).ok()),
+                Spec::Resource(r) => {
+                    known.uris.push(r.uri.clone());
+                    known.uri_scopes.push(scopes(&r.auth));
+                }
+                Spec::ResourceTemplate(t) => {
+                    if let Ok(parsed) = UriTemplate::parse(&t.uri_template) {
+                        known.templates.push(parsed);
+                        known.template_scopes.push(scopes(&t.auth));
+                    }
+                }
                 _ => {}
             }
         }
         known
     }
 
+    /// The scopes beyond `granted` that a read of the literal `uri` needs: none when its
+    /// resource, or a template that matches it, needs no other (a read falls through a resource
+    /// the caller may not see to the templates it may), else those its resource (or the first
+    /// matching template) lacks.
+    fn missing_scopes(&self, uri: &str, granted: &[String]) -> Vec<String> {
+        let resource = self.uris.iter().position(|u| u == uri).and_then(|i| self.uri_scopes.get(i));
+        let templates = self.templates.iter().zip(&self.template_scopes).filter(|(t, _)| t.matches(uri).is_some()).map(|(_, s)| s);
+        let mut first = None;
+        for needed in resource.into_iter().chain(templates) {
+            let missing: Vec<String> = needed.iter().filter(|s| !granted.contains(s)).cloned().collect();
+            if missing.is_empty() {
+                return Vec::new();
+            }
+            first.get_or_insert(missing);
+        }
+        first.unwrap_or_default()
+    }
+
     /// Whether `uri` is a resource's, or one a resource template matches.
     fn names(&self, uri: &str) -> bool {
         self.uris.iter().any(|u| u == uri) || self.templates.iter().any(|t| t.matches(uri).is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_embedded_uri_is_readable_through_any_source_the_prompts_scopes_reach() {
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<String>>();
+        let known = Known {
+            uris: s(&["inc://current", "inc://open"]),
+            uri_scopes: vec![s(&["inc:read"]), Vec::new()],
+            templates: vec![UriTemplate::parse("inc://{id}").expect("template"), UriTemplate::parse("inc://{id}/log").expect("template")],
+            template_scopes: vec![s(&["inc:read", "inc:admin"]), s(&["inc:read"])],
+        };
+        // The resource needs a scope; the template that also matches needs more: the resource's is reported.
+        assert_eq!(known.missing_scopes("inc://current", &[]), s(&["inc:read"]));
+        assert_eq!(known.missing_scopes("inc://current", &s(&["inc:read"])), Vec::<String>::new());
+        // An open resource needs nothing, whatever the templates need.
+        assert_eq!(known.missing_scopes("inc://open", &[]), Vec::<String>::new());
+        // Only templates match: the first one's missing scopes.
+        assert_eq!(known.missing_scopes("inc://7", &s(&["inc:read"])), s(&["inc:admin"]));
+        assert_eq!(known.missing_scopes("inc://7/log", &s(&["inc:read"])), Vec::<String>::new());
     }
 }
