@@ -105,8 +105,9 @@ pub struct Outcome {
     pub text: String,
     /// How the call ended, in the words metrics, audit lines and traces share.
     pub kind: CallOutcome,
-    /// An image, audio or embedded resource the answer carries.
-    pub media: Option<crate::actions::output::Media>,
+    /// Content beyond the text block: an image, audio or embedded resource beside it, or the
+    /// result's whole list of blocks.
+    pub media: Option<crate::actions::output::Content>,
 }
 
 impl Outcome {

@@ -88,6 +88,17 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
         ("POST", ["notes"]) => {
             json_response(StatusCode::OK, &json!({"stored": serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)}))
         }
+        ("GET", ["panels", "latency.png"]) => {
+            Response::builder().header("content-type", "image/png").body(axum::body::Body::from(PNG.to_vec())).expect("response")
+        }
+        ("GET", ["runbook"]) => Response::builder()
+            .header("content-type", "text/markdown")
+            .body(axum::body::Body::from("# Latency runbook\nCheck the slowest dependency first.\n"))
+            .expect("response"),
+        ("GET", ["log"]) => Response::builder()
+            .header("content-type", "text/plain")
+            .body(axum::body::Body::from((0..400).map(|i| format!("log line {i}\n")).collect::<String>()))
+            .expect("response"),
         ("GET", ["broken"]) => json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({"error": "deployer unavailable"})),
         ("GET", ["slow"]) => {
             tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -96,6 +107,10 @@ async fn respond(State(state): State<Arc<ServerState>>, req: Request) -> Respons
         _ => json_response(StatusCode::NOT_FOUND, &json!({"error": "no such route"})),
     }
 }
+
+/// What `GET /panels/latency.png` answers: the bytes of a PNG signature and header chunk (a
+/// Grafana render's first bytes; the tool passes bytes through unread).
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00";
 
 /// The codes and messages lint reports for `yaml`.
 fn lint(yaml: &str) -> Vec<(String, String)> {
@@ -218,6 +233,88 @@ async fn when_false_skips_a_step() {
     let structured = out.structured.expect("structured result");
     assert_eq!(structured["steps"]["note"], Value::Null);
     assert_eq!(structured["result"], json!("running"));
+}
+
+const PANEL_STEPS: &str = "  steps:
+    run:
+      - id: status
+        http: {connection: deployer, url: '/deployments/{{ service }}'}
+        output: .status
+      - id: panel
+        http: {connection: deployer, url: /panels/latency.png}
+      - id: log
+        when: .args.notify
+        http: {connection: deployer, url: /log}
+      - id: runbook
+        http: {connection: deployer, url: /runbook, response: {content: resource}}
+    content: [panel, status, log, runbook]
+";
+
+/// `content` makes the result's blocks each listed step's blocks, in the listed order, as each
+/// step alone would have answered (an image beside its text, an embedded resource beside its
+/// text); structuredContent stays the steps answer, and a skipped step adds nothing.
+#[tokio::test]
+async fn content_returns_the_listed_steps_blocks_in_order() {
+    use toolwright::actions::output::{Block, Content, MediaKind};
+    init();
+    let server = TestServer::start("d-1").await;
+    let runtime = Runtime::new(compile(&(connection(&server.url) + &tool("30s", PANEL_STEPS)))).expect("runtime");
+    let out = call(&runtime, json!({"service": "checkout", "notify": false}), &CancellationToken::new()).await;
+    assert!(!out.is_error, "{}", out.text);
+    assert_eq!(server.count("GET", "/log"), 0, "the skipped step is not sent");
+    let structured = out.structured.clone().expect("structured result");
+    assert_eq!(structured["steps"]["status"], json!("running"));
+    assert_eq!(structured["steps"]["log"], Value::Null);
+    let Some(Content::Blocks(blocks)) = out.media else { panic!("no content blocks: {:?}", out.media) };
+    assert_eq!(blocks.len(), 5, "{blocks:?}");
+    assert_eq!(blocks[0], Block::Text(format!("an image (image/png, {} bytes)", PNG.len())));
+    let Block::Media(image) = &blocks[1] else { panic!("{blocks:?}") };
+    assert_eq!((&image.kind, image.mime_type.as_str(), &image.data[..]), (&MediaKind::Image, "image/png", PNG));
+    // The status step answered JSON: its block is that answer's text, before `output`.
+    assert_eq!(blocks[2], Block::Text(r#"{"id":"checkout","status":"running","replicas":3}"#.to_owned()));
+    let Block::Text(about) = &blocks[3] else { panic!("{blocks:?}") };
+    assert!(about.contains("attached as the resource"), "{about}");
+    let Block::Media(runbook) = &blocks[4] else { panic!("{blocks:?}") };
+    assert_eq!(runbook.kind, MediaKind::Resource(format!("{}/runbook", server.url)));
+    assert_eq!(runbook.mime_type, "text/markdown");
+    assert!(std::str::from_utf8(&runbook.data).expect("utf-8").starts_with("# Latency runbook"));
+    // Without `content`, the same steps answer is one text block, as before.
+    let plain = PANEL_STEPS.replace("    content: [panel, status, log, runbook]\n", "");
+    let runtime = Runtime::new(compile(&(connection(&server.url) + &tool("30s", &plain)))).expect("runtime");
+    let out = call(&runtime, json!({"service": "checkout", "notify": false}), &CancellationToken::new()).await;
+    assert_eq!(out.media, None);
+    assert_eq!(out.structured.as_ref().map(|s| s["steps"]["status"].clone()), Some(json!("running")));
+}
+
+/// `output.max_bytes` bounds the whole result: the text blocks of all listed steps share it
+/// (each step's text alone fits it; together they would not), cut at a line with the note.
+#[tokio::test]
+async fn content_text_blocks_share_the_tools_max_bytes() {
+    use toolwright::actions::output::{Block, Content};
+    init();
+    let server = TestServer::start("d-1").await;
+    let action = "  steps:
+    run:
+      - id: first
+        http: {connection: deployer, url: /log}
+      - id: second
+        http: {connection: deployer, url: /log}
+      - id: panel
+        http: {connection: deployer, url: /panels/latency.png}
+    content: [first, second, panel]
+";
+    let spec = tool("30s", action).replace("timeout: 30s\n", "timeout: 30s\noutput: {max_bytes: 3000}\n");
+    let runtime = Runtime::new(compile(&(connection(&server.url) + &spec))).expect("runtime");
+    let out = call(&runtime, json!({"service": "checkout"}), &CancellationToken::new()).await;
+    assert!(!out.is_error, "{}", out.text);
+    let Some(Content::Blocks(blocks)) = out.media else { panic!("no content blocks") };
+    let texts: Vec<&String> = blocks.iter().filter_map(|b| if let Block::Text(t) = b { Some(t) } else { None }).collect();
+    let total: usize = texts.iter().map(|t| t.len()).sum();
+    assert!(total <= 3000, "the text blocks hold {total} bytes");
+    assert!(texts[0].contains("[truncated: kept"), "each step's own answer is cut to max_bytes: {}", texts[0]);
+    // The first text took the budget: the second is left out, the image still comes through.
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(matches!(blocks.last(), Some(Block::Media(_))), "{blocks:?}");
 }
 
 /// A failing middle step stops the sequence: the later step is never sent, `on_fail` runs
@@ -388,6 +485,27 @@ fn lint_proves_each_step_reference_is_an_earlier_step() {
             + "kind: tool\nname: t\ndescription: A tool.\ninput: {type: object}\naction:\n  http: {connection: deployer, url: '/x/{{ steps.a }}'}\n"),
     );
     assert_eq!(plain[0].0, "undeclared-variable");
+}
+
+#[test]
+fn lint_checks_that_content_lists_steps_of_run_once() {
+    let listed = codes(
+        "  steps:
+    run:
+      - id: create
+        http: {connection: deployer, method: POST, url: /deployments, body: {service: '{{ service }}'}}
+      - id: status
+        http: {connection: deployer, url: /deployments/1}
+    content: [status, craete, status]
+",
+    );
+    assert_eq!(
+        listed,
+        [
+            ("unknown-step".to_owned(), "`content` lists `craete`, but no step has the id `craete` (did you mean `create`?)".to_owned()),
+            ("duplicate-step-id".to_owned(), "`content` lists step `status` twice".to_owned()),
+        ]
+    );
 }
 
 #[test]

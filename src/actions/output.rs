@@ -20,8 +20,40 @@ pub struct ToolOutput {
     /// breached): MCP `isError: true` with the structured content, which is then not held to
     /// the tool's output schema.
     pub is_error: bool,
-    /// Content that is not text: an image, audio, or the answer as an embedded resource.
-    pub media: Option<Media>,
+    /// Content beyond the one text block: an image, audio or embedded resource beside the
+    /// text, or the whole list of blocks (a `steps` tool's `content:`).
+    pub media: Option<Content>,
+}
+
+/// What a result's content is, beyond the text block its [`ToolOutput::text`] gives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// One block beside the text: an image, audio, or the answer as an embedded resource.
+    Beside(Media),
+    /// The result's content blocks, in order, in place of the text block (the text still
+    /// renders the structured result for whoever reads only text, such as `toolwright call`).
+    Blocks(Vec<Block>),
+}
+
+/// One content block of a result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    /// A text block.
+    Text(String),
+    /// An image, audio or embedded resource block.
+    Media(Media),
+}
+
+impl ToolOutput {
+    /// The result's content blocks, in order, as MCP receives them: its text, then the block
+    /// beside it; or the blocks it lists.
+    pub fn blocks(text: String, media: Option<Content>) -> Vec<Block> {
+        match media {
+            None => vec![Block::Text(text)],
+            Some(Content::Beside(m)) => vec![Block::Text(text), Block::Media(m)],
+            Some(Content::Blocks(blocks)) => blocks,
+        }
+    }
 }
 
 /// A content block that is not text: MCP image, audio or embedded resource content.
@@ -146,6 +178,34 @@ pub fn shape_text(text: String, max_bytes: usize) -> ToolOutput {
     out.truncate(cut);
     out.push_str(&truncation_note(cut, total));
     ToolOutput { structured: None, text: out, truncated: true, is_error: false, media: None }
+}
+
+/// Bounds a result's content blocks by the tool's `max_bytes`: the text blocks share it, in
+/// order (a text that no longer fits whole is cut as [`shape_text`] cuts it, and left out when
+/// not even the truncation note fits); image, audio and embedded resource blocks, which cannot
+/// be cut, pass as they came (each is bounded by its connection's `max_response_bytes`).
+pub fn bound_blocks(blocks: impl IntoIterator<Item = Block>, max_bytes: usize) -> Vec<Block> {
+    let mut room = max_bytes;
+    let mut out = Vec::new();
+    for block in blocks {
+        match block {
+            Block::Text(text) if text.len() <= room => {
+                room -= text.len();
+                out.push(Block::Text(text));
+            }
+            Block::Text(text) => {
+                let cut = shape_text(text, room).text;
+                if cut.len() <= room {
+                    room -= cut.len();
+                    out.push(Block::Text(cut));
+                } else {
+                    room = 0;
+                }
+            }
+            media @ Block::Media(_) => out.push(media),
+        }
+    }
+    out
 }
 
 /// The note appended to cut text.
@@ -329,6 +389,28 @@ mod tests {
         assert!(out.text.len() <= 101);
         assert!(out.text.starts_with('é'));
         assert!(out.text.contains("[truncated: kept"));
+    }
+
+    #[test]
+    fn blocks_share_one_text_budget_and_media_pass() {
+        let image = Block::Media(Media { kind: MediaKind::Image, mime_type: "image/png".into(), data: bytes::Bytes::from_static(b"png") });
+        let blocks = vec![Block::Text("a".repeat(60)), image.clone(), Block::Text("line\n".repeat(20)), Block::Text("c".repeat(10))];
+        let out = bound_blocks(blocks, 100);
+        let texts: usize = out.iter().map(|b| if let Block::Text(t) = b { t.len() } else { 0 }).sum();
+        assert!(texts <= 100, "{texts}");
+        assert_eq!(out[0], Block::Text("a".repeat(60)));
+        assert_eq!(out[1], image);
+        // The second text is cut to the 40 bytes left, and the third no longer fits at all.
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert!(matches!(&out[2], Block::Text(t) if t.starts_with("line") && t.contains("[truncated: kept")), "{out:?}");
+        let out = bound_blocks(vec![Block::Text("x\n".repeat(100)), Block::Text("y".into())], 120);
+        let Block::Text(first) = &out[0] else { panic!("{out:?}") };
+        assert!(first.len() <= 120 && first.contains("[truncated: kept"), "{first}");
+        assert!(out.len() <= 2);
+        let all: usize = out.iter().map(|b| if let Block::Text(t) = b { t.len() } else { 0 }).sum();
+        assert!(all <= 120);
+        // Everything that fits is kept as it is.
+        assert_eq!(bound_blocks(vec![Block::Text("ab".into()), Block::Text(String::new())], 2).len(), 2);
     }
 
     #[test]

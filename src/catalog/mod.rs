@@ -173,6 +173,14 @@ impl LazyValidator {
     }
 }
 
+/// Whether the caller may see a prompt, resource or resource template that needs these scopes
+/// (its `auth.scopes`): under HTTP authentication the caller's grants decide (the server says);
+/// without it, [`ALL_VISIBLE`]. What a caller may not see does not exist for it.
+pub type Visible<'a> = &'a (dyn Fn(&[String]) -> bool + Sync);
+
+/// Everything is visible: stdio, HTTP without authentication, the CLI.
+pub const ALL_VISIBLE: Visible<'static> = &|_| true;
+
 /// The compiled catalog. Never mutated: a reload builds a new one.
 pub struct Catalog {
     pub(crate) tools: Vec<Arc<CompiledTool>>,
@@ -287,11 +295,17 @@ impl Catalog {
         self.resource_templates.iter().find(|t| t.template.source() == uri_template)
     }
 
-    /// The most specific resource template that matches `uri`, with the variables' values.
-    pub fn match_template(&self, uri: &str) -> Option<(&Arc<CompiledResourceTemplate>, crate::resources::uri_template::Bindings)> {
+    /// The most specific resource template the caller may see (`visible`) that matches `uri`,
+    /// with the variables' values.
+    pub fn match_template(
+        &self,
+        uri: &str,
+        visible: Visible<'_>,
+    ) -> Option<(&Arc<CompiledResourceTemplate>, crate::resources::uri_template::Bindings)> {
         self.template_order
             .iter()
             .filter_map(|&i| self.resource_templates.get(i))
+            .filter(|t| visible(&t.scopes))
             .find_map(|t| t.template.matches(uri).map(|vars| (t, vars)))
     }
 

@@ -289,8 +289,8 @@ fn compile_with(files: &[SourceFile], serial: bool) -> Compiled {
     }
 
     // Resources before prompts: a prompt's message may name a resource.
-    let resources = crate::resources::compile::compile_all(&mut c, &docs, &connections);
-    let prompts = crate::prompts::compile::compile_all(&mut c, &docs, &connections);
+    let mut resources = crate::resources::compile::compile_all(&mut c, &docs, &connections);
+    let prompts = crate::prompts::compile::compile_all(&mut c, &docs, &connections, &mut resources.files);
 
     // The catalog's environment: every template again, each compiled and checked once above.
     let mut env = template::environment();

@@ -36,7 +36,7 @@ macro_rules! codes {
 codes! {
     Io = "io-error", Error, "A file or directory could not be read.";
     InvalidUtf8 = "invalid-utf8", Error, "A spec file is not valid UTF-8.";
-    FileTooLarge = "file-too-large", Error, "A spec file (or a resource's `file`) is larger than toolwright reads (4 MiB, `TOOLWRIGHT_MAX_SPEC_BYTES`).";
+    FileTooLarge = "file-too-large", Error, "A spec file (or a resource's `file`, a prompt message's `image` or `audio`) is larger than toolwright reads (4 MiB, `TOOLWRIGHT_MAX_SPEC_BYTES`).";
     NoSpecs = "no-specs", Warning, "A tools directory holds no tool or connection.";
     YamlSyntax = "yaml-syntax", Error, "The file is not valid YAML.";
     DuplicateKey = "duplicate-key", Error, "A mapping has the same key twice.";
@@ -52,11 +52,12 @@ codes! {
     DuplicatePromptName = "duplicate-prompt-name", Error, "Two prompts have the same name.";
     DuplicateResourceName = "duplicate-resource-name", Error, "Two resources (or two resource templates) have the same name.";
     DuplicateUri = "duplicate-uri", Error, "Two resources have the same URI, or two resource templates the same URI template (up to the names of their variables).";
-    ContentCount = "content-count", Error, "A resource needs exactly one of `text`, `file` or `action`; a prompt message exactly one of `text` or `resource`.";
-    ResourceOutsideDir = "resource-outside-dir", Error, "A resource's `file` is absolute, climbs out of the spec file's directory, or is a symlink that leads out of it.";
+    ContentCount = "content-count", Error, "A resource needs exactly one of `text`, `file` or `action`; a prompt message exactly one of `text`, `resource`, `image` or `audio`.";
+    ResourceOutsideDir = "resource-outside-dir", Error, "A resource's `file` (or a prompt message's `image` or `audio`) is absolute, climbs out of the spec file's directory, or is a symlink that leads out of it.";
     InvalidUriTemplate = "invalid-uri-template", Error, "A `uri_template` is not an RFC 6570 level 1 template (`{name}` only) or does not make a URI.";
     UnknownUriVariable = "unknown-uri-variable", Error, "A variable of a `uri_template` that its `input` does not declare.";
     UnknownResource = "unknown-resource", Error, "A prompt message's `resource` names no resource and matches no resource template.";
+    EmbeddedScopes = "embedded-scopes", Warning, "A prompt message embeds a resource that needs a scope the prompt does not: a caller who sees the prompt without it cannot get it.";
     ArgumentType = "argument-type", Error, "A prompt argument or URI template variable is of a type MCP cannot pass as a string (an object or an array).";
     BlankDescription = "blank-description", Error, "A tool's description is empty or only whitespace.";
     InvalidInputSchema = "invalid-input-schema", Error, "`input` is not a valid JSON Schema 2020-12.";
@@ -94,8 +95,8 @@ codes! {
     FormAndBody = "form-and-body", Error, "An HTTP action gives both `form` and `body`; a request has one body.";
     InvalidPagination = "invalid-pagination", Error, "`response.paginate` needs `next` with `set` (exactly one of query, body, form, header) or `link: true`, and an answer read as JSON or XML.";
     InvalidStepId = "invalid-step-id", Error, "A step id does not match ^[a-z][a-z0-9_]*$.";
-    DuplicateStepId = "duplicate-step-id", Error, "Two steps of a `steps` action have the same id.";
-    UnknownStep = "unknown-step", Error, "A template reads `steps.<id>` of no earlier step (an unknown id, a later step, the step itself, or `steps` as a whole).";
+    DuplicateStepId = "duplicate-step-id", Error, "Two steps of a `steps` action have the same id, or its `content` lists a step twice.";
+    UnknownStep = "unknown-step", Error, "A template reads `steps.<id>` of no earlier step (an unknown id, a later step, the step itself, or `steps` as a whole), or `content` lists an id that is no step.";
     NestedSteps = "nested-steps", Error, "A step of a `steps` action is itself `steps`; steps do not nest.";
     ReservedInputName = "reserved-input-name", Error, "A steps tool's input declares `steps` (or `failed` with `on_fail`), or a watch tool's with `on_fail` declares `failed`: names their templates reserve.";
     NestedWatch = "nested-watch", Error, "A watch's `check` or `on_fail` is itself `watch` or `steps`; a watch holds plain actions (a sequence may hold a watch).";

@@ -8,10 +8,10 @@ use std::time::SystemTime;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::{CompiledPrompt, MessageBody, Role};
-use crate::catalog::SecretMode;
+use super::{Binary, CompiledPrompt, MessageBody, Role};
 use crate::catalog::render::Renderer;
 use crate::catalog::template::with_secret_mode;
+use crate::catalog::{SecretMode, Visible};
 use crate::resources::read::{self, Contents, ReadError};
 use crate::runtime::Loaded;
 
@@ -31,6 +31,10 @@ pub enum Content {
     Text(String),
     /// A resource's contents.
     Resource(Contents),
+    /// An image.
+    Image(Binary),
+    /// Audio.
+    Audio(Binary),
 }
 
 /// Why a prompt gave no messages.
@@ -45,32 +49,39 @@ pub enum GetError {
 }
 
 /// Renders `prompt`'s messages for `given` (MCP sends strings; each is read as its argument's
-/// declared type). Resources are read from the catalog of `loaded`, under `cancel`.
+/// declared type). Resources are read from the catalog of `loaded`, under `cancel`, as the
+/// caller reads them (`visible`: a resource it may not see is not found).
 pub async fn get<K: AsRef<str>>(
     loaded: &Loaded,
     prompt: &CompiledPrompt,
     given: impl IntoIterator<Item = (K, Value)>,
+    visible: Visible<'_>,
     cancel: &CancellationToken,
 ) -> Result<Vec<Rendered>, GetError> {
     let args = prompt.arguments.prepare(given).map_err(|e| GetError::InvalidArguments(e.message))?;
     // Every template renders first, at one instant, before any resource is read: a wrong
     // argument costs no backend call.
     let renderer = Renderer::new(&loaded.catalog, &args, SystemTime::now());
-    let texts: Vec<String> = with_secret_mode(SecretMode::Placeholder, || {
+    let texts: Vec<Option<String>> = with_secret_mode(SecretMode::Placeholder, || {
         prompt
             .messages
             .iter()
             .map(|m| match &m.body {
-                MessageBody::Text(t) | MessageBody::Resource(t) => renderer.text(t),
+                MessageBody::Text(t) | MessageBody::Resource(t) => renderer.text(t).map(Some),
+                MessageBody::Image(_) | MessageBody::Audio(_) => Ok(None),
             })
             .collect::<Result<_, _>>()
     })
     .map_err(|e| GetError::InvalidArguments(e.message))?;
     let mut out = Vec::with_capacity(texts.len());
     for (message, text) in prompt.messages.iter().zip(texts) {
-        let content = match message.body {
-            MessageBody::Text(_) => Content::Text(text),
-            MessageBody::Resource(_) => Content::Resource(read::read(loaded, &text, cancel).await.map_err(GetError::Resource)?),
+        let content = match (&message.body, text) {
+            (MessageBody::Image(b), _) => Content::Image(b.clone()),
+            (MessageBody::Audio(b), _) => Content::Audio(b.clone()),
+            (MessageBody::Resource(_), Some(uri)) => {
+                Content::Resource(read::read(loaded, &uri, visible, cancel).await.map_err(GetError::Resource)?)
+            }
+            (_, text) => Content::Text(text.unwrap_or_default()),
         };
         out.push(Rendered { role: message.role, content });
     }

@@ -11,6 +11,8 @@ pub mod compile;
 pub mod get;
 pub mod spec;
 
+use std::sync::Arc;
+
 use crate::catalog::Template;
 use crate::catalog::arguments::Arguments;
 
@@ -27,6 +29,8 @@ pub struct CompiledPrompt {
     pub arguments: Arguments,
     /// The messages, in order.
     pub messages: Vec<Message>,
+    /// Scopes a caller needs, all of them, to see it (`auth.scopes`; under HTTP authentication).
+    pub scopes: Vec<String>,
     /// Where it is defined (`file:line`).
     pub source: String,
 }
@@ -56,4 +60,17 @@ pub enum MessageBody {
     Text(Template),
     /// A resource's URI (each value percent-encoded), read and embedded.
     Resource(Template),
+    /// An image file, read when the catalog was compiled.
+    Image(Binary),
+    /// An audio file, read when the catalog was compiled.
+    Audio(Binary),
+}
+
+/// The bytes of a message's image or audio file, with their media type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binary {
+    /// Such as `image/png`.
+    pub mime_type: String,
+    /// The file's bytes.
+    pub data: Arc<[u8]>,
 }

@@ -35,10 +35,15 @@ pub struct PromptSpec {
     #[serde(default)]
     #[schemars(schema_with = "crate::spec::schema::arguments_schema")]
     pub arguments: Option<JsonObject>,
-    /// The messages, in order: each `{role, text}` (a template reading the arguments) or
-    /// `{role, resource}` (a resource of the catalog, embedded).
+    /// The messages, in order: each `{role, text}` (a template reading the arguments),
+    /// `{role, resource}` (a resource of the catalog, embedded), or `{role, image}` /
+    /// `{role, audio}` (a file of the catalog, read when it is compiled).
     #[schemars(length(min = 1))]
     pub messages: Vec<MessageSpec>,
+    /// Who may see and use it over authenticated HTTP: `{scopes: [...]}`, every one needed;
+    /// to anyone else it does not exist.
+    #[serde(default)]
+    pub auth: Option<crate::spec::model::AuthSpec>,
 }
 
 /// Who speaks a message.
@@ -51,7 +56,7 @@ pub enum RoleSpec {
     Assistant,
 }
 
-/// One message of a prompt: exactly one of `text` or `resource`.
+/// One message of a prompt: exactly one of `text`, `resource`, `image` or `audio`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageSpec {
@@ -65,4 +70,16 @@ pub struct MessageSpec {
     /// value percent-encoded.
     #[serde(default)]
     pub resource: Option<String>,
+    /// An image file, relative to the spec file's directory (and under it), read when the
+    /// catalog is compiled and served as an image content block.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// An audio file, relative to the spec file's directory (and under it), read when the
+    /// catalog is compiled and served as an audio content block.
+    #[serde(default)]
+    pub audio: Option<String>,
+    /// With `image` or `audio`: the file's media type, such as `image/png`. Default: the type
+    /// its extension suggests (`.png`, `.jpg`, `.gif`, `.webp`; `.wav`, `.mp3`, `.ogg`, `.flac`).
+    #[serde(default)]
+    pub mime_type: Option<String>,
 }

@@ -219,13 +219,14 @@ fn resource(
         description: spec.description.clone(),
         mime_type,
         body: body?,
+        scopes: spec.auth.as_ref().map(|a| a.scopes.clone()).unwrap_or_default(),
         source: format!("{}:{}", c.files[doc.file].name, pos.line),
     };
     Some((resource, read))
 }
 
 /// The file's name as the diagnostics show it (the spec file's directory joined with it).
-fn file_name(c: &Compiler<'_>, doc: &Document, file: &str) -> String {
+pub(crate) fn file_name(c: &Compiler<'_>, doc: &Document, file: &str) -> String {
     let dir = Path::new(&c.files[doc.file].name).parent().unwrap_or(Path::new(""));
     dir.join(file).to_string_lossy().replace('\\', "/")
 }
@@ -233,28 +234,45 @@ fn file_name(c: &Compiler<'_>, doc: &Document, file: &str) -> String {
 /// Reads a resource's `file`: a relative path that stays, symlinks followed, under the
 /// spec file's directory. Text when UTF-8, else bytes; the MIME type its extension suggests.
 fn resource_file(c: &mut Compiler<'_>, doc: &Document, file: &str) -> Option<(Body, Option<String>, Arc<[u8]>)> {
+    let bytes = read_spec_file(c, doc, "/file", file, "serve it through an `action` instead (or raise TOOLWRIGHT_MAX_SPEC_BYTES)")?;
+    let guessed = mime_guess::from_path(file).first().map(|m| m.essence_str().to_owned());
+    let body = match std::str::from_utf8(&bytes) {
+        Ok(text) => Body::Text(Arc::from(text)),
+        Err(_) => Body::Blob(bytes.clone()),
+    };
+    Some((body, guessed, bytes))
+}
+
+/// Reads a file a spec names at `pointer` (a resource's `file`, a prompt message's `image` or
+/// `audio`) when the catalog is compiled: a relative path that stays, symlinks followed, under
+/// the spec file's directory, at most `TOOLWRIGHT_MAX_SPEC_BYTES` (4 MiB) long; every problem a
+/// diagnostic at `pointer` (`too_large` is the help of `file-too-large`).
+pub(crate) fn read_spec_file(c: &mut Compiler<'_>, doc: &Document, pointer: &str, file: &str, too_large: &str) -> Option<Arc<[u8]>> {
+    let key = pointer.rsplit('/').next().unwrap_or("file");
     let spec_dir = Path::new(&c.files[doc.file].name).parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let path = Path::new(file);
     if path.is_absolute() || path.components().any(|p| matches!(p, Component::Prefix(_))) {
         c.push(
             doc,
             Code::ResourceOutsideDir,
-            "/file",
-            format!("`file` `{file}` is an absolute path; it must be relative to the spec file's directory"),
+            pointer,
+            format!("`{key}` `{file}` is an absolute path; it must be relative to the spec file's directory"),
         )
         .help = Some("put the file beside the spec (or below it) and name it relative to the spec file".to_owned());
         return None;
     }
     if !stays_inside(path) {
-        c.push(doc, Code::ResourceOutsideDir, "/file", format!("`file` `{file}` leaves the spec file's directory")).help =
-            Some("a resource file must be in the spec file's directory or below it".to_owned());
+        c.push(doc, Code::ResourceOutsideDir, pointer, format!("`{key}` `{file}` leaves the spec file's directory")).help = Some(format!(
+            "{} must be in the spec file's directory or below it",
+            if key == "file" { "a resource file" } else { "the file" }
+        ));
         return None;
     }
     let joined = spec_dir.join(path);
     let resolved = match (std::fs::canonicalize(spec_dir), std::fs::canonicalize(&joined)) {
         (Ok(dir), Ok(target)) => (dir, target),
         (_, Err(e)) | (Err(e), _) => {
-            c.push(doc, Code::Io, "/file", format!("cannot read `file` `{file}`: {e}"));
+            c.push(doc, Code::Io, pointer, format!("cannot read `{key}` `{file}`: {e}"));
             return None;
         }
     };
@@ -263,8 +281,8 @@ fn resource_file(c: &mut Compiler<'_>, doc: &Document, file: &str) -> Option<(Bo
         c.push(
             doc,
             Code::ResourceOutsideDir,
-            "/file",
-            format!("`file` `{file}` is a symlink (or is under one) that leads outside the spec file's directory"),
+            pointer,
+            format!("`{key}` `{file}` is a symlink (or is under one) that leads outside the spec file's directory"),
         )
         .help = Some("copy the file into the spec file's directory instead of linking to it".to_owned());
         return None;
@@ -280,7 +298,7 @@ fn resource_file(c: &mut Compiler<'_>, doc: &Document, file: &str) -> Option<(Bo
     }) {
         Ok(b) => b,
         Err(e) => {
-            c.push(doc, Code::Io, "/file", format!("cannot read `file` `{file}`: {e}"));
+            c.push(doc, Code::Io, pointer, format!("cannot read `{key}` `{file}`: {e}"));
             return None;
         }
     };
@@ -288,19 +306,13 @@ fn resource_file(c: &mut Compiler<'_>, doc: &Document, file: &str) -> Option<(Bo
         c.push(
             doc,
             Code::FileTooLarge,
-            "/file",
-            format!("`file` `{file}` is larger than {max} bytes, the most toolwright reads from one file"),
+            pointer,
+            format!("`{key}` `{file}` is larger than {max} bytes, the most toolwright reads from one file"),
         )
-        .help = Some("serve it through an `action` instead (or raise TOOLWRIGHT_MAX_SPEC_BYTES)".to_owned());
+        .help = Some(too_large.to_owned());
         return None;
     }
-    let guessed = mime_guess::from_path(path).first().map(|m| m.essence_str().to_owned());
-    let bytes: Arc<[u8]> = Arc::from(bytes);
-    let body = match std::str::from_utf8(&bytes) {
-        Ok(text) => Body::Text(Arc::from(text)),
-        Err(_) => Body::Blob(bytes.clone()),
-    };
-    Some((body, guessed, bytes))
+    Some(Arc::from(bytes))
 }
 
 /// Whether a relative path's `..` components never climb above its start (before symlinks).
@@ -458,6 +470,7 @@ fn resource_template(
         mime_type: spec.mime_type.clone(),
         arguments,
         tool: Arc::new(tool),
+        scopes: spec.auth.as_ref().map(|a| a.scopes.clone()).unwrap_or_default(),
         source: format!("{}:{}", c.files[doc.file].name, pos.line),
     })
 }

@@ -35,6 +35,8 @@ pub struct CompiledResource {
     pub mime_type: Option<String>,
     /// What a read returns.
     pub body: Body,
+    /// Scopes a caller needs, all of them, to see it (`auth.scopes`; under HTTP authentication).
+    pub scopes: Vec<String>,
     /// Where it is defined (`file:line`).
     pub source: String,
 }
@@ -78,6 +80,8 @@ pub struct CompiledResourceTemplate {
     pub arguments: Arguments,
     /// The action, as a tool no client sees whose input is `input`.
     pub tool: Arc<CompiledTool>,
+    /// Scopes a caller needs, all of them, to see it (`auth.scopes`; under HTTP authentication).
+    pub scopes: Vec<String>,
     /// Where it is defined (`file:line`).
     pub source: String,
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::Body;
+use crate::catalog::Visible;
 use crate::observability::CallOutcome;
 use crate::runtime::{self, Loaded, Outcome};
 
@@ -66,10 +67,11 @@ const JSON: &str = "application/json";
 const TEXT: &str = "text/plain";
 
 /// Reads `uri` from the catalog of `loaded`: a resource at exactly that URI first, else the
-/// most specific resource template that matches it.
-pub async fn read(loaded: &Loaded, uri: &str, cancel: &CancellationToken) -> Result<Contents, ReadError> {
+/// most specific resource template that matches it; of those the caller may see (`visible`):
+/// one it may not see is read as if it did not exist.
+pub async fn read(loaded: &Loaded, uri: &str, visible: Visible<'_>, cancel: &CancellationToken) -> Result<Contents, ReadError> {
     let catalog = &loaded.catalog;
-    if let Some(resource) = catalog.resource(uri) {
+    if let Some(resource) = catalog.resource(uri).filter(|r| visible(&r.scopes)) {
         let mime = resource.mime_type.clone();
         return match &resource.body {
             Body::Text(text) => {
@@ -86,7 +88,7 @@ pub async fn read(loaded: &Loaded, uri: &str, cancel: &CancellationToken) -> Res
             }
         };
     }
-    let Some((template, vars)) = catalog.match_template(uri) else {
+    let Some((template, vars)) = catalog.match_template(uri, visible) else {
         return Err(ReadError::NotFound(uri.to_owned()));
     };
     let args = template.arguments.coerce(vars.into_iter().map(|(name, value)| (name, Value::String(value))));

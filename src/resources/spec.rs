@@ -61,6 +61,10 @@ pub struct ResourceSpec {
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub max_bytes: Option<u64>,
+    /// Who may see and use it over authenticated HTTP: `{scopes: [...]}`, every one needed;
+    /// to anyone else it does not exist.
+    #[serde(default)]
+    pub auth: Option<crate::spec::model::AuthSpec>,
 }
 
 /// MCP resources at every URI that matches a URI template: `resources/read` binds the
@@ -100,4 +104,8 @@ pub struct ResourceTemplateSpec {
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub max_bytes: Option<u64>,
+    /// Who may see and use it over authenticated HTTP: `{scopes: [...]}`, every one needed;
+    /// to anyone else it does not exist.
+    #[serde(default)]
+    pub auth: Option<crate::spec::model::AuthSpec>,
 }

@@ -5,25 +5,38 @@ use rmcp::ErrorData as McpError;
 use rmcp::model::{CompleteRequestParams, CompleteResult, CompletionInfo, Reference};
 use tokio_util::sync::CancellationToken;
 
+use super::auth::{self, Identity};
 use crate::completions::{self, CompleteError};
 use crate::runtime::Loaded;
 
 /// `completion/complete`: an unknown prompt, template or argument is invalid params (-32602),
 /// a failed `complete` action an internal error.
+/// A prompt or template the caller may not see is answered exactly as an unknown one.
 pub(super) async fn complete(
     loaded: &Loaded,
     request: CompleteRequestParams,
+    identity: Option<&Identity>,
     cancel: &CancellationToken,
 ) -> Result<CompleteResult, McpError> {
     let catalog = &loaded.catalog;
     let (arguments, owner) = match &request.r#ref {
         Reference::Prompt(p) => match catalog.prompt(&p.name) {
-            Some(prompt) => (&prompt.arguments, format!("prompt `{}`", p.name)),
-            None => return Err(McpError::invalid_params(format!("unknown prompt `{}`", p.name), None)),
+            Some(prompt) if auth::may_see(identity, &prompt.scopes) => (&prompt.arguments, format!("prompt `{}`", p.name)),
+            found => {
+                if let Some(prompt) = found {
+                    auth::log_forbidden(identity, "prompt", &prompt.name, &prompt.scopes);
+                }
+                return Err(McpError::invalid_params(format!("unknown prompt `{}`", p.name), None));
+            }
         },
         Reference::Resource(r) => match catalog.resource_template(&r.uri) {
-            Some(template) => (&template.arguments, format!("resource template `{}`", r.uri)),
-            None => return Err(McpError::invalid_params(format!("no resource template is `{}`", r.uri), None)),
+            Some(template) if auth::may_see(identity, &template.scopes) => (&template.arguments, format!("resource template `{}`", r.uri)),
+            found => {
+                if let Some(template) = found {
+                    auth::log_forbidden(identity, "resource template", &r.uri, &template.scopes);
+                }
+                return Err(McpError::invalid_params(format!("no resource template is `{}`", r.uri), None));
+            }
         },
         other => {
             return Err(McpError::invalid_params(format!("completions of a `{}` reference are not served", other.reference_type()), None));

@@ -167,9 +167,9 @@ impl ServerHandler for Handler {
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Ok(super::prompts::list(&self.shared.runtime().current().catalog))
+        Ok(super::prompts::list(&self.shared.runtime().current().catalog, auth::identity(&context)))
     }
 
     async fn get_prompt(
@@ -178,23 +178,23 @@ impl ServerHandler for Handler {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let loaded = self.shared.runtime().current();
-        super::prompts::get(&loaded, request, &context.ct).await.map(Into::into)
+        super::prompts::get(&loaded, request, auth::identity(&context), &context.ct).await.map(Into::into)
     }
 
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(super::resources::list(&self.shared.runtime().current().catalog))
+        Ok(super::resources::list(&self.shared.runtime().current().catalog, auth::identity(&context)))
     }
 
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        Ok(super::resources::list_templates(&self.shared.runtime().current().catalog))
+        Ok(super::resources::list_templates(&self.shared.runtime().current().catalog, auth::identity(&context)))
     }
 
     async fn read_resource(
@@ -204,12 +204,13 @@ impl ServerHandler for Handler {
     ) -> Result<ReadResourceResponse, McpError> {
         let loaded = self.shared.runtime().current();
         let parts = context.extensions.get::<::http::request::Parts>();
-        super::resources::read(&loaded, &request.uri, || super::state::caller_of(parts), &context.ct).await.map(Into::into)
+        let identity = auth::request_identity(parts);
+        super::resources::read(&loaded, &request.uri, identity, || super::state::caller_of(parts), &context.ct).await.map(Into::into)
     }
 
     async fn complete(&self, request: CompleteRequestParams, context: RequestContext<RoleServer>) -> Result<CompleteResult, McpError> {
         let loaded = self.shared.runtime().current();
-        super::completions::complete(&loaded, request, &context.ct).await
+        super::completions::complete(&loaded, request, auth::identity(&context), &context.ct).await
     }
 
     fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {

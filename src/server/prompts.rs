@@ -1,6 +1,7 @@
 //! `prompts/list` and `prompts/get` over the catalog in force: the catalog's prompts as MCP
 //! prompts, and their messages rendered by `prompts::get` as MCP prompt messages.
 
+use base64::Engine as _;
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
     ContentBlock, EmbeddedResource, GetPromptRequestParams, GetPromptResult, ListPromptsResult, Prompt, PromptArgument, PromptMessage, Role,
@@ -8,6 +9,7 @@ use rmcp::model::{
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::auth::{self, Identity};
 use super::resources::{read_error, resource_contents};
 use crate::catalog::Catalog;
 use crate::prompts::get::{Content, GetError};
@@ -44,22 +46,36 @@ pub(super) fn listing(catalog: &Catalog) -> Vec<Prompt> {
     catalog.prompts().iter().map(|p| mcp_prompt(p)).collect()
 }
 
-/// `prompts/list`.
-pub(super) fn list(catalog: &Catalog) -> ListPromptsResult {
-    ListPromptsResult::with_all_items(listing(catalog))
+/// `prompts/list`: the prompts the caller may see.
+pub(super) fn list(catalog: &Catalog, identity: Option<&Identity>) -> ListPromptsResult {
+    ListPromptsResult::with_all_items(
+        catalog.prompts().iter().filter(|p| auth::may_see(identity, &p.scopes)).map(|p| mcp_prompt(p)).collect(),
+    )
 }
 
-/// `prompts/get`: an unknown prompt or arguments that do not fit are invalid params (-32602);
-/// a resource a message names fails as `resources/read` would.
-pub(super) async fn get(loaded: &Loaded, request: GetPromptRequestParams, cancel: &CancellationToken) -> Result<GetPromptResult, McpError> {
+/// `prompts/get`: an unknown prompt (or one the caller may not see, answered exactly alike, the
+/// hint naming visible prompts only) or arguments that do not fit are invalid params (-32602);
+/// a resource a message names fails as `resources/read` would for this caller.
+pub(super) async fn get(
+    loaded: &Loaded,
+    request: GetPromptRequestParams,
+    identity: Option<&Identity>,
+    cancel: &CancellationToken,
+) -> Result<GetPromptResult, McpError> {
     let catalog = &loaded.catalog;
-    let Some(prompt) = catalog.prompt(&request.name) else {
-        let near = crate::util::did_you_mean(&request.name, catalog.prompts().iter().map(|p| p.name.as_str()));
+    let found = catalog.prompt(&request.name);
+    let Some(prompt) = found.filter(|p| auth::may_see(identity, &p.scopes)) else {
+        if let Some(p) = found {
+            auth::log_forbidden(identity, "prompt", &p.name, &p.scopes);
+        }
+        let visible = catalog.prompts().iter().filter(|p| auth::may_see(identity, &p.scopes)).map(|p| p.name.as_str());
+        let near = crate::util::did_you_mean(&request.name, visible);
         let hint = near.map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
         return Err(McpError::invalid_params(format!("unknown prompt `{}`{hint}", request.name), None));
     };
     let given = request.arguments.unwrap_or_default();
-    let messages = prompts::get::get(loaded, prompt, given, cancel).await.map_err(|e| match e {
+    let visible = |scopes: &[String]| auth::may_see(identity, scopes);
+    let messages = prompts::get::get(loaded, prompt, given, &visible, cancel).await.map_err(|e| match e {
         GetError::InvalidArguments(message) => McpError::invalid_params(message, None),
         GetError::Resource(e) => read_error(e),
     })?;
@@ -73,6 +89,8 @@ pub(super) async fn get(loaded: &Loaded, request: GetPromptRequestParams, cancel
             let content = match m.content {
                 Content::Text(text) => ContentBlock::text(text),
                 Content::Resource(contents) => ContentBlock::Resource(EmbeddedResource::new(resource_contents(contents))),
+                Content::Image(b) => ContentBlock::image(base64::engine::general_purpose::STANDARD.encode(&b.data), b.mime_type),
+                Content::Audio(b) => ContentBlock::audio(base64::engine::general_purpose::STANDARD.encode(&b.data), b.mime_type),
             };
             PromptMessage::new(role, content)
         })

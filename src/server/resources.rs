@@ -7,6 +7,7 @@ use rmcp::model::{ListResourceTemplatesResult, ListResourcesResult, ReadResource
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::auth::{self, Identity};
 use crate::catalog::Catalog;
 use crate::resources::read::{self, Contents, ReadError};
 use crate::resources::{Body, CompiledResource, CompiledResourceTemplate};
@@ -41,14 +42,18 @@ pub(super) fn listing(catalog: &Catalog) -> (Vec<Resource>, Vec<ResourceTemplate
     (catalog.resources().iter().map(|r| mcp_resource(r)).collect(), catalog.resource_templates().iter().map(|t| mcp_template(t)).collect())
 }
 
-/// `resources/list`.
-pub(super) fn list(catalog: &Catalog) -> ListResourcesResult {
-    ListResourcesResult::with_all_items(listing(catalog).0)
+/// `resources/list`: the resources the caller may see.
+pub(super) fn list(catalog: &Catalog, identity: Option<&Identity>) -> ListResourcesResult {
+    ListResourcesResult::with_all_items(
+        catalog.resources().iter().filter(|r| auth::may_see(identity, &r.scopes)).map(|r| mcp_resource(r)).collect(),
+    )
 }
 
-/// `resources/templates/list`.
-pub(super) fn list_templates(catalog: &Catalog) -> ListResourceTemplatesResult {
-    ListResourceTemplatesResult::with_all_items(listing(catalog).1)
+/// `resources/templates/list`: the resource templates the caller may see.
+pub(super) fn list_templates(catalog: &Catalog, identity: Option<&Identity>) -> ListResourceTemplatesResult {
+    ListResourceTemplatesResult::with_all_items(
+        catalog.resource_templates().iter().filter(|t| auth::may_see(identity, &t.scopes)).map(|t| mcp_template(t)).collect(),
+    )
 }
 
 /// What a read returned, as MCP resource contents (bytes base64).
@@ -72,17 +77,29 @@ pub(super) fn read_error(e: ReadError) -> McpError {
     }
 }
 
-/// `resources/read`, with an audit line (caller, URI, outcome, duration) when the read ran an action.
+/// `resources/read`, with an audit line (caller, URI, outcome, duration) when the read ran an
+/// action. A resource or template the caller may not see is read as if it did not exist (an
+/// unknown URI is not found), and logged.
 pub(super) async fn read(
     loaded: &Loaded,
     uri: &str,
+    identity: Option<&Identity>,
     caller: impl FnOnce() -> String,
     cancel: &CancellationToken,
 ) -> Result<ReadResourceResult, McpError> {
-    let through_action =
-        loaded.catalog.resource(uri).map_or_else(|| loaded.catalog.match_template(uri).is_some(), |r| matches!(r.body, Body::Action(_)));
+    let catalog = &loaded.catalog;
+    let visible = |scopes: &[String]| auth::may_see(identity, scopes);
+    if let Some(r) = catalog.resource(uri).filter(|r| !visible(&r.scopes)) {
+        auth::log_forbidden(identity, "resource", &r.uri, &r.scopes);
+    } else if let Some((t, _)) = catalog.match_template(uri, crate::catalog::ALL_VISIBLE).filter(|(t, _)| !visible(&t.scopes)) {
+        auth::log_forbidden(identity, "resource template", t.template.source(), &t.scopes);
+    }
+    let through_action = catalog
+        .resource(uri)
+        .filter(|r| visible(&r.scopes))
+        .map_or_else(|| catalog.match_template(uri, &visible).is_some(), |r| matches!(r.body, Body::Action(_)));
     let started = std::time::Instant::now();
-    let result = read::read(loaded, uri, cancel).await;
+    let result = read::read(loaded, uri, &visible, cancel).await;
     if through_action {
         let outcome = match &result {
             Ok(_) => "ok",

@@ -371,10 +371,14 @@ impl ServerState {
 }
 
 pub(super) fn to_result(outcome: runtime::Outcome) -> CallToolResult {
-    let mut content = vec![ContentBlock::text(outcome.text)];
-    if let Some(media) = outcome.media {
-        content.push(media_block(media));
-    }
+    use crate::actions::output::{Block, ToolOutput};
+    let content = ToolOutput::blocks(outcome.text, outcome.media)
+        .into_iter()
+        .map(|b| match b {
+            Block::Text(text) => ContentBlock::text(text),
+            Block::Media(media) => media_block(media),
+        })
+        .collect();
     let mut result = if outcome.is_error { CallToolResult::error(content) } else { CallToolResult::success(content) };
     result.structured_content = outcome.structured;
     result

@@ -102,11 +102,12 @@ pub struct TaskSpec {
     pub required: Option<bool>,
 }
 
-/// Access control of one tool.
+/// Access control of one tool, prompt, resource or resource template.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSpec {
-    /// Scopes a caller needs (all of them) to see and call the tool.
+    /// Scopes a caller needs (all of them) to see and use it (call the tool, get the prompt,
+    /// read the resource); over authenticated HTTP only.
     pub scopes: Vec<String>,
 }
 

@@ -22,6 +22,7 @@ Endpoints (every answer is computed here from the request; toolwright's specs on
   GET /static-text              200 text/plain, the text of resources-read-text
   GET /example-resource         200 text/plain, the resource prompts-get-embedded-resource embeds
   GET /mixed-content            200 JSON {"test": "data", "value": 123}
+  GET /mixed-content/summary    200 text/plain, the text block of tools-call-mixed-content
   GET /template-data?id=I       200 JSON {"id": I, "templateTest": true, "data": "Data for ID: I"}
   GET /words?prefix=P           200 JSON {"items": [...]}: the words of a fixed list that start with P
   GET /step?n=N&of=M            sleeps 50 ms, then 200 JSON {"step": N, "of": M, "at": time}
@@ -191,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(200, b"Embedded resource content for testing.", "text/plain; charset=utf-8")
             elif url.path == "/mixed-content":
                 self.send_json(200, {"test": "data", "value": 123})
+            elif url.path == "/mixed-content/summary":
+                self.send(200, b"Multiple content types test:", "text/plain; charset=utf-8")
             elif url.path == "/template-data":
                 ident = query.get("id", [""])[0]
                 if not ident:

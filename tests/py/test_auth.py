@@ -64,6 +64,60 @@ action:
     url: /items/{{{{ id }}}}
 """
 
+# A prompt, a resource and a resource template behind the same scope (and a prompt without one that
+# embeds the scoped resource): to a caller without the scope they do not exist.
+SCOPED_PROMPT = "incident_brief"
+SCOPED_URI = "incident://current"
+SCOPED_TEMPLATE = "incidents://{id}/timeline"
+SCOPED_SURFACE_YAML = f"""\
+kind: prompt
+name: {SCOPED_PROMPT}
+description: Brief the on-call engineer on one incident (needs the {SCOPE} scope).
+arguments:
+  type: object
+  properties:
+    id: {{type: string, enum: ["7", "8"]}}
+  required: [id]
+messages:
+  - role: user
+    text: Brief me on incident {{{{ id }}}}.
+  - role: user
+    resource: "incidents://{{{{ id }}}}/timeline"
+auth: {{scopes: [{SCOPE}]}}
+---
+kind: prompt
+name: current_brief
+description: The current incident, embedded (the prompt is open, the resource is not).
+messages:
+  - role: user
+    resource: {SCOPED_URI}
+---
+kind: resource
+uri: {SCOPED_URI}
+name: incident-current
+description: The incident in progress, read from the backend.
+action:
+  http: {{connection: local, url: /items/99}}
+auth: {{scopes: [{SCOPE}]}}
+---
+kind: resource
+uri: runbook://open
+name: runbook-open
+text: Anyone may read this.
+---
+kind: resource_template
+uri_template: "{SCOPED_TEMPLATE}"
+name: incident-timeline
+input:
+  type: object
+  properties:
+    id: {{type: string, enum: ["7", "8"]}}
+  required: [id]
+action:
+  http: {{connection: local, url: "/items/{{{{ id }}}}"}}
+auth: {{scopes: [{SCOPE}]}}
+"""
+
 
 # --------------------------------------------------------------------------- keys and tokens
 
@@ -112,6 +166,7 @@ def auth_files(tmp_path_factory, backend, keys) -> dict[str, str]:
     (tools / "connections.yaml").write_text(files["connections.yaml"])
     (tools / "items.yaml").write_text(files["items.yaml"].split("\n---\n")[0] + "\n")
     (tools / "incidents.yaml").write_text(SCOPED_YAML)
+    (tools / "incident-surface.yaml").write_text(SCOPED_SURFACE_YAML)
     tokens = root / "tokens"
     tokens.write_text(
         "# name token scopes\n"
@@ -311,6 +366,102 @@ async def test_without_the_scope_the_tool_is_hidden_and_refused(server, keys, ba
     assert f"unknown tool `{SCOPED_TOOL}`" in str(scoped)
     assert SCOPE not in str(scoped)
     assert "/items/8" not in backend.seen()[before:]
+
+
+async def outcome(call) -> object:
+    """What an awaited request gave: its result, or its MCPError as (code, message)."""
+    try:
+        return await call
+    except MCPError as e:
+        return (e.error.code, e.error.message)
+
+
+async def surface(url: str, token: str, handshake: str = "initialize") -> dict[str, object]:
+    """Everything a caller can learn about the scoped prompt, resource and template, and what it
+    gets for names and URIs that do not exist at all."""
+    from mcp import types
+
+    with anyio.fail_after(TEST_TIMEOUT_S):
+        async with session_with(url, token, handshake) as session:
+            prompt_ref = types.PromptReference(type="ref/prompt", name=SCOPED_PROMPT)
+            template_ref = types.ResourceTemplateReference(type="ref/resource", uri=SCOPED_TEMPLATE)
+            return {
+                "prompts": {p.name for p in (await session.list_prompts()).prompts},
+                "resources": {str(r.uri) for r in (await session.list_resources()).resources},
+                "templates": {t.uri_template for t in (await session.list_resource_templates()).resource_templates},
+                "get": await outcome(session.get_prompt(SCOPED_PROMPT, {"id": "7"})),
+                "get_unknown": await outcome(session.get_prompt("no_such_prompt", {"id": "7"})),
+                "get_embedding": await outcome(session.get_prompt("current_brief")),
+                "read": await outcome(session.read_resource(SCOPED_URI)),
+                "read_template": await outcome(session.read_resource("incidents://7/timeline")),
+                "read_unknown": await outcome(session.read_resource("incident://nothing")),
+                "read_unknown_template": await outcome(session.read_resource("incidents://7/nothing")),
+                "complete_prompt": await outcome(session.complete(prompt_ref, {"name": "id", "value": ""})),
+                "complete_unknown_prompt": await outcome(
+                    session.complete(types.PromptReference(type="ref/prompt", name="no_such_prompt"), {"name": "id", "value": ""})
+                ),
+                "complete_template": await outcome(session.complete(template_ref, {"name": "id", "value": ""})),
+                "complete_unknown_template": await outcome(
+                    session.complete(types.ResourceTemplateReference(type="ref/resource", uri="incidents://{id}/nothing"), {"name": "id", "value": ""})
+                ),
+            }
+
+
+def unknown_alike(hidden: object, unknown: object, hidden_name: str, unknown_name: str) -> None:
+    """A hidden item's error is the unknown one's, word for word but for the name asked for."""
+    assert isinstance(hidden, tuple) and isinstance(unknown, tuple), (hidden, unknown)
+    assert hidden[0] == unknown[0], (hidden, unknown)
+    assert hidden[1].replace(hidden_name, "NAME") == unknown[1].replace(unknown_name, "NAME"), (hidden, unknown)
+    assert SCOPE not in hidden[1]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("who", ["jwt", "static"])
+async def test_without_the_scope_prompts_and_resources_do_not_exist(server, keys, backend, who):
+    token = keys.mint(scope="incidents:read") if who == "jwt" else READER_TOKEN
+    before = len(backend.seen())
+    seen = await surface(server.url, token)
+    assert seen["prompts"] == {"current_brief"}, seen
+    assert seen["resources"] == {"runbook://open"}, seen
+    assert seen["templates"] == set(), seen
+    unknown_alike(seen["get"], seen["get_unknown"], SCOPED_PROMPT, "no_such_prompt")
+    assert seen["get"][0] == -32602
+    # The open prompt embeds the scoped resource: for this caller it is not there.
+    unknown_alike(seen["get_embedding"], seen["read_unknown"], SCOPED_URI, "incident://nothing")
+    unknown_alike(seen["read"], seen["read_unknown"], SCOPED_URI, "incident://nothing")
+    assert seen["read"][0] == -32002
+    unknown_alike(seen["read_template"], seen["read_unknown_template"], "incidents://7/timeline", "incidents://7/nothing")
+    unknown_alike(seen["complete_prompt"], seen["complete_unknown_prompt"], SCOPED_PROMPT, "no_such_prompt")
+    unknown_alike(seen["complete_template"], seen["complete_unknown_template"], SCOPED_TEMPLATE, "incidents://{id}/nothing")
+    # Nothing reached the backend.
+    assert backend.seen()[before:] == [], backend.seen()[before:]
+    # The refusals are audited, with the missing scope, and the token never is.
+    log = server.log()
+    assert "forbidden" in log and SCOPE in log
+    assert READER_TOKEN not in log
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("handshake", ["initialize", "discover"])
+async def test_with_the_scope_prompts_and_resources_are_listed_and_work(server, keys, handshake):
+    token = WRITER_TOKEN if handshake == "initialize" else keys.mint(scope=f"profile {SCOPE}")
+    seen = await surface(server.url, token, handshake)
+    assert seen["prompts"] == {"current_brief", SCOPED_PROMPT}, seen
+    assert seen["resources"] == {"runbook://open", SCOPED_URI}, seen
+    assert seen["templates"] == {SCOPED_TEMPLATE}, seen
+    got = seen["get"]
+    assert not isinstance(got, tuple), got
+    assert got.messages[0].content.text == "Brief me on incident 7."
+    assert json.loads(got.messages[1].content.resource.text) == item("7")
+    embedded = seen["get_embedding"]
+    assert not isinstance(embedded, tuple), embedded
+    assert json.loads(embedded.messages[0].content.resource.text) == item("99")
+    assert json.loads(seen["read"].contents[0].text) == item("99")
+    assert json.loads(seen["read_template"].contents[0].text) == item("7")
+    assert seen["complete_prompt"].completion.values == ["7", "8"]
+    assert seen["complete_template"].completion.values == ["7", "8"]
+    # Not found: -32002, which rmcp answers as -32602 to a 2026-07-28 request (that revision's code).
+    assert isinstance(seen["read_unknown"], tuple) and seen["read_unknown"][0] == (-32002 if handshake == "initialize" else -32602)
 
 
 @pytest.mark.anyio

@@ -1,6 +1,7 @@
 """Rich content: an HTTP answer whose type is an image or audio becomes an MCP image or audio
 content block (a Grafana panel render as a tool), and `response.content: resource` returns the
-answer as an embedded resource. Checked with the official Python SDK against a real HTTP server
+answer as an embedded resource; a `steps` tool's `content` returns several steps' blocks in one
+result. Checked with the official Python SDK against a real HTTP server
 on 127.0.0.1."""
 
 from __future__ import annotations
@@ -63,6 +64,31 @@ action:
 {extra}"""
 
 
+# A steps tool whose result is several steps' content: the panel (an image beside its text), the alert
+# sound (audio), the runbook (an embedded resource beside its text); the skipped step adds nothing.
+INCIDENT_VIEW = """\
+kind: tool
+name: incident_view
+description: The latency panel, the alert sound and the runbook of an incident, in one result.
+annotations: {read_only: true}
+input:
+  type: object
+  properties:
+    sound: {type: boolean, default: false}
+action:
+  steps:
+    run:
+      - id: panel
+        http: {connection: media, url: /render/panel.png}
+      - id: sound
+        when: .args.sound
+        http: {connection: media, url: /alerts/chime.wav}
+      - id: runbook
+        http: {connection: media, url: /runbooks/checkout.md, response: {content: resource}}
+    content: [runbook, sound, panel]
+"""
+
+
 @pytest.fixture(scope="module")
 def media_tools(tmp_path_factory):
     backend = MediaBackend().start()
@@ -78,6 +104,7 @@ def media_tools(tmp_path_factory):
                 tool("alert_sound", "/alerts/chime.wav"),
                 tool("runbook", "/runbooks/checkout.md?v=2", "    response: {content: resource}\n"),
                 tool("export_dump", "/exports/dump.bin", "    response: {content: resource}\n"),
+                INCIDENT_VIEW,
             ]
         )
     )
@@ -115,3 +142,24 @@ async def test_image_audio_and_embedded_resources(toolwright_bin, media_tools):
             resource = {b.type: b for b in dump.content}["resource"].resource
             assert resource.mime_type == "application/octet-stream"
             assert base64.b64decode(resource.blob) == b"\x00\x01\x02\xff"
+
+
+@pytest.mark.anyio
+async def test_a_steps_result_holds_each_listed_steps_blocks_in_order(toolwright_bin, media_tools):
+    tools, base_url = media_tools
+    with anyio.fail_after(30):
+        async with mcp_session("stdio", toolwright_bin=toolwright_bin, tools_dir=tools) as session:
+            quiet = await session.call_tool("incident_view", {})
+            assert quiet.is_error is not True, text_of(quiet)
+            assert [b.type for b in quiet.content] == ["text", "resource", "text", "image"]
+            assert "attached as the resource" in quiet.content[0].text
+            assert quiet.content[1].resource.text == RUNBOOK
+            assert quiet.content[2].text == f"an image (image/png, {len(PNG)} bytes)"
+            assert base64.b64decode(quiet.content[3].data) == PNG
+            # structuredContent is still the steps answer; the skipped step is null there.
+            assert quiet.structured_content["steps"]["sound"] is None
+            assert quiet.structured_content["steps"]["panel"].startswith("an image")
+
+            loud = await session.call_tool("incident_view", {"sound": True})
+            assert [b.type for b in loud.content] == ["text", "resource", "text", "audio", "text", "image"]
+            assert base64.b64decode(loud.content[3].data) == WAV

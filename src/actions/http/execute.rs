@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::request::{Body, HttpRequest, encode_form};
 use super::{MAX_PAGES_LIMIT, NextPage, Paginate, ResponseFormat, TokenTarget, xml};
-use crate::actions::output::{self, Media, MediaKind, ToolOutput};
+use crate::actions::output::{self, Content, Media, MediaKind, ToolOutput};
 use crate::catalog::jq::JqFilter;
 use crate::catalog::jq_worker::{self, JqRunError};
 use crate::connections;
@@ -131,7 +131,7 @@ pub(crate) async fn execute(client: &HttpClient, request: HttpRequest, prepared:
                 text,
                 truncated: false,
                 is_error: false,
-                media: Some(Media { kind, mime_type: mime, data: bytes }),
+                media: Some(Content::Beside(Media { kind, mime_type: mime, data: bytes })),
             });
         }
     }
@@ -191,7 +191,7 @@ fn as_embedded_resource(bytes: bytes::Bytes, content_type: &str, uri: String, ma
         text,
         truncated: false,
         is_error: false,
-        media: Some(Media { kind: MediaKind::Resource(uri), mime_type: mime, data }),
+        media: Some(Content::Beside(Media { kind: MediaKind::Resource(uri), mime_type: mime, data })),
     }
 }
 

@@ -101,7 +101,40 @@ pub(crate) fn compile(
             }
         }
     };
-    ok.then(|| StepsAction { steps: steps.into(), on_fail })
+    let content = spec.content.as_ref().and_then(|listed| content(compiler, doc, base, listed, &ids, &mut ok));
+    ok.then(|| StepsAction { steps: steps.into(), on_fail, content })
+}
+
+/// `content`: each listed id a step of `run`, listed once; the steps' indices in the listed order.
+fn content(
+    compiler: &mut Compiler<'_>,
+    doc: &Document,
+    base: &str,
+    listed: &[String],
+    ids: &[&str],
+    ok: &mut bool,
+) -> Option<Arc<[usize]>> {
+    let mut out: Vec<usize> = Vec::with_capacity(listed.len());
+    for (i, id) in listed.iter().enumerate() {
+        let pointer = format!("{base}/content/{i}");
+        match ids.iter().position(|s| s == id) {
+            Some(step) if out.contains(&step) => {
+                compiler.push(doc, Code::DuplicateStepId, &pointer, format!("`content` lists step `{id}` twice")).help =
+                    Some("list each step once: its content blocks appear once, where it is first listed".to_owned());
+                *ok = false;
+            }
+            Some(step) => out.push(step),
+            None => {
+                let near = did_you_mean(id, ids.iter().copied()).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+                let all: Vec<String> = ids.iter().map(|s| format!("`{s}`")).collect();
+                compiler
+                    .push(doc, Code::UnknownStep, &pointer, format!("`content` lists `{id}`, but no step has the id `{id}`{near}"))
+                    .help = Some(format!("the steps of `run`: {}", all.join(", ")));
+                *ok = false;
+            }
+        }
+    }
+    Some(out.into())
 }
 
 /// Where one step (or `on_fail`) sits, and the steps it may read.

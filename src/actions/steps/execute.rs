@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::request::StepsRequest;
 use super::{FAILED_VAR, STEPS_VAR, Step};
+use crate::actions::output::{Block, Content};
 use crate::actions::{CallContext, LogLevel, Request, ToolOutput, output};
 use crate::catalog::jq_worker;
 use crate::connections::Clients;
@@ -33,6 +34,9 @@ impl StepsRequest {
         let mut outputs = Map::new();
         let mut last = Value::Null;
         let steps = self.steps.clone();
+        let content = self.content.clone();
+        // Of each step `content` lists, its content blocks once it ran.
+        let mut blocks: Vec<Option<Vec<Block>>> = vec![None; total];
         for (i, step) in steps.iter().enumerate() {
             let rendered = pre.next().flatten();
             ctx.log(LogLevel::Info, || format!("step {} of {total}: {}", i + 1, step.id));
@@ -40,10 +44,12 @@ impl StepsRequest {
                 #[allow(clippy::cast_precision_loss)]
                 progress(i as f64, Some(total as f64), format!("step {} of {total}: {}", i + 1, step.id));
             }
-            match self.run_step(step, rendered, &outputs, clients, ctx).await {
-                Ok(Some(value)) => {
+            let keep = content.as_ref().is_some_and(|c| c.contains(&i));
+            match self.run_step(step, rendered, &outputs, keep, clients, ctx).await {
+                Ok(Some((value, kept))) => {
                     last = value.clone();
                     outputs.insert(step.id.clone(), value);
+                    blocks[i] = kept;
                 }
                 Ok(None) => {
                     outputs.insert(step.id.clone(), Value::Null);
@@ -55,19 +61,30 @@ impl StepsRequest {
             }
         }
         let answer = json!({"steps": Value::Object(outputs), "result": last});
-        Ok(output::shape_json(answer, self.later.max_bytes))
+        let mut out = output::shape_json(answer, self.later.max_bytes);
+        if let Some(order) = content {
+            let listed = order.iter().filter_map(|i| blocks.get_mut(*i).and_then(Option::take)).flatten();
+            let listed = output::bound_blocks(listed, self.later.max_bytes);
+            // Every listed step skipped: the steps answer's text stays the one block.
+            if !listed.is_empty() {
+                out.media = Some(Content::Blocks(listed));
+            }
+        }
+        Ok(out)
     }
 
-    /// One step: `when`, the render (unless done already), the request, `output`.
+    /// One step: `when`, the render (unless done already), the request, `output`; with
+    /// `keep`, also the content blocks its answer alone would have been.
     /// `Ok(None)`: skipped by `when`.
     async fn run_step(
         &self,
         step: &Step,
         rendered: Option<Request>,
         outputs: &Map<String, Value>,
+        keep: bool,
         clients: &Clients,
         ctx: &CallContext,
-    ) -> Result<Option<Value>, String> {
+    ) -> Result<Option<(Value, Option<Vec<Block>>)>, String> {
         if ctx.cancel.is_cancelled() {
             return Err(CANCELLED.to_owned());
         }
@@ -91,16 +108,18 @@ impl StepsRequest {
                 .map_err(|e| format!("its approval question: {}", e.message))?;
             ctx.approve(&format!("step `{}`", step.id), message).await?;
         }
-        let out = run(request, clients, ctx).await?;
+        let mut out = run(request, clients, ctx).await?;
         // A result that is a tool error (a watch that breached) fails the step: its text says why.
         if out.is_error {
             return Err(out.text);
         }
+        let kept = keep.then(|| ToolOutput::blocks(out.text.clone(), out.media.take()));
         let result = out.into_value();
-        match &step.output {
-            Some(filter) => jq_worker::run_value(filter, &result).await.map(Some).map_err(|e| format!("its `output` failed: {e}")),
-            None => Ok(Some(result)),
-        }
+        let value = match &step.output {
+            Some(filter) => jq_worker::run_value(filter, &result).await.map_err(|e| format!("its `output` failed: {e}"))?,
+            None => result,
+        };
+        Ok(Some((value, kept)))
     }
 
     /// The error of a failed sequence, after running `on_fail` once (unless the call was

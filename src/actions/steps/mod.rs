@@ -48,4 +48,6 @@ pub struct StepsAction {
     pub steps: Arc<[Step]>,
     /// Run once after a failed step.
     pub on_fail: Option<Arc<Step>>,
+    /// `content`: the indices of the steps whose content blocks make the result's, in order.
+    pub content: Option<Arc<[usize]>>,
 }

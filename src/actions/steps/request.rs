@@ -27,6 +27,8 @@ pub struct StepsRequest {
     pub on_fail_rendered: Option<Box<Request>>,
     /// What later renders need (every step renders at the call's time).
     pub later: Later,
+    /// The steps whose content blocks make the result's, in order (`content`).
+    pub content: Option<Arc<[usize]>>,
 }
 
 impl PartialEq for StepsRequest {
@@ -59,6 +61,7 @@ impl StepsAction {
             on_fail: self.on_fail.clone(),
             on_fail_rendered,
             later: Later::of(renderer, max_bytes),
+            content: self.content.clone(),
         })
     }
 }
@@ -115,6 +118,10 @@ impl StepsRequest {
                 m.remove("output");
             }
             map.insert("on_fail".to_owned(), j);
+        }
+        if let (Some(content), Some(map)) = (&self.content, out.as_object_mut()) {
+            let ids: Vec<&str> = content.iter().filter_map(|i| self.steps.get(*i)).map(|s| s.id.as_str()).collect();
+            map.insert("content".to_owned(), json!(ids));
         }
         out
     }

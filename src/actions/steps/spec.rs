@@ -18,4 +18,10 @@ pub struct StepsSpec {
     /// `failed` (`{step, error}`). Its answer is part of the error the call returns.
     #[serde(default)]
     pub on_fail: Option<Box<ActionSpec>>,
+    /// The result's content blocks: the ids of steps whose content (text, image, audio or
+    /// embedded resource, as the step alone would have answered) the result holds, in this
+    /// order; a skipped step adds nothing. Default: the steps answer as text.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub content: Option<Vec<String>>,
 }

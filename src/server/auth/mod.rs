@@ -49,7 +49,7 @@ use serde_json::json;
 
 use self::oauth::OAuth;
 pub use self::oauth::OAuthConfig;
-pub use self::scopes::{HiddenTool, Identity, callable_tool, catalog_scopes, visible_tools};
+pub use self::scopes::{HiddenTool, Identity, callable_tool, catalog_scopes, log_forbidden, may_see, scoped_summary, visible_tools};
 use self::sessions::Sessions;
 use self::tokens::StaticTokens;
 use crate::catalog::Catalog;
@@ -311,11 +311,11 @@ enum Refusal {
 /// returns `app` unchanged.
 pub fn protect(app: Router, auth: Option<Arc<Auth>>, runtime: &Arc<Runtime>) -> Router {
     let Some(auth) = auth else {
-        let scoped = runtime.current().catalog.tools().iter().filter(|t| !t.scopes.is_empty()).count();
-        if scoped > 0 {
+        let scoped = scoped_summary(&runtime.current().catalog);
+        if !scoped.is_empty() {
             tracing::warn!(
-                tools = scoped,
-                "tools declare `auth.scopes` but HTTP authentication is off: every caller sees and can call them (use --auth-tokens or --oauth-issuer)"
+                scoped = scoped.as_str(),
+                "tools, prompts or resources declare `auth.scopes` but HTTP authentication is off: every caller sees and can use them (use --auth-tokens or --oauth-issuer)"
             );
         }
         return app;

@@ -66,11 +66,48 @@ pub fn callable_tool<'a>(catalog: &'a Catalog, name: &str, identity: Option<&Ide
     Err(HiddenTool { name: name.to_owned(), suggestion: crate::util::did_you_mean(name, visible).map(str::to_owned) })
 }
 
-/// Every scope named in the catalog, sorted (the metadata's `scopes_supported`).
+/// Every scope named in the catalog (tools, prompts, resources, resource templates), sorted
+/// (the metadata's `scopes_supported`).
 pub fn catalog_scopes(catalog: &Catalog) -> Vec<String> {
-    let mut all: Vec<String> = catalog.tools().iter().flat_map(|t| t.scopes.iter().cloned()).collect::<HashSet<_>>().into_iter().collect();
+    let mut all: Vec<String> =
+        scoped_items(catalog).flat_map(|(_, scopes)| scopes.iter().cloned()).collect::<HashSet<_>>().into_iter().collect();
     all.sort();
     all
+}
+
+/// Each item of the catalog that has scopes: what it is, and its scopes.
+fn scoped_items(catalog: &Catalog) -> impl Iterator<Item = (&'static str, &[String])> {
+    let tools = catalog.tools().iter().map(|t| ("tool", t.scopes.as_slice()));
+    let prompts = catalog.prompts().iter().map(|p| ("prompt", p.scopes.as_slice()));
+    let resources = catalog.resources().iter().map(|r| ("resource", r.scopes.as_slice()));
+    let templates = catalog.resource_templates().iter().map(|t| ("resource template", t.scopes.as_slice()));
+    tools.chain(prompts).chain(resources).chain(templates).filter(|(_, s)| !s.is_empty())
+}
+
+/// How many items of each kind declare scopes, as words (`2 tools, 1 prompt`); empty when none.
+pub fn scoped_summary(catalog: &Catalog) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for (what, _) in scoped_items(catalog) {
+        match counts.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((what, 1)),
+        }
+    }
+    counts.iter().map(|(w, n)| format!("{n} {w}{}", if *n == 1 { "" } else { "s" })).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether the caller may see an item that needs `scopes`: always without authentication.
+pub fn may_see(identity: Option<&Identity>, scopes: &[String]) -> bool {
+    identity.is_none_or(|id| id.allows(scopes))
+}
+
+/// Logs (audit) a request for a prompt, resource or resource template the caller may not see,
+/// which it was answered as unknown.
+pub fn log_forbidden(identity: Option<&Identity>, what: &str, name: &str, scopes: &[String]) {
+    if let Some(id) = identity {
+        let missing: Vec<&str> = scopes.iter().filter(|s| !id.allows(std::slice::from_ref(*s))).map(String::as_str).collect();
+        tracing::warn!(target: "toolwright::audit", caller = id.name.as_str(), kind = what, name = %name, missing_scopes = ?missing, outcome = "forbidden", "request");
+    }
 }
 
 /// Printable, bounded text for logs from a name or scope that a token's holder or issuer
