@@ -355,7 +355,7 @@ impl ServerState {
         let started = std::time::Instant::now();
         let result = match tool {
             Ok(tool) => {
-                let hooks = runtime::Hooks { progress: site.progress, ask: site.ask, log: site.log };
+                let hooks = runtime::Hooks { progress: site.progress, ask: site.ask, log: site.log, answer: None };
                 let call = runtime::call_with(&loaded, tool, request.arguments.as_ref(), site.ct, hooks);
                 Ok(tracing::Instrument::instrument(call, span.clone()).await)
             }
