@@ -350,10 +350,10 @@ async fn run_call(loaded: &Loaded, tool: &CompiledTool, args: Option<&JsonObject
                 Ok(r) => r,
                 Err(e) => return Outcome::error(CallOutcome::Rejected, e.message),
             };
-            if let Some(confirm) = &tool.confirm {
-                if let Err(why) = gate(loaded, tool, confirm, &args, now, &ctx, hooks.answer).await {
-                    return Outcome::error(CallOutcome::Rejected, why);
-                }
+            if let Some(confirm) = &tool.confirm
+                && let Err(why) = gate(loaded, tool, confirm, &args, now, &ctx, hooks.answer).await
+            {
+                return Outcome::error(CallOutcome::Rejected, why);
             }
             request
         }

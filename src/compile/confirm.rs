@@ -168,10 +168,10 @@ impl Compiler<'_> {
                         }
                     }
                 };
-                if let Some(message) = problem {
-                    if reported.insert(format!("{}|{path}", u.pointer)) {
-                        problems.push((u.pointer.clone(), path.clone(), message));
-                    }
+                if let Some(message) = problem
+                    && reported.insert(format!("{}|{path}", u.pointer))
+                {
+                    problems.push((u.pointer.clone(), path.clone(), message));
                 }
             }
         }
@@ -239,15 +239,15 @@ fn field_problems(base: &str, schema: &Value, out: &mut Vec<(String, String)>) {
     match ty {
         "string" => {
             let (min, max) = (count("minLength", out), count("maxLength", out));
-            if let (Some(a), Some(b)) = (min, max) {
-                if a > b {
-                    out.push((at("minLength"), format!("`minLength` ({a}) is more than `maxLength` ({b})")));
-                }
+            if let (Some(a), Some(b)) = (min, max)
+                && a > b
+            {
+                out.push((at("minLength"), format!("`minLength` ({a}) is more than `maxLength` ({b})")));
             }
-            if let Some(f) = obj.get("format") {
-                if !f.as_str().is_some_and(|f| FORMATS.contains(&f)) {
-                    out.push((at("format"), format!("`format` is one of {}", FORMATS.join(", "))));
-                }
+            if let Some(f) = obj.get("format")
+                && !f.as_str().is_some_and(|f| FORMATS.contains(&f))
+            {
+                out.push((at("format"), format!("`format` is one of {}", FORMATS.join(", "))));
             }
             let options = string_options(base, obj, out);
             if obj.contains_key("enumNames") {
@@ -259,7 +259,8 @@ fn field_problems(base: &str, schema: &Value, out: &mut Vec<(String, String)>) {
             }
             match default {
                 Some(Value::String(d)) => {
-                    if options.as_ref().is_some_and(|o| !o.contains(d)) {
+                    let known = options.as_ref().is_none_or(|o| o.contains(d));
+                    if !known {
                         out.push((at("default"), format!("`default` `{d}` is not one of the options")));
                     }
                 }
@@ -278,15 +279,15 @@ fn field_problems(base: &str, schema: &Value, out: &mut Vec<(String, String)>) {
                 }
             }
             let num = |k: &str| obj.get(k).and_then(Value::as_f64);
-            if let (Some(a), Some(b)) = (num("minimum"), num("maximum")) {
-                if a > b {
-                    out.push((at("minimum"), format!("`minimum` ({a}) is more than `maximum` ({b})")));
-                }
+            if let (Some(a), Some(b)) = (num("minimum"), num("maximum"))
+                && a > b
+            {
+                out.push((at("minimum"), format!("`minimum` ({a}) is more than `maximum` ({b})")));
             }
-            if let Some(d) = num("default") {
-                if num("minimum").is_some_and(|m| d < m) || num("maximum").is_some_and(|m| d > m) {
-                    out.push((at("default"), "`default` is outside `minimum`..`maximum`".to_owned()));
-                }
+            if let Some(d) = num("default")
+                && (num("minimum").is_some_and(|m| d < m) || num("maximum").is_some_and(|m| d > m))
+            {
+                out.push((at("default"), "`default` is outside `minimum`..`maximum`".to_owned()));
             }
         }
         "boolean" => {
@@ -296,10 +297,10 @@ fn field_problems(base: &str, schema: &Value, out: &mut Vec<(String, String)>) {
         }
         _ => {
             let (min, max) = (count("minItems", out), count("maxItems", out));
-            if let (Some(a), Some(b)) = (min, max) {
-                if a > b {
-                    out.push((at("minItems"), format!("`minItems` ({a}) is more than `maxItems` ({b})")));
-                }
+            if let (Some(a), Some(b)) = (min, max)
+                && a > b
+            {
+                out.push((at("minItems"), format!("`minItems` ({a}) is more than `maxItems` ({b})")));
             }
             let options = match obj.get("items").and_then(Value::as_object) {
                 None => {

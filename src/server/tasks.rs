@@ -113,9 +113,9 @@ impl ServerState {
             f
         });
         let runner = {
-            let (task, tasks, args) = (task.clone(), self.tasks_arc(), request.arguments.clone());
+            let (task, tasks, args, answer) = (task.clone(), self.tasks_arc(), request.arguments.clone(), site.answer.clone());
             async move {
-                let hooks = runtime::Hooks { progress: Some(progress), ask, log, answer: None };
+                let hooks = runtime::Hooks { progress: Some(progress), ask, log, answer };
                 let call = runtime::call_with(&loaded, &tool, args.as_ref(), &task.cancel, hooks);
                 // A bug that panics ends the task as failed (an internal error), never leaves it
                 // working for ever.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from contextlib import AsyncExitStack, asynccontextmanager
 from urllib.parse import urlparse
 
@@ -208,3 +209,118 @@ def test_an_mcp_tasks_client_fills_in_the_form_with_tasks_update(toolwright_bin,
     assert backend.seen() == [
         {"path": "/rollback/search", "ticket": "CHG-77", "body": {"reason": "regression", "batch": 2, "notify": False}}
     ]
+
+
+# --------------------------------------------------------------------------- 2026-07-28 without MCP Tasks
+
+
+def call(url: str, arguments: dict, *, name: str = "rollback", caps: dict | None = None, **extra) -> dict:
+    """One raw 2026-07-28 `tools/call` (no MCP Tasks); the JSON-RPC answer."""
+    caps = {"elicitation": {}} if caps is None else caps
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": NEW,
+        "io.modelcontextprotocol/clientCapabilities": caps,
+        "io.modelcontextprotocol/clientInfo": {"name": "raw-mrtr-test", "version": "0"},
+    }
+    body = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments, **extra, "_meta": meta}}
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "MCP-Protocol-Version": NEW, "Mcp-Method": "tools/call", "Mcp-Name": name}
+    with httpx.Client(timeout=REQUEST_TIMEOUT_S, trust_env=False) as client:
+        r = client.post(url, content=json.dumps(body), headers=headers)
+    if r.headers.get("content-type", "").startswith("text/event-stream"):
+        return [json.loads(line[5:]) for line in r.text.splitlines() if line.startswith("data:") and line[5:].strip() and '"id"' in line][-1]
+    return r.json()
+
+
+ANSWER = {"confirm": {"action": "accept", "content": {"ticket": "CHG-9"}}}
+
+
+def test_a_2026_call_without_tasks_is_asked_with_an_input_required_result(toolwright_bin, ops):
+    backend, tools = ops
+    with run_http_server(toolwright_bin, tools, "--stateless") as server:
+        first = call(server.url, {"service": "web"})["result"]
+        assert first["resultType"] == "input_required", first
+        request = first["inputRequests"]["confirm"]
+        assert request["method"] == "elicitation/create"
+        assert request["params"]["message"] == "Roll back web?"
+        assert request["params"]["requestedSchema"]["required"] == ["ticket"]
+        state = first["requestState"]
+        assert backend.seen() == [], "nothing runs before the answer"
+
+        # A retry without the answer is asked again; nothing runs.
+        again = call(server.url, {"service": "web"}, requestState=state)["result"]
+        assert again["resultType"] == "input_required" and backend.seen() == []
+
+        # Tampered, for other arguments, or not a state at all: a JSON-RPC error, nothing runs.
+        for args, bad in (({"service": "web"}, state[:-4] + ("AAAA" if not state.endswith("AAAA") else "BBBB")),
+                          ({"service": "db"}, state), ({"service": "web"}, "not-a-state")):
+            error = call(server.url, args, requestState=bad, inputResponses=ANSWER)["error"]
+            assert error["code"] == -32602 and "integrity" in error["message"], error
+        assert backend.seen() == []
+
+        # An answer that does not fit the form runs nothing (a tool error that names the field).
+        short = call(server.url, {"service": "web"}, requestState=call(server.url, {"service": "web"})["result"]["requestState"],
+                     inputResponses={"confirm": {"action": "accept", "content": {"ticket": "C"}}})["result"]
+        assert short["isError"] is True and "ticket" in short["content"][0]["text"], short
+        assert backend.seen() == []
+
+        done = call(server.url, {"service": "web"}, requestState=state, inputResponses=ANSWER)["result"]
+        assert done.get("isError") is not True, done
+        assert backend.seen() == [{"path": "/rollback/web", "ticket": "CHG-9", "body": {"reason": "incident", "batch": 2, "notify": True}}]
+        # The same state again: refused, the action does not run twice.
+        error = call(server.url, {"service": "web"}, requestState=state, inputResponses=ANSWER)["error"]
+        assert "already used" in error["message"], error
+        assert len(backend.seen()) == 1
+
+        # A declined answer runs nothing.
+        fresh = call(server.url, {"service": "web"})["result"]["requestState"]
+        declined = call(server.url, {"service": "web"}, requestState=fresh, inputResponses={"confirm": {"action": "decline"}})["result"]
+        assert declined["isError"] is True and "declined" in declined["content"][0]["text"]
+        assert len(backend.seen()) == 1
+
+
+def test_a_state_from_another_server_process_is_foreign(toolwright_bin, ops):
+    backend, tools = ops
+    with run_http_server(toolwright_bin, tools, "--stateless") as one:
+        state = call(one.url, {"service": "web"})["result"]["requestState"]
+    with run_http_server(toolwright_bin, tools, "--stateless") as other:
+        error = call(other.url, {"service": "web"}, requestState=state, inputResponses=ANSWER)["error"]
+    assert "integrity" in error["message"], error
+    assert backend.seen() == []
+
+
+def test_a_state_expires_with_the_tools_timeout(toolwright_bin, ops):
+    backend, tools = ops
+    with run_http_server(toolwright_bin, tools, "--stateless") as server:
+        state = call(server.url, {"service": "web"}, name="rollback_quick")["result"]["requestState"]
+        time.sleep(2.5)
+        error = call(server.url, {"service": "web"}, name="rollback_quick", requestState=state, inputResponses=ANSWER)["error"]
+    assert "expired" in error["message"], error
+    assert backend.seen() == []
+
+
+def test_a_2026_client_without_elicitation_cannot_be_asked(toolwright_bin, ops):
+    backend, tools = ops
+    with run_http_server(toolwright_bin, tools, "--stateless") as server:
+        result = call(server.url, {"service": "web"}, caps={"sampling": {}})["result"]
+    assert result.get("resultType") != "input_required"
+    assert result["isError"] is True and "cannot be asked" in result["content"][0]["text"], result
+    assert backend.seen() == []
+
+
+@pytest.mark.anyio
+async def test_the_sdk_client_drives_the_input_required_rounds_itself(toolwright_bin, ops):
+    backend, tools = ops
+    asked: list = []
+
+    async def on_elicit(context, params):
+        asked.append(params)
+        return types.ElicitResult(action="accept", content={"ticket": "CHG-55", "reason": "regression"})
+
+    with run_http_server(toolwright_bin, tools, "--stateless") as server:
+        with anyio.fail_after(60):
+            async with Client(server.url, mode=NEW, elicitation_callback=on_elicit, read_timeout_seconds=REQUEST_TIMEOUT_S) as client:
+                result = await client.call_tool("rollback", {"service": "api"})
+    assert result.is_error is not True, text_of(result)
+    assert [p.message for p in asked] == ["Roll back api?"]
+    assert backend.seen() == [{"path": "/rollback/api", "ticket": "CHG-55", "body": {"reason": "regression", "batch": 2, "notify": True}}]
