@@ -252,7 +252,7 @@ pub async fn call(
     cancel: &CancellationToken,
     progress: Option<ProgressFn>,
 ) -> Outcome {
-    call_with(loaded, tool, args, cancel, Hooks { progress, ask: None, log: None }).await
+    call_with(loaded, tool, args, cancel, Hooks { progress, ask: None, log: None, answer: None }).await
 }
 
 /// What a call may do besides running its action: send progress, and ask the user to
@@ -265,6 +265,9 @@ pub struct Hooks {
     pub ask: Option<AskFn>,
     /// Sends log messages about what the call does, when the client set a level.
     pub log: Option<crate::actions::LogFn>,
+    /// The answer to the tool's own gate (`confirm:` on the tool), when the client gave it
+    /// with the call (a 2026-07-28 retry carrying `inputResponses`): it is not asked again.
+    pub answer: Option<crate::actions::Approval>,
 }
 
 /// [`call`] with both hooks.
@@ -326,22 +329,36 @@ async fn run_call(loaded: &Loaded, tool: &CompiledTool, args: Option<&JsonObject
     };
     // The clients' clock and secret mode: now and resolved, except under a replaying tape.
     let now = loaded.backends.now();
-    let request = match actions::render(&loaded.catalog, tool, &args, now, loaded.backends.secret_mode()) {
-        Ok(r) => r,
-        Err(e) => return Outcome::error(CallOutcome::Rejected, e.message),
-    };
     let mut ctx = CallContext::new(cancel.clone(), tool.timeout, hooks.progress);
     ctx.ask = hooks.ask;
     ctx.log = hooks.log;
-    if let Some(confirm) = &tool.confirm {
-        let message = match crate::catalog::render::Renderer::new(&loaded.catalog, &args, now).text(confirm) {
-            Ok(m) => m,
-            Err(e) => return Outcome::error(CallOutcome::Rejected, format!("the approval question: {}", e.message)),
-        };
-        if let Err(why) = ctx.approve(&format!("`{}`", tool.name), message).await {
-            return Outcome::error(CallOutcome::Rejected, why);
+    // A gate that asks for values is asked before the action renders (its templates read the
+    // answer as `confirm.<field>`); any other is asked after, so that arguments that do not
+    // render are refused without troubling the user.
+    let request = match &tool.confirm {
+        Some(confirm) if confirm.fields.is_some() => {
+            let answer = match gate(loaded, tool, confirm, &args, now, &ctx, hooks.answer).await {
+                Ok(a) => a,
+                Err(why) => return Outcome::error(CallOutcome::Rejected, why),
+            };
+            match actions::render_answered(&loaded.catalog, tool, &args, answer, now, loaded.backends.secret_mode()) {
+                Ok(r) => r,
+                Err(e) => return Outcome::error(CallOutcome::Rejected, e.message),
+            }
         }
-    }
+        _ => {
+            let request = match actions::render(&loaded.catalog, tool, &args, now, loaded.backends.secret_mode()) {
+                Ok(r) => r,
+                Err(e) => return Outcome::error(CallOutcome::Rejected, e.message),
+            };
+            if let Some(confirm) = &tool.confirm
+                && let Err(why) = gate(loaded, tool, confirm, &args, now, &ctx, hooks.answer).await
+            {
+                return Outcome::error(CallOutcome::Rejected, why);
+            }
+            request
+        }
+    };
     let backend_started = Instant::now();
     // Boxed: the backend's future is the largest part of a call's state; boxed, it is
     // allocated once instead of copied into every future that wraps it.
@@ -373,6 +390,46 @@ async fn run_call(loaded: &Loaded, tool: &CompiledTool, args: Option<&JsonObject
             Outcome { is_error: out.is_error, structured: out.structured, text: out.text, kind, media: out.media }
         }
         Err(message) => Outcome::error(CallOutcome::Error, message),
+    }
+}
+
+/// The question of a tool's gate, rendered over the prepared arguments.
+pub fn question(
+    loaded: &Loaded,
+    tool: &CompiledTool,
+    confirm: &crate::catalog::Confirm,
+    args: &JsonObject,
+    now: SystemTime,
+) -> Result<actions::Question, String> {
+    let message = crate::catalog::render::Renderer::new(&loaded.catalog, args, now)
+        .text(&confirm.message)
+        .map_err(|e| format!("the approval question of `{}`: {}", tool.name, e.message))?;
+    Ok(actions::Question { message, fields: confirm.fields.clone() })
+}
+
+/// Puts a tool's gate to the user (or takes the answer the client already gave, `answer`) and
+/// checks what came back: `Ok` holds the answers to the form (empty without `fields`); `Err`
+/// says why nothing runs.
+async fn gate(
+    loaded: &Loaded,
+    tool: &CompiledTool,
+    confirm: &crate::catalog::Confirm,
+    args: &JsonObject,
+    now: SystemTime,
+    ctx: &CallContext,
+    answer: Option<actions::Approval>,
+) -> Result<JsonObject, String> {
+    let what = format!("`{}`", tool.name);
+    let question = question(loaded, tool, confirm, args, now)?;
+    let content = match answer {
+        Some(answer) => answer.into_result(&what)?,
+        None => ctx.approve_form(&what, question).await?,
+    };
+    match &confirm.fields {
+        Some(fields) => fields
+            .check(Some(&content))
+            .map_err(|why| format!("the answer to the approval form of {what} is invalid ({why}); nothing was run")),
+        None => Ok(content),
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::actions::Approval;
+use crate::actions::{Approval, Question};
 use crate::catalog::TaskSettings;
 use crate::runtime::Outcome;
 
@@ -84,14 +84,14 @@ struct State {
 #[derive(Debug)]
 struct Pending {
     key: String,
-    message: String,
+    question: Question,
     reply: Option<tokio::sync::oneshot::Sender<Approval>>,
 }
 
 impl Clone for Pending {
     /// A snapshot's copy: the question without the way to answer it.
     fn clone(&self) -> Self {
-        Pending { key: self.key.clone(), message: self.message.clone(), reply: None }
+        Pending { key: self.key.clone(), question: self.question.clone(), reply: None }
     }
 }
 
@@ -140,8 +140,8 @@ pub struct Snapshot {
     pub result: Option<Arc<Outcome>>,
     /// Why it failed, once failed.
     pub error: Option<String>,
-    /// The approval question it waits on (key, message), when input is required.
-    pub question: Option<(String, String)>,
+    /// The approval question it waits on (key, question), when input is required.
+    pub question: Option<(String, Question)>,
 }
 
 impl Task {
@@ -226,7 +226,7 @@ impl Task {
 
     /// Puts an approval question to whoever polls the task (MCP Tasks `input_required`) and
     /// waits for the answer that [`Task::answer`] delivers.
-    pub async fn ask(&self, message: String) -> Approval {
+    pub async fn ask(&self, question: Question) -> Approval {
         let (tx, rx) = tokio::sync::oneshot::channel();
         {
             let mut s = self.lock();
@@ -234,9 +234,9 @@ impl Task {
                 return Approval::Refused("the task has ended".to_owned());
             }
             s.asked += 1;
-            s.pending = Some(Pending { key: format!("confirm-{}", s.asked), message: message.clone(), reply: Some(tx) });
+            s.message = Some(format!("waiting for approval: {}", question.message));
+            s.pending = Some(Pending { key: format!("confirm-{}", s.asked), question, reply: Some(tx) });
             s.status = Status::InputRequired;
-            s.message = Some(format!("waiting for approval: {message}"));
             s.updated = SystemTime::now();
             self.done.send_replace(1);
         }
@@ -245,7 +245,7 @@ impl Task {
         if s.status == Status::InputRequired {
             s.status = Status::Working;
             s.message = Some(match &answer {
-                Approval::Approved => "approved; running".to_owned(),
+                Approval::Approved(_) => "approved; running".to_owned(),
                 _ => "not approved".to_owned(),
             });
             s.updated = SystemTime::now();
@@ -254,9 +254,9 @@ impl Task {
         answer
     }
 
-    /// The open question, if any: its key and message.
-    pub fn question(&self) -> Option<(String, String)> {
-        self.lock().pending.as_ref().map(|p| (p.key.clone(), p.message.clone()))
+    /// The open question, if any: its key and the question.
+    pub fn question(&self) -> Option<(String, Question)> {
+        self.lock().pending.as_ref().map(|p| (p.key.clone(), p.question.clone()))
     }
 
     /// Delivers the answer to the open question `key`. Returns false when no such question is
@@ -293,7 +293,7 @@ impl Task {
             poll_interval: self.settings.poll_interval,
             result: s.result,
             error: s.error,
-            question: s.pending.as_ref().map(|p| (p.key.clone(), p.message.clone())),
+            question: s.pending.as_ref().map(|p| (p.key.clone(), p.question.clone())),
         }
     }
 
@@ -579,16 +579,16 @@ mod tests {
         let t = r.start("t", None, settings(Duration::from_secs(60))).unwrap();
         let asker = {
             let t = t.clone();
-            tokio::spawn(async move { t.ask("Roll back checkout?".to_owned()).await })
+            tokio::spawn(async move { t.ask(Question { message: "Roll back checkout?".to_owned(), fields: None }).await })
         };
         tokio::time::timeout(Duration::from_secs(5), t.needs_attention()).await.unwrap();
         let s = t.snapshot();
         assert_eq!(s.status, Status::InputRequired);
-        let (key, message) = s.question.clone().unwrap();
-        assert_eq!(message, "Roll back checkout?");
-        assert!(!t.answer("confirm-99", Approval::Approved), "an unknown key is ignored");
+        let (key, question) = s.question.clone().unwrap();
+        assert_eq!(question.message, "Roll back checkout?");
+        assert!(!t.answer("confirm-99", Approval::Approved(crate::catalog::JsonObject::new())), "an unknown key is ignored");
         assert!(t.answer(&key, Approval::Refused("declined".to_owned())));
-        assert!(!t.answer(&key, Approval::Approved), "a key is answered once");
+        assert!(!t.answer(&key, Approval::Approved(crate::catalog::JsonObject::new())), "a key is answered once");
         assert_eq!(asker.await.unwrap(), Approval::Refused("declined".to_owned()));
         assert_eq!(t.snapshot().status, Status::Working);
         assert!(t.snapshot().question.is_none());

@@ -71,6 +71,12 @@ impl CallContext {
     /// Asks the user to approve what `what` names with `message` (a `confirm:` gate); `Err`
     /// says why nothing may run (no way to ask, declined, cancelled, deadline).
     pub async fn approve(&self, what: &str, message: String) -> Result<(), String> {
+        self.approve_form(what, Question { message, fields: None }).await.map(|_| ())
+    }
+
+    /// [`CallContext::approve`] for any question: with a form (`confirm.fields`), `Ok` holds the
+    /// accepted answer as the client sent it (checked by the caller against the form).
+    pub async fn approve_form(&self, what: &str, question: Question) -> Result<crate::catalog::JsonObject, String> {
         let Some(ask) = &self.ask else {
             return Err(format!(
                 "{what} needs the user's approval (`confirm`), and this client cannot be asked (it supports neither \
@@ -78,7 +84,7 @@ impl CallContext {
             ));
         };
         let answer = tokio::select! {
-            a = ask(message) => a,
+            a = ask(question) => a,
             () = self.cancel.cancelled() => return Err(format!("the call was cancelled while waiting for approval of {what}; nothing was run")),
             () = tokio::time::sleep_until(self.deadline) => {
                 return Err(format!(
@@ -87,13 +93,7 @@ impl CallContext {
                 ));
             }
         };
-        match answer {
-            Approval::Approved => Ok(()),
-            Approval::Refused(why) => Err(format!("{what} was not approved ({why}); nothing was run")),
-            Approval::CannotAsk(why) => {
-                Err(format!("{what} needs the user's approval (`confirm`), and the client could not be asked ({why}); nothing was run"))
-            }
-        }
+        answer.into_result(what)
     }
 }
 
@@ -114,24 +114,58 @@ pub type LogFn = Arc<dyn Fn(LogLevel, String) + Send + Sync>;
 /// The user's answer to an approval request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Approval {
-    /// Approved: the action runs.
-    Approved,
+    /// Approved: the action runs. With a form (`confirm.fields`), the answer's content as sent.
+    Approved(crate::catalog::JsonObject),
     /// Declined, cancelled or answered no (the words say which).
     Refused(String),
     /// The question could not be put (the words say why).
     CannotAsk(String),
 }
 
-/// Puts one approval question (the rendered `confirm.message`) to the user.
-pub type AskFn = Arc<dyn Fn(String) -> futures::future::BoxFuture<'static, Approval> + Send + Sync>;
+impl Approval {
+    /// What the answer means for the gate of `what`: the form's content, or why nothing runs.
+    pub fn into_result(self, what: &str) -> Result<crate::catalog::JsonObject, String> {
+        match self {
+            Approval::Approved(content) => Ok(content),
+            Approval::Refused(why) => Err(format!("{what} was not approved ({why}); nothing was run")),
+            Approval::CannotAsk(why) => {
+                Err(format!("{what} needs the user's approval (`confirm`), and the client could not be asked ({why}); nothing was run"))
+            }
+        }
+    }
+}
 
-/// An approval gate as written: `confirm: {message}` on a tool or a step.
+/// One approval question: the rendered `confirm.message` and, for a gate that asks for values,
+/// its form (`confirm.fields`); without one the user is asked yes or no.
+#[derive(Clone, Debug)]
+pub struct Question {
+    /// The question's text.
+    pub message: String,
+    /// The form, when the gate asks for values.
+    pub fields: Option<Arc<crate::catalog::ConfirmFields>>,
+}
+
+/// Puts one approval question to the user.
+pub type AskFn = Arc<dyn Fn(Question) -> futures::future::BoxFuture<'static, Approval> + Send + Sync>;
+
+/// An approval gate as written: `confirm: {message}` on a tool or a step, and on a tool
+/// optionally `fields` (and `required`), the values the user is asked for.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmSpec {
     /// The question put to the user before the action runs (a template over the arguments, and
     /// for a step the earlier outputs `steps.<id>`), such as "Roll back {{ service }}?".
     pub message: String,
+    /// Only on a tool's `confirm`: values the user is asked for with the question (a change
+    /// ticket, a reason), each a field name mapped to the restricted JSON Schema MCP
+    /// elicitation allows (`string` with `minLength`, `maxLength`, `format`, `enum`,
+    /// `enumNames` or `oneOf` titles; `number` or `integer` with `minimum`, `maximum`;
+    /// `boolean`; an `array` of `enum` or `anyOf` options; each with `title`, `description`,
+    /// `default`). The gated action's templates read the answer as `confirm.<field>`.
+    #[schemars(extend("additionalProperties" = {"type": "object"}))]
+    pub fields: Option<crate::catalog::JsonObject>,
+    /// Only with `fields`: the fields the user must fill in.
+    pub required: Option<Vec<String>>,
 }
 
 /// Sends one progress notification: progress so far, the total when known, and a message.
@@ -358,6 +392,8 @@ impl Action {
 
 /// Renders a tool's action with prepared arguments (see [`CompiledTool::prepare_args`]).
 /// Nothing is sent; `secrets` says whether `secret()` reads, redacts or shows placeholders.
+/// A tool whose gate asks for values renders with stand-in answers
+/// ([`crate::catalog::ConfirmFields::placeholder`]): nobody was asked.
 pub fn render(
     catalog: &crate::catalog::Catalog,
     tool: &CompiledTool,
@@ -365,7 +401,28 @@ pub fn render(
     now: std::time::SystemTime,
     secrets: crate::catalog::SecretMode,
 ) -> Result<Request, ArgError> {
-    let renderer = Renderer::new(catalog, args, now);
+    match tool.confirm.as_ref().and_then(|c| c.fields.as_ref()) {
+        Some(fields) => render_answered(catalog, tool, args, fields.placeholder(), now, secrets),
+        None => {
+            let renderer = Renderer::new(catalog, args, now);
+            crate::catalog::template::with_secret_mode(secrets, || tool.action.render_with(&renderer, tool.max_bytes))
+        }
+    }
+}
+
+/// [`render`] after the user answered the tool's form: the action's templates read `answer` as
+/// `confirm.<field>` (the compile reserved the name: no argument takes it).
+pub fn render_answered(
+    catalog: &crate::catalog::Catalog,
+    tool: &CompiledTool,
+    args: &crate::catalog::JsonObject,
+    answer: crate::catalog::JsonObject,
+    now: std::time::SystemTime,
+    secrets: crate::catalog::SecretMode,
+) -> Result<Request, ArgError> {
+    let mut args = args.clone();
+    args.insert(crate::catalog::CONFIRM_VAR.to_owned(), serde_json::Value::Object(answer));
+    let renderer = Renderer::new(catalog, &args, now);
     crate::catalog::template::with_secret_mode(secrets, || tool.action.render_with(&renderer, tool.max_bytes))
 }
 

@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod arguments;
+pub mod confirm;
 pub mod jq;
 pub mod jq_bounded;
 pub mod jq_worker;
@@ -23,6 +24,7 @@ use minijinja::Environment;
 use serde_json::Value;
 
 pub use args::ArgError;
+pub use confirm::{CONFIRM_VAR, Confirm, ConfirmFields};
 pub use template::{Escape, SecretMode, Template};
 
 use crate::actions::Action;
@@ -85,8 +87,9 @@ pub struct CompiledTool {
     pub per_minute: Option<u32>,
     /// When the tool's calls become tasks (`task:`), if they may.
     pub task: Option<TaskSettings>,
-    /// The approval question put to the user before every call (`confirm.message`).
-    pub confirm: Option<Template>,
+    /// The approval gate put to the user before every call (`confirm:`): its question and,
+    /// when it asks for values, its form.
+    pub confirm: Option<Confirm>,
 }
 
 /// A tool's `task:` settings.

@@ -15,6 +15,7 @@
 //! Architecture invariant: no network I/O and no panic on any input.
 
 pub(crate) mod arguments;
+mod confirm;
 mod connections;
 pub(crate) mod context;
 pub(crate) mod examples;

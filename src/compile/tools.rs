@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::Compiler;
 use super::context::TemplateUse;
 use crate::actions::{Connections, KINDS};
-use crate::catalog::{Annotations, CompiledTool, LazyValidator, SchemaUse, TASK_TOOLS, TaskSettings};
+use crate::catalog::{Annotations, CONFIRM_VAR, CompiledTool, Confirm, ConfirmFields, LazyValidator, SchemaUse, TASK_TOOLS, TaskSettings};
 use crate::diag::Code;
 use crate::spec::Document;
 use crate::spec::model::{TaskSpec, ToolSpec};
@@ -58,6 +58,16 @@ impl Compiler<'_> {
         let mut uses: Vec<TemplateUse> = Vec::new();
         let confirm =
             spec.confirm.as_ref().map(|c| self.template(doc, "/confirm/message", &c.message, crate::catalog::Escape::Plain, &mut uses));
+        // `Some(None)`: no form; `None`: a diagnostic.
+        let form = match &spec.confirm {
+            Some(c) => self.confirm_form(doc, c),
+            None => Some(None),
+        };
+        self.nested_confirm_fields(doc);
+        let asks_values = spec.confirm.as_ref().is_some_and(|c| c.fields.is_some());
+        if asks_values {
+            self.reserved_input(doc, CONFIRM_VAR, "gated", "the answers to `confirm.fields`");
+        }
         if spec.action.confirm.is_some() {
             self.push_key(doc, Code::InvalidValue, "/action/confirm", "`confirm` inside the tool's `action` is not read here").help = Some(
                 "write `confirm: {message: ...}` on the tool, beside `action:` (inside `action` it belongs to `on_fail` blocks)".to_owned(),
@@ -78,6 +88,14 @@ impl Compiler<'_> {
 
         // Variables: every one read must be declared; every declared one should be read.
         let declared = super::arguments::Declared { key: "input", schema: &spec.input, extra: &[], warn_optional: true };
+        // `confirm.<field>`: the answers to the tool's form, unless an argument takes the name
+        // (allowed without a form).
+        let input_declares_confirm = spec.input.get("properties").and_then(|p| p.get(CONFIRM_VAR)).is_some();
+        let confirm_contexts = if asks_values || !input_declares_confirm {
+            self.confirm_reads(doc, &mut uses, spec.confirm.as_ref().and_then(|c| c.fields.as_ref()))
+        } else {
+            Vec::new()
+        };
         let (read, arg_contexts) = self.check_reads(doc, &uses, &declared, "/action");
         let props: Vec<String> =
             spec.input.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
@@ -128,7 +146,18 @@ impl Compiler<'_> {
             per_minute: spec.limits.as_ref().and_then(|l| l.per_minute),
             task: task?,
             confirm: match confirm {
-                Some(t) => Some(t?),
+                Some(message) => Some(Confirm {
+                    message: message?,
+                    fields: form?.map(|schema| {
+                        let mut strict = schema.clone();
+                        strict.insert("additionalProperties".to_owned(), Value::Bool(false));
+                        Arc::new(ConfirmFields {
+                            schema: Arc::new(schema),
+                            validator: LazyValidator::new(Arc::new(strict), SchemaUse::Input),
+                            contexts: confirm_contexts,
+                        })
+                    }),
+                }),
                 None => None,
             },
         };

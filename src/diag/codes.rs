@@ -99,6 +99,8 @@ codes! {
     UnknownStep = "unknown-step", Error, "A template reads `steps.<id>` of no earlier step (an unknown id, a later step, the step itself, or `steps` as a whole), or `content` lists an id that is no step.";
     NestedSteps = "nested-steps", Error, "A step of a `steps` action is itself `steps`; steps do not nest.";
     ReservedInputName = "reserved-input-name", Error, "A steps tool's input declares `steps` (or `failed` with `on_fail`), or a watch tool's with `on_fail` declares `failed`: names their templates reserve.";
+    InvalidConfirmField = "invalid-confirm-field", Error, "A field of `confirm.fields` is outside what MCP elicitation allows (its type, keywords, options, default), `required` names no field, or `fields` is written on a step's or an `on_fail`'s `confirm`.";
+    UnknownConfirmField = "unknown-confirm-field", Error, "A template reads `confirm.<field>` that is not one of the tool's `confirm.fields`, reads it in the question itself, or in a tool whose `confirm` has no `fields`.";
     NestedWatch = "nested-watch", Error, "A watch's `check` or `on_fail` is itself `watch` or `steps`; a watch holds plain actions (a sequence may hold a watch).";
     WatchTimeout = "watch-timeout", Error, "A watch's `for` plus `every` is longer than its tool's `timeout`: the call would end before the watch.";
     ExampleInvalidArgs = "example-invalid-args", Error, "An example's `args` do not validate against `input`.";

@@ -281,7 +281,7 @@ async fn answer(
     let task = tokio::spawn({
         let shared = shared.clone();
         async move {
-            let site = CallSite { parts: Some(&parts), meta: &meta, id: &id, ct: &ct, progress: None, ask: None, log: None };
+            let site = CallSite { parts: Some(&parts), meta: &meta, id: &id, ct: &ct, progress: None, ask: None, log: None, answer: None };
             let result = shared.call_tool(&params, site).await;
             let message = match result {
                 Ok(result) => {

@@ -6,7 +6,8 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CancelTaskParams, CompleteRequestParams, CompleteResult, CustomRequest, CustomResult,
     ErrorCode, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, ListPromptsResult, ListResourceTemplatesResult,
     ListResourcesResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
-    ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool, UpdateTaskParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool,
+    UpdateTaskParams,
 };
 use rmcp::service::SubscriptionContext;
 use rmcp::service::{NotificationContext, RequestContext};
@@ -133,15 +134,31 @@ impl ServerHandler for Handler {
             });
             send
         });
-        let site = CallSite {
-            parts: context.extensions.get::<::http::request::Parts>(),
-            meta: &context.meta,
-            id: &context.id,
-            ct: &context.ct,
-            progress,
-            ask,
-            log,
-        };
+        let parts = context.extensions.get::<::http::request::Parts>();
+        // A 2026-07-28 request cannot be sent requests of ours: the tool's own gate is asked
+        // with an InputRequiredResult (SEP-2322) instead, when the request declared elicitation
+        // and is not served as an MCP Task (whose gate is asked through the task).
+        let mut answer = None;
+        let modern = context.protocol_version().is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+        if modern && ask.is_none() && !supports_tasks {
+            let loaded = self.shared.runtime().current();
+            let elicits =
+                context.client_capabilities().is_some_and(|c| c.elicitation.as_ref().is_some_and(|e| e.form.is_some() || e.url.is_none()));
+            let gated = auth::callable_tool(&loaded.catalog, &request.name, auth::request_identity(parts))
+                .ok()
+                .filter(|t| t.confirm.is_some())
+                .cloned();
+            if let (true, Some(tool)) = (elicits, gated) {
+                match super::mrtr::states().map(|states| states.gate(&loaded, &tool, &request)) {
+                    Err(e) => return Err(e),
+                    Ok(None) => {}
+                    Ok(Some(Err(e))) => return Err(e),
+                    Ok(Some(Ok(super::mrtr::Gate::Ask(result)))) => return Ok(CallToolResponse::InputRequired(result)),
+                    Ok(Some(Ok(super::mrtr::Gate::Answered(a)))) => answer = Some(a),
+                }
+            }
+        }
+        let site = CallSite { parts, meta: &context.meta, id: &context.id, ct: &context.ct, progress, ask, log, answer };
         self.shared.call_tool_response(&request, site, supports_tasks).await
     }
 

@@ -16,10 +16,12 @@
 //!    lists a reload changed);
 //! 4. `tasks.rs`: calls of `task:` tools, the built-in task tools, `tasks/get` and
 //!    `tasks/cancel` (uses `state.rs`, `auth/`);
-//! 5. `handler.rs`: the rmcp [`Handler`] (uses `tasks.rs`, `state.rs`, `auth/`, and the files of 2);
-//! 6. `stdio.rs` (uses `handler.rs`, `state.rs`, `tidy.rs`) and `fast.rs`, the HTTP fast path
+//! 5. `mrtr.rs`: a gate asked of a 2026-07-28 client without MCP Tasks through an
+//!    InputRequiredResult and a sealed `requestState` (uses `tasks.rs`);
+//! 6. `handler.rs`: the rmcp [`Handler`] (uses `mrtr.rs`, `tasks.rs`, `state.rs`, `auth/`, and the files of 2);
+//! 7. `stdio.rs` (uses `handler.rs`, `state.rs`, `tidy.rs`) and `fast.rs`, the HTTP fast path
 //!    (uses `state.rs`, `auth/`);
-//! 7. `http.rs`: the Streamable HTTP transport (uses all of the above).
+//! 8. `http.rs`: the Streamable HTTP transport (uses all of the above).
 
 // Logging is deprecated in 2026-07-28 but still part of the 2025 revisions we serve (and of the
 // conformance suite), so we implement `logging/setLevel`.
@@ -32,6 +34,7 @@ mod fast;
 mod guard;
 mod handler;
 pub mod http;
+mod mrtr;
 mod prompts;
 mod resources;
 mod state;

@@ -323,6 +323,9 @@ pub(super) struct CallSite<'a> {
     pub(super) ask: Option<crate::actions::AskFn>,
     /// Sends `notifications/message` at or above the level the client set.
     pub(super) log: Option<crate::actions::LogFn>,
+    /// The answer to the tool's own gate that the call carried (a 2026-07-28 retry with
+    /// `inputResponses` and a valid `requestState`, see `mrtr.rs`).
+    pub(super) answer: Option<crate::actions::Approval>,
 }
 
 impl CallSite<'_> {
@@ -355,7 +358,7 @@ impl ServerState {
         let started = std::time::Instant::now();
         let result = match tool {
             Ok(tool) => {
-                let hooks = runtime::Hooks { progress: site.progress, ask: site.ask, log: site.log };
+                let hooks = runtime::Hooks { progress: site.progress, ask: site.ask, log: site.log, answer: site.answer };
                 let call = runtime::call_with(&loaded, tool, request.arguments.as_ref(), site.ct, hooks);
                 Ok(tracing::Instrument::instrument(call, span.clone()).await)
             }

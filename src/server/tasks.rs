@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::state::{CallSite, ServerState, audit, to_result};
-use crate::actions::{Approval, AskFn};
+use crate::actions::{Approval, AskFn, Question};
 use crate::catalog::{CompiledTool, JsonObject, TASK_TOOLS};
 use crate::observability::CallOutcome;
 use crate::runtime::{self, Loaded, Outcome};
@@ -116,9 +116,9 @@ impl ServerState {
             f
         });
         let runner = {
-            let (task, tasks, args) = (task.clone(), self.tasks_arc(), request.arguments.clone());
+            let (task, tasks, args, answer) = (task.clone(), self.tasks_arc(), request.arguments.clone(), site.answer.clone());
             async move {
-                let hooks = runtime::Hooks { progress: Some(progress), ask, log };
+                let hooks = runtime::Hooks { progress: Some(progress), ask, log, answer };
                 let call = runtime::call_with(&loaded, &tool, args.as_ref(), &task.cancel, hooks);
                 // A bug that panics ends the task as failed (an internal error), never leaves it
                 // working for ever.
@@ -184,11 +184,14 @@ impl ServerState {
         let payload = match snapshot.status {
             Status::Working => TaskPayload::Working,
             Status::InputRequired => match &snapshot.question {
-                Some((key, message)) => {
-                    let mut input_requests = InputRequests::new();
-                    input_requests.insert(key.clone(), InputRequest::Elicitation(ElicitRequest::new(approval_request(message.clone()))));
-                    TaskPayload::InputRequired { input_requests }
-                }
+                Some((key, question)) => match approval_request(question) {
+                    Ok(params) => {
+                        let mut input_requests = InputRequests::new();
+                        input_requests.insert(key.clone(), InputRequest::Elicitation(ElicitRequest::new(params)));
+                        TaskPayload::InputRequired { input_requests }
+                    }
+                    Err(e) => return Err(McpError::internal_error(e, None)),
+                },
                 None => TaskPayload::Working,
             },
             Status::Cancelled => TaskPayload::Cancelled,
@@ -223,10 +226,10 @@ impl ServerState {
         let caller = auth::request_identity(parts).map(|i| i.name.as_str());
         let task = self.tasks().get(id, caller).ok_or_else(|| McpError::invalid_params(unknown_task(id), None))?;
         // Only the open question's key is read; any other is ignored, whatever it holds.
-        let Some((key, _)) = task.question() else { return Ok(()) };
+        let Some((key, question)) = task.question() else { return Ok(()) };
         if let Some(value) = responses.get(&key) {
             let approval = match serde_json::from_value::<ElicitResult>(value.clone()) {
-                Ok(result) => approval_of(&result),
+                Ok(result) => approval_of(&result, &question),
                 Err(e) => return Err(McpError::invalid_params(format!("inputResponses[{key:?}] is not an elicitation result: {e}"), None)),
             };
             task.answer(&key, approval);
@@ -281,23 +284,35 @@ fn inline_outcome(s: &Snapshot) -> Outcome {
     }
 }
 
-/// The elicitation that puts an approval question: one required boolean, `approve`.
-fn approval_request(message: String) -> ElicitRequestParams {
-    let schema = ElicitationSchema::builder()
-        .required_bool_property(APPROVE, |b| b.title("Approve").description("true runs the action; false runs nothing"))
-        .build_unchecked();
-    ElicitRequestParams::FormElicitationParams { meta: None, message, requested_schema: schema }
+/// The elicitation that puts an approval question: the gate's form (`confirm.fields`), or
+/// without one a single required boolean, `confirm`. `Err` only if a form the compile checked
+/// is not one rmcp can carry (a bug, said as such).
+pub(super) fn approval_request(question: &Question) -> Result<ElicitRequestParams, String> {
+    let schema = match &question.fields {
+        Some(fields) => serde_json::from_value::<ElicitationSchema>(Value::Object((*fields.schema).clone()))
+            .map_err(|e| format!("internal: the approval form cannot be sent: {e}"))?,
+        None => ElicitationSchema::builder()
+            .required_bool_property(APPROVE, |b| b.title("Approve").description("true runs the action; false runs nothing"))
+            .build_unchecked(),
+    };
+    Ok(ElicitRequestParams::FormElicitationParams { meta: None, message: question.message.clone(), requested_schema: schema })
 }
 
-/// The property of [`approval_request`]'s form.
+/// The property of [`approval_request`]'s yes/no form.
 const APPROVE: &str = "confirm";
 
-/// What an elicitation's answer means for the gate: approved only by an accepted form whose
-/// `approve` is true.
-fn approval_of(result: &ElicitResult) -> Approval {
+/// What an elicitation's answer means for the gate: a yes/no question is approved only by an
+/// accepted form whose `confirm` is true; a form with fields by any accepted answer, whose
+/// content the caller then holds to the form.
+pub(super) fn approval_of(result: &ElicitResult, question: &Question) -> Approval {
     match result.action {
+        ElicitationAction::Accept if question.fields.is_some() => match &result.content {
+            Some(Value::Object(content)) => Approval::Approved(content.clone()),
+            None => Approval::Approved(JsonObject::new()),
+            Some(_) => Approval::Refused("the answer's content is not a filled-in form (an object)".to_owned()),
+        },
         ElicitationAction::Accept => match result.content.as_ref().and_then(|c| c.get(APPROVE)).and_then(Value::as_bool) {
-            Some(true) => Approval::Approved,
+            Some(true) => Approval::Approved(JsonObject::new()),
             Some(false) => Approval::Refused("the user answered no".to_owned()),
             None => Approval::Refused(format!("the answer did not say `{APPROVE}: true`")),
         },
@@ -309,11 +324,15 @@ fn approval_of(result: &ElicitResult) -> Approval {
 
 /// Asks through the session's client with `elicitation/create`.
 pub(super) fn peer_ask(peer: Peer<RoleServer>) -> AskFn {
-    Arc::new(move |message: String| {
+    Arc::new(move |question: Question| {
         let peer = peer.clone();
         Box::pin(async move {
-            match peer.create_elicitation(approval_request(message)).await {
-                Ok(result) => approval_of(&result),
+            let params = match approval_request(&question) {
+                Ok(p) => p,
+                Err(e) => return Approval::CannotAsk(e),
+            };
+            match peer.create_elicitation(params).await {
+                Ok(result) => approval_of(&result, &question),
                 Err(e) => Approval::CannotAsk(format!("elicitation/create failed: {e}")),
             }
         })
@@ -322,9 +341,9 @@ pub(super) fn peer_ask(peer: Peer<RoleServer>) -> AskFn {
 
 /// Asks through the task: it waits in `input_required` until tasks/update answers.
 fn task_ask(task: Arc<crate::tasks::Task>) -> AskFn {
-    Arc::new(move |message: String| {
+    Arc::new(move |question: Question| {
         let task = task.clone();
-        Box::pin(async move { task.ask(message).await })
+        Box::pin(async move { task.ask(question).await })
     })
 }
 
@@ -412,7 +431,7 @@ fn status_result(s: &Snapshot) -> CallToolResult {
                 "task {} ({}) waits for the user's approval: {}. Only a client that can be asked answers it; call `{}` again later.",
                 s.id,
                 s.tool,
-                s.question.as_ref().map_or("", |q| q.1.as_str()),
+                s.question.as_ref().map_or("", |q| q.1.message.as_str()),
                 TASK_TOOLS[0]
             ),
             false,
