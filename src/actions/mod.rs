@@ -324,8 +324,15 @@ macro_rules! action_kinds {
                 match self { $( Request::$variant(_) => $module::request::$request::GRACE, )+ }
             }
 
-            async fn execute_kind(self, clients: &Clients, ctx: &CallContext) -> Result<ToolOutput, String> {
-                match self { $( Request::$variant(r) => r.execute(clients, ctx).await, )+ }
+            /// Each kind's future boxed on its own: an enum of them would be as large as the
+            /// largest (a Logs Insights query's, several KiB), held for the whole call, which
+            /// for a task that watches for an hour is most of its memory.
+            fn execute_kind<'a>(
+                self,
+                clients: &'a Clients,
+                ctx: &'a CallContext,
+            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<ToolOutput, String>> + Send + 'a>> {
+                match self { $( Request::$variant(r) => Box::pin(r.execute(clients, ctx)), )+ }
             }
         }
     };
