@@ -835,6 +835,25 @@ action:
     run:
       - id: logs
         logs_insights: {{connection: stack, log_groups: [/app/api, /app/in-steps], query: fields @message, since: 15m}}
+---
+kind: resource
+uri: logs://recent-errors
+name: recent_errors
+description: The API's recent errors, read through Logs Insights.
+action:
+  logs_insights: {{connection: stack, log_groups: [/app/api, /app/in-resource], query: fields @message, since: 15m}}
+---
+kind: resource_template
+uri_template: "logs://service/{{service}}"
+name: service_logs
+description: One service's recent logs.
+input:
+  type: object
+  properties:
+    service: {{type: string, pattern: "^[a-z]+$"}}
+  required: [service]
+action:
+  logs_insights: {{connection: stack, log_groups: [/app/in-template, "/app/{{{{ service }}}}"], query: fields @message, since: 15m}}
 "#
         ),
     );
@@ -851,7 +870,14 @@ action:
             (d["code"].as_str().unwrap_or("").to_owned(), d["line"].as_u64().unwrap_or(0), d["message"].as_str().unwrap_or("").to_owned())
         })
         .collect();
-    assert_eq!(summary.len(), 3, "{summary:#?}");
+    assert_eq!(summary.len(), 5, "{summary:#?}");
+    // Resources and resource templates read through Logs Insights are checked as tools are.
+    let in_resource = summary.iter().find(|(_, _, m)| m.contains("`/app/in-resource`")).expect("the group a resource names");
+    assert_eq!(in_resource.0, "env-log-group-missing", "{summary:#?}");
+    assert!(in_resource.2.contains("resource `recent_errors`"), "{summary:#?}");
+    let in_template = summary.iter().find(|(_, _, m)| m.contains("`/app/in-template`")).expect("the group a template names");
+    assert!(in_template.2.contains("resource template `service_logs`"), "{summary:#?}");
+    assert_eq!(in_template.1, 75, "at the group's own line: {summary:#?}");
     let in_steps = summary.iter().find(|(_, _, m)| m.contains("`/app/in-steps`")).expect("the group a step names");
     assert_eq!((in_steps.0.as_str(), in_steps.1), ("env-log-group-missing", 56), "{summary:#?}");
     let missing = summary.iter().find(|(c, _, m)| c == "env-log-group-missing" && m.contains("api_errors")).expect("the missing group");

@@ -250,8 +250,7 @@ pub async fn run_value(filter: &JqFilter, input: &Value) -> Result<Value, String
 /// Runs a bounded filter on a small input in this thread (see [`super::jq_bounded`]), with the
 /// answers and messages a worker would give.
 fn run_here(filter: &JqFilter, input: &Value) -> Result<Value, JqRunError> {
-    let mut outputs =
-        filter.run(input).map_err(|message| JqRunError::Failed(format!("the response projection (jq) failed: {message}")))?;
+    let mut outputs = filter.run(input).map_err(|message| JqRunError::Failed(format!("the response projection (jq) failed: {message}")))?;
     Ok(match outputs.len() {
         0 => Value::Null,
         1 => outputs.pop().unwrap_or(Value::Null),

@@ -6,8 +6,8 @@
 //!   secrets, token file, OAuth token or signature, TLS, network policy); any answer but 401
 //!   and 403 means it works;
 //! - every aws connection: its credentials resolve through its chain (profile, role);
-//! - every Logs Insights tool: the log groups it names literally exist (DescribeLogGroups
-//!   through the tool's connection).
+//! - every Logs Insights action of a tool, a resource or a resource template: the log groups it
+//!   names literally exist (DescribeLogGroups through the action's connection).
 //!
 //! Findings are diagnostics at the connection's (or the tool's) line, in lint's formats.
 //! Nothing secret is printed: messages are the call path's, which masks secrets.
@@ -58,14 +58,23 @@ pub fn check(catalog: &Catalog, documents: &Documents, sources: &std::collection
                 out.push(at("connection", &connection.name, "/name", code, message));
             }
         }
-        for tool in catalog.tools() {
-            // The tool's Logs Insights actions, its own or nested ones (steps, a watch's check and `on_fail`).
+        // Every action that runs at call time: the tools', and those resources and resource
+        // templates read through (each is compiled as a tool no client sees).
+        let mut owners: Vec<(&str, &str, &crate::catalog::CompiledTool)> =
+            catalog.tools().iter().map(|t| ("tool", t.name.as_str(), &**t)).collect();
+        owners.extend(catalog.resources().iter().filter_map(|r| match &r.body {
+            crate::resources::Body::Action(tool) => Some(("resource", r.name.as_str(), &**tool)),
+            _ => None,
+        }));
+        owners.extend(catalog.resource_templates().iter().map(|t| ("resource_template", t.name.as_str(), &*t.tool)));
+        for (kind, name, tool) in owners {
+            // Its Logs Insights actions, its own or nested ones (steps, a watch's check and `on_fail`).
             let queries = tool.action.with_nested().into_iter().filter_map(|(pointer, action)| match action {
                 Action::LogsInsights(query) => Some((format!("/action{pointer}"), query)),
                 _ => None,
             });
             for (base, action) in queries {
-                out.extend(check_log_groups(catalog, &clients, &tool.name, &base, action, &at).await);
+                out.extend(check_log_groups(catalog, &clients, (kind, name), &base, action, &at).await);
             }
         }
     });
@@ -77,7 +86,7 @@ pub fn check(catalog: &Catalog, documents: &Documents, sources: &std::collection
 async fn check_log_groups(
     catalog: &Catalog,
     clients: &Clients,
-    tool: &str,
+    (kind, name): (&str, &str),
     base: &str,
     action: &crate::actions::logs_insights::LogsAction,
     at: &impl Fn(&str, &str, &str, Code, String) -> Diagnostic,
@@ -94,6 +103,7 @@ async fn check_log_groups(
     if literal.is_empty() {
         return Vec::new();
     }
+    let owner = format!("{} `{name}`", kind.replace('_', " "));
     let connection = action.connection.as_deref().and_then(|n| catalog.connection(n));
     let names: Vec<String> = literal.iter().map(|(_, n)| n.clone()).collect();
     let asked = crate::actions::logs_insights::probe::missing_log_groups(clients, connection, &names);
@@ -102,18 +112,18 @@ async fn check_log_groups(
         Ok(Ok(missing)) => literal
             .iter()
             .filter(|(_, n)| missing.contains(n))
-            .map(|(i, name)| {
-                let message = format!("log group `{name}` does not exist (tool `{tool}`)");
-                at("tool", tool, &format!("{groups}/{i}"), Code::EnvLogGroupMissing, message)
+            .map(|(i, group)| {
+                let message = format!("log group `{group}` does not exist ({owner})");
+                at(kind, name, &format!("{groups}/{i}"), Code::EnvLogGroupMissing, message)
             })
             .collect(),
-        Ok(Err(why)) => vec![at("tool", tool, &groups, Code::EnvUnreachable, format!("tool `{tool}`: cannot check its log groups: {why}"))],
+        Ok(Err(why)) => vec![at(kind, name, &groups, Code::EnvUnreachable, format!("{owner}: cannot check its log groups: {why}"))],
         Err(_) => vec![at(
-            "tool",
-            tool,
+            kind,
+            name,
             &groups,
             Code::EnvUnreachable,
-            format!("tool `{tool}`: checking its log groups took longer than {}s", CHECK_TIMEOUT.as_secs()),
+            format!("{owner}: checking its log groups took longer than {}s", CHECK_TIMEOUT.as_secs()),
         )],
     }
 }

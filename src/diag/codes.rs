@@ -111,7 +111,7 @@ codes! {
     EnvCredentials = "env-credentials", Error, "`--check-env`: a connection's credentials do not resolve (a secret not set, a token file unreadable, the AWS chain).";
     EnvUnreachable = "env-unreachable", Error, "`--check-env`: a connection's endpoint does not answer (DNS, connection, TLS, network policy, timeout).";
     EnvRefused = "env-refused", Error, "`--check-env`: a connection's endpoint refuses its credentials (HTTP 401 or 403).";
-    EnvLogGroupMissing = "env-log-group-missing", Error, "`--check-env`: a log group that a tool names literally does not exist.";
+    EnvLogGroupMissing = "env-log-group-missing", Error, "`--check-env`: a log group that a tool, resource or resource template names literally does not exist.";
 }
 
 #[cfg(test)]
