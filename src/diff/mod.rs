@@ -597,25 +597,7 @@ fn compare_tool(before: &CompiledTool, after: &CompiledTool, prints: (&action::P
     annotations(&before.annotations, &after.annotations, &mut push);
 
     // Scopes: a caller needs every one of them.
-    let (old_scopes, new_scopes): (BTreeSet<&String>, BTreeSet<&String>) = (before.scopes.iter().collect(), after.scopes.iter().collect());
-    let more: Vec<String> = new_scopes.difference(&old_scopes).map(|s| (*s).clone()).collect();
-    let fewer: Vec<String> = old_scopes.difference(&new_scopes).map(|s| (*s).clone()).collect();
-    if !more.is_empty() {
-        push(
-            Severity::Breaking,
-            Kind::ScopesAdded,
-            "/auth/scopes",
-            Message::new().text("now needs scope ").codes(more).text(": callers without it no longer see the tool"),
-        );
-    }
-    if !fewer.is_empty() {
-        push(
-            Severity::NonBreaking,
-            Kind::ScopesRemoved,
-            "/auth/scopes",
-            Message::new().text("no longer needs scope ").codes(fewer).text(": more callers see the tool"),
-        );
-    }
+    scopes_changed(&before.scopes, &after.scopes, "the tool", &mut push);
 
     // Words and limits.
     if before.description != after.description {
@@ -719,6 +701,29 @@ fn annotations(before: &Annotations, after: &Annotations, push: &mut impl FnMut(
 /// A tool's input schema as a JSON value.
 fn input_value(tool: &CompiledTool) -> serde_json::Value {
     serde_json::Value::Object((*tool.input_schema).clone())
+}
+
+/// Scopes added (breaking: callers without one no longer see `what`) or removed (non-breaking).
+pub(super) fn scopes_changed(old: &[String], new: &[String], what: &str, push: &mut impl FnMut(Severity, Kind, &str, Message)) {
+    let (old, new): (BTreeSet<&String>, BTreeSet<&String>) = (old.iter().collect(), new.iter().collect());
+    let more: Vec<String> = new.difference(&old).map(|s| (*s).clone()).collect();
+    let fewer: Vec<String> = old.difference(&new).map(|s| (*s).clone()).collect();
+    if !more.is_empty() {
+        push(
+            Severity::Breaking,
+            Kind::ScopesAdded,
+            "/auth/scopes",
+            Message::new().text("now needs scope ").codes(more).text(&format!(": callers without it no longer see {what}")),
+        );
+    }
+    if !fewer.is_empty() {
+        push(
+            Severity::NonBreaking,
+            Kind::ScopesRemoved,
+            "/auth/scopes",
+            Message::new().text("no longer needs scope ").codes(fewer).text(&format!(": more callers see {what}")),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,7 @@ fn prompts(old: &Catalog, new: &Catalog, prints: (&Prints<'_>, &Prints<'_>), out
         if prints.0.debug(&before.messages) != prints.1.debug(&after.messages) {
             push(out, Severity::NonBreaking, Kind::ContentChanged, "/messages", Message::new().text("messages changed"));
         }
+        super::scopes_changed(&before.scopes, &after.scopes, "the prompt", &mut |s, k, p, m| push(out, s, k, p, m));
         words_changed(
             before.description.as_deref(),
             after.description.as_deref(),
@@ -121,6 +122,7 @@ fn resources(old: &Catalog, new: &Catalog, prints: (&Prints<'_>, &Prints<'_>), o
         if body(prints.0, &before.body) != body(prints.1, &after.body) || before.mime_type != after.mime_type {
             push(out, Severity::NonBreaking, Kind::ContentChanged, "", Message::new().text("contents (or their MIME type) changed"));
         }
+        super::scopes_changed(&before.scopes, &after.scopes, "the resource", &mut |s, k, p, m| push(out, s, k, p, m));
         words_changed(
             before.description.as_deref(),
             after.description.as_deref(),
@@ -167,6 +169,7 @@ fn templates(old: &Catalog, new: &Catalog, prints: (&Prints<'_>, &Prints<'_>), o
         if action(prints.0, &before.tool) != action(prints.1, &after.tool) || before.mime_type != after.mime_type {
             push(out, Severity::NonBreaking, Kind::ContentChanged, "/action", Message::new().text("its action (or MIME type) changed"));
         }
+        super::scopes_changed(&before.scopes, &after.scopes, "the resource template", &mut |s, k, p, m| push(out, s, k, p, m));
         words_changed(
             before.description.as_deref(),
             after.description.as_deref(),
