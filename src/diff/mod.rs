@@ -713,7 +713,7 @@ pub(super) fn scopes_changed(old: &[String], new: &[String], what: &str, push: &
             Severity::Breaking,
             Kind::ScopesAdded,
             "/auth/scopes",
-            Message::new().text("now needs scope ").codes(more).text(&format!(": callers without it no longer see {what}")),
+            Message::new().text("now needs scope ").codes(more).text(format!(": callers without it no longer see {what}")),
         );
     }
     if !fewer.is_empty() {
@@ -721,7 +721,7 @@ pub(super) fn scopes_changed(old: &[String], new: &[String], what: &str, push: &
             Severity::NonBreaking,
             Kind::ScopesRemoved,
             "/auth/scopes",
-            Message::new().text("no longer needs scope ").codes(fewer).text(&format!(": more callers see {what}")),
+            Message::new().text("no longer needs scope ").codes(fewer).text(format!(": more callers see {what}")),
         );
     }
 }
