@@ -135,6 +135,25 @@ fn value_of(outcome: &Outcome) -> Value {
     }
 }
 
+/// The text the model reads: the result's text, or, for a result that lists its content
+/// blocks (a `steps` tool's `content:`), its text blocks joined by blank lines.
+fn text_read(outcome: &Outcome) -> std::borrow::Cow<'_, str> {
+    use crate::actions::output::{Block, Content};
+    match &outcome.media {
+        Some(Content::Blocks(blocks)) => std::borrow::Cow::Owned(
+            blocks
+                .iter()
+                .filter_map(|b| match b {
+                    Block::Text(t) => Some(t.as_str()),
+                    Block::Media(_) => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        ),
+        _ => std::borrow::Cow::Borrowed(&outcome.text),
+    }
+}
+
 /// The row count of a structured result: the elements of the array `max_bytes` would cut;
 /// 0 when its arrays are all empty; `None` when it holds no array.
 fn rows(outcome: &Outcome) -> Option<usize> {
@@ -157,14 +176,15 @@ pub async fn judge(expect: &Expect, outcome: &Outcome) -> Vec<String> {
         (true, false) => out.push(format!("expected a tool error, but the call succeeded: {}", clip(&outcome.text))),
         _ => {}
     }
+    let read = text_read(outcome);
     for needle in &expect.contains {
-        if !outcome.text.contains(needle.as_str()) {
-            out.push(format!("the answer does not contain {needle:?}: {}", clip(&outcome.text)));
+        if !read.contains(needle.as_str()) {
+            out.push(format!("the answer does not contain {needle:?}: {}", clip(&read)));
         }
     }
     for needle in &expect.not_contains {
-        if outcome.text.contains(needle.as_str()) {
-            out.push(format!("the answer contains {needle:?}, which it must not: {}", clip(&outcome.text)));
+        if read.contains(needle.as_str()) {
+            out.push(format!("the answer contains {needle:?}, which it must not: {}", clip(&read)));
         }
     }
     if let Some(filter) = &expect.jq {
@@ -191,4 +211,37 @@ pub async fn judge(expect: &Expect, outcome: &Outcome) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::output::{Block, Content, Media, MediaKind};
+
+    /// `contains` reads what the model reads: for a result that lists its blocks (a steps
+    /// tool's `content:`), the text blocks, not the structured result's JSON text.
+    #[tokio::test]
+    async fn contains_reads_the_text_blocks_of_a_content_result() {
+        let image = Media { kind: MediaKind::Image, mime_type: "image/png".to_owned(), data: bytes::Bytes::from_static(b"\x89PNG") };
+        let outcome = Outcome {
+            is_error: false,
+            structured: Some(serde_json::json!({"steps": {}})),
+            text: "{\"steps\":{}}".to_owned(),
+            kind: crate::observability::CallOutcome::Ok,
+            media: Some(Content::Blocks(vec![
+                Block::Text("p99 is 420 ms".to_owned()),
+                Block::Media(image),
+                Block::Text("runbook".to_owned()),
+            ])),
+        };
+        let expect = Expect {
+            contains: vec!["420 ms".to_owned(), "runbook".to_owned()],
+            not_contains: vec!["steps".to_owned()],
+            ..Expect::default()
+        };
+        assert!(judge(&expect, &outcome).await.is_empty());
+        let expect = Expect { contains: vec!["missing".to_owned()], ..Expect::default() };
+        let messages = judge(&expect, &outcome).await;
+        assert!(messages.len() == 1 && messages[0].contains("p99 is 420 ms"), "{messages:?}");
+    }
 }
