@@ -291,7 +291,9 @@ pub async fn call_with(
 /// Refuses a call that a limit does not allow, at once, with a retry hint.
 fn admit(loaded: &Loaded, tool: &CompiledTool) -> Result<Vec<tokio::sync::OwnedSemaphorePermit>, String> {
     let mut permits = Vec::new();
-    if let Some((n, sem)) = &loaded.process.in_flight {
+    // A `task:` tool's calls are bounded by `--max-tasks` (the task registry admits them): a
+    // thousand watches that each run for an hour must not hold the slots interactive calls need.
+    if let (Some((n, sem)), None) = (&loaded.process.in_flight, tool.task) {
         match sem.clone().try_acquire_owned() {
             Ok(p) => permits.push(p),
             Err(_) => return Err(format!("toolwright is busy: {n} calls are already running (its limit); retry in about a second")),

@@ -416,6 +416,21 @@ def test_max_tasks_refuses_beyond_the_limit_clearly(toolwright_bin, tasks_dir, s
         assert third["resultType"] == "task"
 
 
+def test_running_tasks_do_not_hold_the_in_flight_slots(toolwright_bin, tasks_dir, slow_backend):
+    # --max-in-flight bounds calls that answer within a request; tasks are bounded by --max-tasks,
+    # so long-running tasks never starve interactive calls of their slots.
+    with run_http_server(toolwright_bin, tasks_dir, "--stateless", "--max-in-flight", "1", "--max-tasks", "3") as server:
+        handles = [call(server.url, "slow_job", {"ms": 3000, "tag": f"t{i}"}, tasks=True)["result"] for i in range(3)]
+        assert all(h["resultType"] == "task" for h in handles), handles
+        # The one in-flight slot is free for an inline call.
+        plain = call(server.url, "plain_job", {"ms": 0}, tasks=True)["result"]
+        assert plain.get("isError") is not True, plain
+        over = call(server.url, "slow_job", {"ms": 0, "tag": "over"}, tasks=True)["result"]
+        assert over["isError"] is True and "--max-tasks 3" in text_of_raw(over), over
+        for h in handles:
+            task_rpc(server.url, "tasks/cancel", h["taskId"])
+
+
 # --------------------------------------------------------------------------- reload, stop
 
 
