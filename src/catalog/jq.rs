@@ -118,6 +118,35 @@ impl JqFilter {
     /// "`env` is not available in toolwright filters". Module and data imports (`include`,
     /// `import`) are not supported either.
     pub fn compile(source: &str) -> Result<JqFilter, JqCompileError> {
+        // jaq parses and compiles by native recursion, one level per operator or bracket, a few
+        // KiB of stack each: a long chain (`.|.|.|...`) or deep nesting would overflow a thread's
+        // stack and abort the process (lint, or a server's reload). Past a bound it is refused;
+        // below it, a large filter compiles on a thread whose stack holds the bound.
+        let levels = levels(source);
+        if levels > MAX_LEVELS {
+            return Err(JqCompileError {
+                message: format!(
+                    "the filter has {levels} operators, brackets and keywords, more than the {MAX_LEVELS} a filter may have; split the work (a `steps` action's `output`) or simplify it"
+                ),
+                offset: None,
+            });
+        }
+        if levels <= ON_THIS_THREAD {
+            return Self::compile_here(source);
+        }
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("jq-compile".to_owned())
+                .stack_size(COMPILE_STACK)
+                .spawn_scoped(scope, || Self::compile_here(source))
+                .map_err(|e| JqCompileError { message: format!("internal: cannot start the jq compiler's thread: {e}"), offset: None })?
+                .join()
+                .unwrap_or_else(|_| Err(JqCompileError { message: "internal error in the jq compiler".to_owned(), offset: None }))
+        })
+    }
+
+    /// [`JqFilter::compile`] on this thread.
+    fn compile_here(source: &str) -> Result<JqFilter, JqCompileError> {
         // jaq is not expected to panic, but a panic must not take the caller down with it.
         match catch_unwind(AssertUnwindSafe(|| compile_program(source))) {
             Ok(result) => result.map(|program| JqFilter {
@@ -170,6 +199,29 @@ impl JqFilter {
         }
         Ok(outputs)
     }
+}
+
+/// The most operators, brackets and keywords a filter may have (see [`levels`]).
+const MAX_LEVELS: usize = 2000;
+/// Filters with at most this many compile on the caller's thread (at least 2 MiB of stack,
+/// enough in a debug build); larger ones on a thread of [`COMPILE_STACK`].
+const ON_THIS_THREAD: usize = 100;
+/// The stack of the thread a large filter compiles on: [`MAX_LEVELS`] levels of a debug build's
+/// frames with room to spare (only what is touched is ever resident).
+const COMPILE_STACK: usize = 256 * 1024 * 1024;
+
+/// An upper bound of how deep jaq's parser and compiler recurse on `source`: every bracket,
+/// operator character and keyword counted as one level (each nests at most one term; string
+/// contents are counted too, which only errs upward).
+fn levels(source: &str) -> usize {
+    let symbols = source.bytes().filter(|b| b"([{|,+-*/%<>=!?;".contains(b)).count();
+    let keywords = source
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| {
+            matches!(*w, "and" | "or" | "if" | "then" | "elif" | "else" | "as" | "reduce" | "foreach" | "try" | "catch" | "label" | "def")
+        })
+        .count();
+    symbols + keywords
 }
 
 /// Parses and compiles `source` against the restricted standard library.

@@ -44,6 +44,10 @@ const MAX_REPEAT: f64 = 1000.0;
 /// The highest polynomial degree of work (in the size of the input) a bounded filter may do.
 const MAX_DEGREE: u32 = 2;
 
+/// The deepest term a bounded filter may have: jaq evaluates by recursion along the term, and
+/// a bounded filter runs on a server thread's stack.
+const MAX_TERM_DEPTH: usize = 64;
+
 /// How a standard filter spends work, besides running its arguments.
 #[derive(Clone, Copy)]
 enum Cost {
@@ -238,7 +242,43 @@ impl Degree {
 /// Whether `source` is a bounded filter (see the module documentation).
 pub fn is_bounded(source: &str) -> bool {
     let Some(term) = jaq_core::load::parse(source, |p| p.term()) else { return false };
-    degree(&term).is_some_and(|d| d.work.max(d.out) <= MAX_DEGREE && d.out.max(d.built) <= 1)
+    term_depth(&term, 0).is_some() && degree(&term).is_some_and(|d| d.work.max(d.out) <= MAX_DEGREE && d.out.max(d.built) <= 1)
+}
+
+/// `Some` when no term lies deeper than [`MAX_TERM_DEPTH`] (walked only that deep).
+fn term_depth(term: &Term<&str>, depth: usize) -> Option<()> {
+    if depth > MAX_TERM_DEPTH {
+        return None;
+    }
+    let below = |t: &Term<&str>| term_depth(t, depth + 1);
+    match term {
+        Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_) | Term::Arr(None) => Some(()),
+        Term::Str(_, parts) => parts.iter().try_for_each(|p| match p {
+            StrPart::Term(t) => below(t),
+            _ => Some(()),
+        }),
+        Term::Arr(Some(t)) | Term::Neg(t) | Term::Label(_, t) => below(t),
+        Term::Obj(pairs) => pairs.iter().try_for_each(|(k, v)| {
+            below(k)?;
+            v.as_ref().map_or(Some(()), below)
+        }),
+        Term::BinOp(l, _, r) => below(l).and_then(|()| below(r)),
+        Term::TryCatch(t, c) => below(t).and_then(|()| c.as_deref().map_or(Some(()), below)),
+        Term::IfThenElse(branches, otherwise) => {
+            branches.iter().try_for_each(|(c, t)| below(c).and_then(|()| below(t)))?;
+            otherwise.as_deref().map_or(Some(()), below)
+        }
+        Term::Call(_, args) => args.iter().try_for_each(below),
+        Term::Path(head, path) => {
+            below(head)?;
+            path.0.iter().try_for_each(|(part, _)| match part {
+                Part::Index(i) => below(i),
+                Part::Range(from, to) => [from, to].into_iter().flatten().try_for_each(below),
+            })
+        }
+        // Refused by `degree` anyway.
+        Term::Def(..) | Term::Fold(..) => None,
+    }
 }
 
 /// The cost of a term, or `None` when it is not bounded.
@@ -451,6 +491,43 @@ mod tests {
             ")",
         ] {
             assert!(!is_bounded(f), "{f} should not be bounded");
+        }
+    }
+}
+
+#[cfg(test)]
+mod deep {
+    use crate::catalog::jq::JqFilter;
+
+    /// Long chains and deep nesting neither overflow a 2 MiB stack when compiled nor count as
+    /// bounded (they would recurse as deep when run in the server); past the bound they are a
+    /// compile error that says why.
+    #[test]
+    fn deep_filters_compile_on_their_own_stack_and_run_in_a_worker() {
+        type Shape = (&'static str, fn(usize) -> String);
+        let shapes: [Shape; 5] = [
+            ("pipes", |n| vec!["."; n].join("|")),
+            ("commas", |n| format!("[{}]", vec!["1"; n].join(","))),
+            ("negations", |n| format!("{}1", "-".repeat(n))),
+            ("brackets", |n| format!("{}.{}", "[".repeat(n), "]".repeat(n))),
+            ("conditionals", |n| format!("{}.{}", "if . then ".repeat(n), " end".repeat(n))),
+        ];
+        for (name, make) in shapes {
+            for n in [10usize, 300, 900, 5000] {
+                let f = make(n);
+                let result = std::thread::Builder::new()
+                    .stack_size(2 << 20)
+                    .spawn(move || JqFilter::compile(&f).map(|c| c.is_bounded()).map_err(|e| e.message))
+                    .expect("thread")
+                    .join()
+                    .expect("no panic");
+                match (n, result) {
+                    (10, Ok(true)) => {}
+                    (300 | 900, Ok(false)) => {}
+                    (5000, Err(m)) if m.contains("more than the 2000") => {}
+                    (n, other) => panic!("{name} x{n}: {other:?}"),
+                }
+            }
         }
     }
 }
